@@ -1,0 +1,128 @@
+"""`chat-server`: the command line that starts the server."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chat_core.framing import CLIENT_FRAME_LIMIT
+from chat_srv.config import DEFAULT_OUTBOUND_BUFFER, DEFAULT_PORT, Argon2Params, ServerConfig
+from chat_srv.server import ChatServer
+from chat_srv.store import StoreError
+
+log = logging.getLogger("chat_srv")
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command()
+def serve(
+    address: Annotated[
+        str, typer.Option("--address", "-a", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535, help="TCP port to listen on.")
+    ] = DEFAULT_PORT,
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            envvar="CHAT_DB",
+            help="SQLite file, or mysql://user:password@host:port/database. "
+            "Default: chat.db in the user's data directory.",
+        ),
+    ] = "",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "info",
+    no_console: Annotated[
+        bool, typer.Option("--no-console", help="Run headless even in a terminal.")
+    ] = False,
+    max_frame: Annotated[
+        int, typer.Option(min=1024, max=16 * 1024 * 1024, help="Largest frame from a client.")
+    ] = CLIENT_FRAME_LIMIT,
+    outbound_buffer: Annotated[
+        int,
+        typer.Option(min=64 * 1024, help="Bytes queued to a client before it is dropped as slow."),
+    ] = DEFAULT_OUTBOUND_BUFFER,
+    argon2_time_cost: Annotated[int, typer.Option(min=1, help="argon2id passes.")] = 3,
+    argon2_memory_kib: Annotated[int, typer.Option(min=8, help="argon2id memory in KiB.")] = 65536,
+    argon2_parallelism: Annotated[int, typer.Option(min=1, help="argon2id lanes.")] = 4,
+) -> None:
+    """Run the chat server (embedded SQLite unless --db names a MySQL server)."""
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = ServerConfig(
+        address=address,
+        port=port,
+        db=db,
+        max_frame=max_frame,
+        outbound_buffer=outbound_buffer,
+        argon2=Argon2Params(argon2_time_cost, argon2_memory_kib, argon2_parallelism),
+    )
+    interactive = not no_console and sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        _run(_serve(config, interactive))
+    except ServerStartError as error:
+        typer.echo(f"chat-server: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+class ServerStartError(Exception):
+    """The server could not start; the message says why in plain words."""
+
+
+async def _serve(config: ServerConfig, interactive: bool) -> None:
+    if not config.database.startswith("mysql://"):
+        Path(config.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = ChatServer(config)
+        await server.start()
+    except ValueError as error:
+        raise ServerStartError(f"bad --db: {error}") from None
+    except StoreError as error:
+        raise ServerStartError(f"cannot open the database: {error}") from None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise ServerStartError(
+                f"port {config.port} on {config.address} is already in use "
+                "(another chat-server?); choose another with --port"
+            ) from None
+        raise ServerStartError(f"cannot listen on {config.address}:{config.port}: {error}") from None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
+    if interactive:
+        from chat_srv.console.shell import run_console
+
+        await run_console(server)
+    else:
+        await server.serve_forever()
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run with uvloop when it is installed."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    try:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    except ImportError:
+        pass
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
+
+
+def main() -> None:
+    """Entry point of the `chat-server` script."""
+    app()

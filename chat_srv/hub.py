@@ -1,0 +1,121 @@
+"""Who is online, which connections belong to which user and room, and fan-out.
+
+The hub holds connections, not rules: the service tells it who joined what. A
+broadcast encodes nothing: it hands the same bytes to every recipient, which only
+appends them to its outbound buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+
+class Peer(Protocol):
+    """What the hub needs of a connection."""
+
+    @property
+    def user_id(self) -> int | None:
+        """The logged-in user's id, or None before login."""
+
+    def deliver(self, data: bytes) -> None:
+        """Queue an encoded frame; never blocks."""
+
+    def close_with(self, data: bytes) -> None:
+        """Send a last encoded frame (a `disconnect`) and close."""
+
+
+class Hub:
+    """The registry of live connections, by user and by room."""
+
+    def __init__(self) -> None:
+        self.connections: set[Peer] = set()  # every open connection, logged in or not
+        self._by_user: dict[int, set[Peer]] = {}
+        self._by_room: dict[int, set[Peer]] = {}
+
+    # -- registry -------------------------------------------------------------
+
+    def attach(self, peer: Peer, user_id: int, room_ids: Iterable[int]) -> bool:
+        """Register a logged-in connection; True if it is the user's first."""
+        conns = self._by_user.setdefault(user_id, set())
+        first = not conns
+        conns.add(peer)
+        for room_id in room_ids:
+            self._by_room.setdefault(room_id, set()).add(peer)
+        return first
+
+    def detach(self, peer: Peer, user_id: int, room_ids: Iterable[int]) -> bool:
+        """Forget a logged-in connection; True if it was the user's last."""
+        for room_id in room_ids:
+            room = self._by_room.get(room_id)
+            if room is not None:
+                room.discard(peer)
+        conns = self._by_user.get(user_id)
+        if conns is None:
+            return False
+        conns.discard(peer)
+        if conns:
+            return False
+        del self._by_user[user_id]
+        return True
+
+    def enter_room(self, user_id: int, room_id: int) -> None:
+        """The user became a member: their connections now receive the room."""
+        conns = self._by_user.get(user_id)
+        if conns:
+            self._by_room.setdefault(room_id, set()).update(conns)
+
+    def exit_room(self, user_id: int, room_id: int) -> None:
+        """The user left the room: their connections stop receiving it."""
+        room = self._by_room.get(room_id)
+        if room:
+            room.difference_update(self._by_user.get(user_id, ()))
+
+    # -- queries --------------------------------------------------------------
+
+    def is_online(self, user_id: int) -> bool:
+        """Whether the user has at least one logged-in connection."""
+        return user_id in self._by_user
+
+    def online_users(self) -> Iterator[int]:
+        """Ids of the users with at least one connection."""
+        return iter(self._by_user)
+
+    def user_connections(self, user_id: int) -> set[Peer]:
+        """The user's connections (empty if offline)."""
+        return self._by_user.get(user_id, set())
+
+    def room_connections(self, room_id: int) -> set[Peer]:
+        """The connections of the room's online members."""
+        return self._by_room.get(room_id, set())
+
+    # -- fan-out --------------------------------------------------------------
+
+    def to_room(self, room_id: int, data: bytes) -> None:
+        """Send to every online member of the room."""
+        for peer in self._by_room.get(room_id, ()):
+            peer.deliver(data)
+
+    def to_user(self, user_id: int, data: bytes, *, skip: Peer | None = None) -> None:
+        """Send to every connection of the user (but `skip`)."""
+        for peer in self._by_user.get(user_id, ()):
+            if peer is not skip:
+                peer.deliver(data)
+
+    def to_peers(self, peers: Iterable[Peer], data: bytes) -> None:
+        """Send to the given connections."""
+        for peer in peers:
+            peer.deliver(data)
+
+    def to_everyone(self, data: bytes) -> None:
+        """Send to every logged-in connection."""
+        for conns in self._by_user.values():
+            for peer in conns:
+                peer.deliver(data)
+
+    def close_user(self, user_id: int, data: bytes) -> int:
+        """Close every connection of the user with a last frame; how many closed."""
+        conns = list(self._by_user.get(user_id, ()))
+        for peer in conns:
+            peer.close_with(data)
+        return len(conns)

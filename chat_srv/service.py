@@ -1,0 +1,478 @@
+"""The rules: what each request does, who may do it, and who hears about it.
+
+The service owns the in-memory picture of users, rooms and memberships (loaded
+from the store at start, written through on every change) and answers requests
+from a connection's own identity. It does no socket I/O: connections and fan-out
+are the hub's; durability is the store's, reached through the group committer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chat_core import messages as m
+from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.names import name_key
+from chat_srv.committer import Committer
+from chat_srv.hub import Hub, Peer
+from chat_srv.passwords import PasswordHasher
+from chat_srv.sanctions import Sanctions
+from chat_srv.store.base import (
+    Conflict,
+    MembershipState,
+    NewMessage,
+    Store,
+    StoredId,
+    StoreUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROOM = "Général"
+
+
+def now_ms() -> int:
+    """Milliseconds since the Unix epoch."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class User:
+    """An account as the service keeps it in memory."""
+
+    id: int
+    name: str
+    rooms: set[int] = field(default_factory=set)  # ids of rooms the user is a member of
+
+
+@dataclass(slots=True)
+class Room:
+    """A room as the service keeps it in memory."""
+
+    id: int
+    name: str
+    approval: bool
+    last_msg_id: int = 0
+    members: dict[int, MembershipState] = field(default_factory=dict)  # user id -> state
+
+
+class Client(Peer, Protocol):
+    """What the service needs of a connection, beyond the hub's `Peer`."""
+
+    user: User | None
+    ip: str | None
+
+    def close_after_reply(self) -> None:
+        """Close the connection once the current reply is written."""
+
+
+Handler = Callable[[Any, Any], Awaitable[m.Reply]]
+
+
+class Service:
+    """Answers requests; keeps users, rooms and memberships; tells the hub who hears what."""
+
+    def __init__(
+        self, store: Store, hub: Hub, committer: Committer, hasher: PasswordHasher
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.committer = committer
+        self.hasher = hasher
+        self.sanctions = Sanctions()
+        self.users: dict[str, User] = {}  # by name key
+        self.users_by_id: dict[int, User] = {}
+        self.rooms: dict[str, Room] = {}  # by name key
+        self.rooms_by_id: dict[int, Room] = {}
+        self._handlers: dict[type[m.Request], Handler] = {
+            m.Register: self._register,
+            m.Login: self._login,
+            m.Logout: self._logout,
+            m.ListRooms: self._list_rooms,
+            m.Join: self._join,
+            m.Leave: self._leave,
+            m.History: self._history,
+            m.Who: self._who,
+            m.MarkRead: self._mark_read,
+            m.Ping: self._ping,
+        }
+
+    async def load(self) -> None:
+        """Read users, rooms, memberships and sanctions from the store."""
+        for record in await self.store.get_users():
+            self._remember_user(record.id, record.name)
+        last_ids = await self.store.room_last_ids()
+        for room in await self.store.get_rooms():
+            self._remember_room(room.id, room.name, room.approval, last_ids.get(room.id, 0))
+        for ms in await self.store.get_memberships():
+            self._set_member_state(ms.user_id, ms.room_id, ms.state)
+        self.sanctions.load(await self.store.active_sanctions(now_ms()))
+
+    # -- dispatch ---------------------------------------------------------------
+
+    async def handle(self, client: Client, request: m.Request) -> m.Reply:
+        """Answer one request (not `send`/`dm`: see `submit`). Never raises."""
+        try:
+            if client.user is None and not isinstance(request, m.PRE_LOGIN_TYPES):
+                raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first")
+            return await self._handlers[type(request)](client, request)
+        except Exception as error:
+            return self._error_reply(request.id, error)
+
+    def submit(self, client: Client, request: m.Send | m.Dm) -> Awaitable[m.Reply]:
+        """Start storing a `send` or `dm`; the awaitable gives its reply. Never raises.
+
+        Checks happen now, in request order; storing is batched with other sends.
+        """
+        try:
+            user = client.user
+            if user is None:
+                raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first")
+            ts = now_ms()
+            if isinstance(request, m.Send):
+                room = self._member_room(user, request.room)
+                message = NewMessage(
+                    user.id, request.body, ts, room_id=room.id, nonce=request.nonce
+                )
+            else:
+                peer = self._user(request.to)
+                if peer.id == user.id:
+                    raise ProtocolError(
+                        ErrorCode.BAD_REQUEST, "a direct message goes to someone else"
+                    )
+                message = NewMessage(
+                    user.id, request.body, ts, recipient_id=peer.id, nonce=request.nonce
+                )
+            future = self.committer.submit(message, self._deliver)
+        except Exception as error:
+            return _ready(self._error_reply(request.id, error))
+        return self._sent_reply(request.id, future)
+
+    async def _sent_reply(self, request_id: int, future: Awaitable[StoredId]) -> m.Reply:
+        try:
+            stored = await future
+        except Exception as error:
+            return self._error_reply(request_id, error)
+        return m.SentOk(id=request_id, msg_id=stored.msg_id, ts=stored.ts)
+
+    def _error_reply(self, request_id: int, error: Exception) -> m.ErrorReply:
+        if isinstance(error, ProtocolError):
+            error.request_id = request_id
+            return m.ErrorReply.from_exception(error)
+        if isinstance(error, StoreUnavailable):
+            log.warning("storage unavailable: %s", error)
+            return m.ErrorReply(
+                id=request_id,
+                code=ErrorCode.UNAVAILABLE,
+                message="storage is unavailable; try again",
+            )
+        log.exception("request %d failed", request_id)
+        return m.ErrorReply(id=request_id, code=ErrorCode.INTERNAL, message="internal error")
+
+    # -- accounts -------------------------------------------------------------
+
+    async def _register(self, client: Client, request: m.Register) -> m.Reply:
+        self._check_not_logged_in(client)
+        if name_key(request.user) in self.users:
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{request.user} is taken")
+        password_hash = await self.hasher.hash(request.password)
+        try:
+            record = await self.store.create_user(
+                request.user, password_hash, now_ms(), client.ip
+            )
+        except Conflict:
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{request.user} is taken") from None
+        user = self._remember_user(record.id, record.name)
+        log.info("registered %s from %s", user.name, client.ip)
+        general = self.rooms.get(name_key(DEFAULT_ROOM))
+        if general is not None:
+            await self.store.set_membership(user.id, general.id, MembershipState.MEMBER, now_ms())
+            self._set_member_state(user.id, general.id, MembershipState.MEMBER)
+        reply = await self._logged_in(client, request.id, user)
+        if general is not None:
+            # Announced after the reply, so the new user's connection hears its own
+            # join as a logged-in client, like every other member.
+            event = m.encode(m.Member(room=general.name, user=user.name, joined=True))
+            asyncio.get_running_loop().call_soon(self.hub.to_room, general.id, event)
+        return reply
+
+    async def _login(self, client: Client, request: m.Login) -> m.Reply:
+        self._check_not_logged_in(client)
+        record = await self.store.get_user(request.user)
+        if not await self.hasher.verify(record and record.password_hash, request.password):
+            log.info("failed login for %r from %s", request.user, client.ip)
+            raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong user name or password")
+        assert record is not None
+        self.sanctions.check_login(name_key(record.name), now_ms())
+        if self.hasher.needs_rehash(record.password_hash):
+            await self.store.set_password_hash(record.id, await self.hasher.hash(request.password))
+        user = self.users_by_id.get(record.id) or self._remember_user(record.id, record.name)
+        return await self._logged_in(client, request.id, user)
+
+    async def _logged_in(self, client: Client, request_id: int, user: User) -> m.Reply:
+        await self.store.record_login(user.id, client.ip, now_ms())
+        if client.user is not None:  # a second login raced this one on the same connection
+            raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
+        unread = {r.room_id: r.unread for r in await self.store.room_unread(user.id)}
+        dms = [
+            m.DmInfo(peer=d.peer, last_msg_id=d.last_msg_id, unread=d.unread)
+            for d in await self.store.dm_unread(user.id)
+        ]
+        client.user = user
+        if self.hub.attach(client, user.id, user.rooms):
+            self._announce_presence(user, online=True)
+        log.info("login %s from %s", user.name, client.ip)
+        return m.LoginOk(
+            id=request_id,
+            user=user.name,
+            rooms=self._room_infos(user, unread),
+            dms=dms,
+            server_time=now_ms(),
+        )
+
+    async def _logout(self, client: Client, request: m.Logout) -> m.Reply:
+        client.close_after_reply()
+        return m.Ok(id=request.id)
+
+    def disconnected(self, client: Client) -> None:
+        """A connection closed: take it out of the hub, announce the user gone if last."""
+        user = client.user
+        if user is None:
+            return
+        client.user = None
+        if self.hub.detach(client, user.id, user.rooms):
+            self._announce_presence(user, online=False)
+
+    def _announce_presence(self, user: User, *, online: bool) -> None:
+        peers: set[Peer] = set()
+        for room_id in user.rooms:
+            peers.update(self.hub.room_connections(room_id))
+        peers.difference_update(self.hub.user_connections(user.id))
+        if peers:
+            self.hub.to_peers(peers, m.encode(m.Presence(user=user.name, online=online)))
+
+    # -- rooms ----------------------------------------------------------------
+
+    async def _list_rooms(self, client: Client, request: m.ListRooms) -> m.Reply:
+        user = _logged(client)
+        unread = {r.room_id: r.unread for r in await self.store.room_unread(user.id)}
+        return m.RoomsOk(id=request.id, rooms=self._room_infos(user, unread))
+
+    async def _join(self, client: Client, request: m.Join) -> m.Reply:
+        user = _logged(client)
+        room = self._room(request.room)
+        state = room.members.get(user.id)
+        if state is MembershipState.MEMBER:
+            raise ProtocolError(ErrorCode.ALREADY_MEMBER, f"already a member of {room.name}")
+        if state is MembershipState.PENDING:
+            return m.JoinOk(id=request.id, state=m.PENDING)
+        wanted = MembershipState.PENDING if room.approval else MembershipState.MEMBER
+        await self.store.set_membership(user.id, room.id, wanted, now_ms())
+        self.set_membership(user.id, room, wanted)
+        return m.JoinOk(id=request.id, state=str(wanted))
+
+    async def _leave(self, client: Client, request: m.Leave) -> m.Reply:
+        user = _logged(client)
+        room = self._room(request.room)
+        if room.members.get(user.id) is None:
+            raise ProtocolError(ErrorCode.NOT_MEMBER, f"not a member of {room.name}")
+        await self.store.delete_membership(user.id, room.id)
+        self.set_membership(user.id, room, None)
+        return m.Ok(id=request.id)
+
+    def set_membership(self, user_id: int, room: Room, state: MembershipState | None) -> None:
+        """Apply a stored membership change in memory, in the hub, and announce it.
+
+        Becoming a member or leaving sends `member` to the room (the user's own
+        connections included); a pending request is silent.
+        """
+        before = room.members.get(user_id)
+        self._set_member_state(user_id, room.id, state)
+        user = self.users_by_id[user_id]
+        if state is MembershipState.MEMBER and before is not MembershipState.MEMBER:
+            self.hub.enter_room(user_id, room.id)
+            event = m.Member(room=room.name, user=user.name, joined=True)
+            self.hub.to_room(room.id, m.encode(event))
+        elif before is MembershipState.MEMBER and state is not MembershipState.MEMBER:
+            event = m.Member(room=room.name, user=user.name, joined=False)
+            data = m.encode(event)
+            self.hub.to_room(room.id, data)  # the leaver's connections hear it too
+            self.hub.exit_room(user_id, room.id)
+
+    def _room_infos(self, user: User, unread: dict[int, int]) -> list[m.RoomInfo]:
+        return [self.room_info(room, user, unread) for room in self._sorted_rooms()]
+
+    def room_info(self, room: Room, user: User | None, unread: dict[int, int]) -> m.RoomInfo:
+        """A room as `user` sees it (`unread` only where the user is a member)."""
+        state = room.members.get(user.id) if user is not None else None
+        return m.RoomInfo(
+            name=room.name,
+            approval=room.approval,
+            state=str(state) if state is not None else m.NONE,
+            online=self.online_members(room),
+            last_msg_id=room.last_msg_id,
+            unread=unread.get(room.id, 0) if state is MembershipState.MEMBER else None,
+        )
+
+    def online_members(self, room: Room) -> int:
+        """How many members of the room are online now."""
+        return sum(
+            1
+            for user_id, state in room.members.items()
+            if state is MembershipState.MEMBER and self.hub.is_online(user_id)
+        )
+
+    def _sorted_rooms(self) -> list[Room]:
+        return [self.rooms[key] for key in sorted(self.rooms)]
+
+    # -- messages -------------------------------------------------------------
+
+    def _deliver(self, message: NewMessage, stored: StoredId) -> None:
+        """Fan a freshly stored message out (called by the committer, in id order)."""
+        sender = self.users_by_id[message.sender_id]
+        if message.room_id is not None:
+            room = self.rooms_by_id[message.room_id]
+            room.last_msg_id = stored.msg_id
+            event = m.Message(
+                msg_id=stored.msg_id,
+                ts=stored.ts,
+                sender=sender.name,
+                body=message.body,
+                room=room.name,
+            )
+            self.hub.to_room(room.id, m.encode(event))
+            return
+        assert message.recipient_id is not None
+        recipient = self.users_by_id[message.recipient_id]
+        data = m.encode(
+            m.Message(
+                msg_id=stored.msg_id,
+                ts=stored.ts,
+                sender=sender.name,
+                body=message.body,
+                to=recipient.name,
+            )
+        )
+        self.hub.to_user(sender.id, data)
+        self.hub.to_user(recipient.id, data)
+
+    async def _history(self, client: Client, request: m.History) -> m.Reply:
+        user = _logged(client)
+        if request.room is not None:
+            room = self._member_room(user, request.room)
+            page, more = await self.store.room_history(
+                room.id, before=request.before, after=request.after, limit=request.limit
+            )
+        else:
+            assert request.peer is not None
+            peer = self._user(request.peer)
+            page, more = await self.store.dm_history(
+                user.id, peer.id, before=request.before, after=request.after, limit=request.limit
+            )
+        messages = [
+            m.Message(
+                msg_id=s.msg_id,
+                ts=s.ts,
+                sender=s.sender,
+                body=s.body,
+                room=s.room,
+                to=s.recipient,
+            )
+            for s in page
+        ]
+        return m.HistoryOk(id=request.id, messages=messages, more=more)
+
+    async def _mark_read(self, client: Client, request: m.MarkRead) -> m.Reply:
+        user = _logged(client)
+        if request.room is not None:
+            room = self._member_room(user, request.room)
+            msg_id = min(request.msg_id, room.last_msg_id)
+            moved = await self.store.mark_room_read(user.id, room.id, msg_id)
+            event = m.Read(room=room.name, msg_id=msg_id)
+        else:
+            assert request.peer is not None
+            peer = self._user(request.peer)
+            moved = await self.store.mark_dm_read(user.id, peer.id, request.msg_id)
+            event = m.Read(peer=peer.name, msg_id=request.msg_id)
+        if moved:
+            self.hub.to_user(user.id, m.encode(event), skip=client)
+        return m.Ok(id=request.id)
+
+    async def _who(self, client: Client, request: m.Who) -> m.Reply:
+        user = _logged(client)
+        if request.room is not None:
+            room = self._member_room(user, request.room)
+            ids = [uid for uid, st in room.members.items() if st is MembershipState.MEMBER]
+        else:
+            ids = list(self.hub.online_users())
+        people = [self.users_by_id[uid] for uid in ids]
+        users = [m.UserInfo(name=u.name, online=self.hub.is_online(u.id)) for u in people]
+        users.sort(key=lambda u: (not u.online, name_key(u.name)))
+        return m.WhoOk(id=request.id, users=users)
+
+    async def _ping(self, client: Client, request: m.Ping) -> m.Reply:
+        return m.Ok(id=request.id)
+
+    # -- look-ups and bookkeeping -----------------------------------------------
+
+    def _check_not_logged_in(self, client: Client) -> None:
+        if client.user is not None:
+            raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
+
+    def _room(self, name: str) -> Room:
+        room = self.rooms.get(name_key(name))
+        if room is None:
+            raise ProtocolError(ErrorCode.NO_SUCH_ROOM, f"no room called {name}")
+        return room
+
+    def _member_room(self, user: User, name: str) -> Room:
+        room = self._room(name)
+        if room.members.get(user.id) is not MembershipState.MEMBER:
+            raise ProtocolError(ErrorCode.NOT_MEMBER, f"not a member of {room.name}")
+        return room
+
+    def _user(self, name: str) -> User:
+        user = self.users.get(name_key(name))
+        if user is None:
+            raise ProtocolError(ErrorCode.NO_SUCH_USER, f"no user called {name}")
+        return user
+
+    def _remember_user(self, user_id: int, name: str) -> User:
+        user = User(user_id, name)
+        self.users[name_key(name)] = user
+        self.users_by_id[user_id] = user
+        return user
+
+    def _remember_room(self, room_id: int, name: str, approval: bool, last_msg_id: int) -> Room:
+        room = Room(room_id, name, approval, last_msg_id)
+        self.rooms[name_key(name)] = room
+        self.rooms_by_id[room_id] = room
+        return room
+
+    def _set_member_state(self, user_id: int, room_id: int, state: MembershipState | None) -> None:
+        room = self.rooms_by_id[room_id]
+        user = self.users_by_id[user_id]
+        if state is None:
+            room.members.pop(user_id, None)
+        else:
+            room.members[user_id] = state
+        if state is MembershipState.MEMBER:
+            user.rooms.add(room_id)
+        else:
+            user.rooms.discard(room_id)
+
+
+def _logged(client: Client) -> User:
+    user = client.user
+    if user is None:  # `handle` lets only pre-login requests through without a user
+        raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first")
+    return user
+
+
+async def _ready(reply: m.Reply) -> m.Reply:
+    return reply

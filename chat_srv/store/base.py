@@ -1,0 +1,285 @@
+"""The storage interface every backend implements, and the records it returns.
+
+A store knows tables, not rules: the service decides who may do what and calls
+the store to remember it. Users and rooms are addressed by integer ids once
+looked up; names are looked up by their uniqueness key (`chat_core.names.name_key`).
+Every method may raise `StoreUnavailable` when the database cannot be reached.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass
+
+
+class StoreError(Exception):
+    """Base of the errors a store raises."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or failed; the caller may try again later."""
+
+
+class Conflict(StoreError):
+    """A uniqueness rule was broken (a user or room name already taken)."""
+
+
+class MembershipState(enum.StrEnum):
+    """A user's standing in a room, as stored (`none` is the absence of a row)."""
+
+    MEMBER = "member"
+    PENDING = "pending"
+
+
+class SanctionKind(enum.StrEnum):
+    """What a sanction forbids."""
+
+    KICK = "kick"  # a user, until a time
+    BAN = "ban"  # a user, until lifted
+    IP_BAN = "ip_ban"  # an address or CIDR block, until lifted
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """An account."""
+
+    id: int
+    name: str  # as registered
+    password_hash: str
+    created_at: int  # ms since the epoch
+    last_ip: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRecord:
+    """A room."""
+
+    id: int
+    name: str  # as created
+    approval: bool  # joining needs an administrator
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One row of the membership table: a member (with read marker) or a pending request."""
+
+    user_id: int
+    room_id: int
+    state: MembershipState
+    read_marker: int  # msg_id of the last message read; 0 for pending
+    since: int  # ms since the epoch: when joined or asked
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to store: exactly one of `room_id` and `recipient_id` is set."""
+
+    sender_id: int
+    body: str
+    ts: int
+    room_id: int | None = None
+    recipient_id: int | None = None
+    nonce: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredId:
+    """What storing a `NewMessage` gave: its id and time, and whether it is new.
+
+    `fresh` is False when the sender had already stored a message with the same
+    nonce: `msg_id` and `ts` are then the original's and nothing was written.
+    """
+
+    msg_id: int
+    ts: int
+    fresh: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message read back: sender and recipient as names, room as its name."""
+
+    msg_id: int
+    ts: int
+    sender: str
+    body: str
+    room: str | None = None
+    recipient: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomUnread:
+    """A member's position in one room."""
+
+    room_id: int
+    last_msg_id: int  # newest message in the room, 0 if none
+    unread: int  # messages after the marker not sent by the member
+
+
+@dataclass(frozen=True, slots=True)
+class DmUnread:
+    """A user's position in one direct-message conversation."""
+
+    peer_id: int
+    peer: str  # the peer's name as registered
+    last_msg_id: int
+    unread: int  # messages from the peer after the user's marker
+
+
+@dataclass(frozen=True, slots=True)
+class Sanction:
+    """A kick, user ban or IP ban."""
+
+    id: int
+    kind: SanctionKind
+    target: str  # the user's name key, or an address/CIDR in canonical form
+    until: int | None  # ms since the epoch; None = until lifted
+    reason: str
+    created_by: str
+    created_at: int
+
+
+class Store(abc.ABC):
+    """The persistence operations the server needs; one implementation per database."""
+
+    # -- lifecycle -------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect, create or migrate the schema, create the default rooms if missing."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Finish pending writes and disconnect."""
+
+    # -- users -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_user(
+        self, name: str, password_hash: str, now: int, ip: str | None
+    ) -> UserRecord:
+        """Create an account; `Conflict` if the name's key is taken."""
+
+    @abc.abstractmethod
+    async def get_user(self, name: str) -> UserRecord | None:
+        """The account whose name has the same key as `name`, if any."""
+
+    @abc.abstractmethod
+    async def get_users(self) -> list[UserRecord]:
+        """Every account, in id order."""
+
+    @abc.abstractmethod
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        """Replace a password hash (rehash on login)."""
+
+    @abc.abstractmethod
+    async def record_login(self, user_id: int, ip: str | None, now: int) -> None:
+        """Remember the address a user last logged in from."""
+
+    # -- rooms -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_room(self, name: str, approval: bool) -> RoomRecord:
+        """Create a room; `Conflict` if the name's key is taken."""
+
+    @abc.abstractmethod
+    async def get_rooms(self) -> list[RoomRecord]:
+        """Every room, sorted by name key."""
+
+    # -- memberships -----------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_memberships(self) -> list[Membership]:
+        """Every membership and pending request (loaded once at start)."""
+
+    @abc.abstractmethod
+    async def set_membership(
+        self, user_id: int, room_id: int, state: MembershipState, now: int
+    ) -> Membership:
+        """Insert or update a membership.
+
+        Becoming a member sets the read marker to the room's newest message, so old
+        history is not unread; a pending row has marker 0.
+        """
+
+    @abc.abstractmethod
+    async def delete_membership(self, user_id: int, room_id: int) -> bool:
+        """Remove a membership or pending request; False if there was none."""
+
+    # -- messages --------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_messages(self, batch: list[NewMessage]) -> list[StoredId]:
+        """Store a batch in one transaction (group commit), in order.
+
+        Returns one `StoredId` per message, in the same order. A message whose
+        (sender, nonce) was stored before, earlier in the same batch included, is
+        not stored again: its entry is the original's with `fresh=False`.
+        Message ids increase across rooms and conversations alike.
+        """
+
+    @abc.abstractmethod
+    async def room_history(
+        self, room_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        """A page of a room, oldest first, and whether more remain beyond it.
+
+        With `after`: the oldest `limit` messages with id > after (more = newer
+        ones remain). Otherwise the newest `limit` with id < before (or overall),
+        more = older ones remain.
+        """
+
+    @abc.abstractmethod
+    async def dm_history(
+        self, user_id: int, peer_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        """As `room_history`, for the messages between two users (either direction)."""
+
+    @abc.abstractmethod
+    async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
+        """Room messages and DMs with ts >= `ts` (only that room's when given), oldest first."""
+
+    # -- read markers and unread counts -----------------------------------------
+
+    @abc.abstractmethod
+    async def mark_room_read(self, user_id: int, room_id: int, msg_id: int) -> bool:
+        """Move a member's marker forward to `msg_id`; False if it did not move."""
+
+    @abc.abstractmethod
+    async def mark_dm_read(self, user_id: int, peer_id: int, msg_id: int) -> bool:
+        """Move a user's marker in a conversation forward; False if it did not move."""
+
+    @abc.abstractmethod
+    async def room_unread(self, user_id: int) -> list[RoomUnread]:
+        """Position in every room the user is a member of."""
+
+    @abc.abstractmethod
+    async def room_last_ids(self) -> dict[int, int]:
+        """Newest message id per room that has messages."""
+
+    @abc.abstractmethod
+    async def dm_unread(self, user_id: int) -> list[DmUnread]:
+        """Position in every conversation the user has, sorted by peer name key."""
+
+    # -- sanctions ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_sanction(
+        self,
+        kind: SanctionKind,
+        target: str,
+        until: int | None,
+        reason: str,
+        created_by: str,
+        now: int,
+    ) -> Sanction:
+        """Record a sanction."""
+
+    @abc.abstractmethod
+    async def lift_sanctions(self, kind: SanctionKind, target: str, now: int) -> int:
+        """End every active sanction of that kind on that target; how many ended."""
+
+    @abc.abstractmethod
+    async def active_sanctions(self, now: int) -> list[Sanction]:
+        """Sanctions neither lifted nor expired at `now`, oldest first."""

@@ -1,0 +1,150 @@
+"""Test helpers: a real server on a free port of 127.0.0.1, and a protocol client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+from chat_core import messages as m
+from chat_core.errors import ProtocolError
+from chat_core.streams import read_server_frame
+from chat_srv.config import Argon2Params, ServerConfig
+from chat_srv.server import ChatServer
+
+FAST_ARGON2 = Argon2Params(time_cost=1, memory_kib=64, parallelism=1)
+"""Cheap hashing parameters: tests register many users."""
+
+TIMEOUT = 10.0  # seconds any single wait in a test may take before it fails
+
+PASSWORD = "correct horse"
+
+E = TypeVar("E", bound=m.Event)
+R = TypeVar("R", bound=m.Ok)
+
+
+def test_config(db: str, **overrides: Any) -> ServerConfig:
+    """A configuration for a test server: port 0, fast hashing."""
+    settings: dict[str, Any] = {"address": "127.0.0.1", "port": 0, "db": db, "argon2": FAST_ARGON2}
+    settings.update(overrides)
+    return ServerConfig(**settings)
+
+
+@contextlib.asynccontextmanager
+async def running_server(db: str, **overrides: Any) -> AsyncIterator[ChatServer]:
+    """Start a server on `db` and stop it (gracefully) on exit."""
+    server = ChatServer(test_config(db, **overrides))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+class Client:
+    """A protocol client for tests: typed calls, and events kept in arrival order."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.events: list[m.Event] = []
+        self._ids = itertools.count(1)
+        self.name: str | None = None
+
+    @classmethod
+    async def connect(cls, port: int, host: str = "127.0.0.1") -> Client:
+        """Open a connection to the server."""
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer)
+
+    async def close(self) -> None:
+        """Close the connection and wait for it to be closed."""
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
+    async def send_request(self, kind: type[m.Request], **fields: Any) -> int:
+        """Write a request without waiting for its reply; its id."""
+        request_id = next(self._ids)
+        self.writer.write(m.encode(kind(id=request_id, **fields)))
+        await self.writer.drain()
+        return request_id
+
+    async def read_reply(self, request_id: int) -> m.RawReply:
+        """Read frames until the reply to `request_id`, keeping events."""
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                frame = await read_server_frame(self.reader)
+                if frame is None:
+                    raise ConnectionError("the server closed the connection")
+                if isinstance(frame, m.RawReply):
+                    assert frame.id == request_id, f"reply {frame.id} out of order"
+                    return frame
+                self.events.append(frame)
+
+    async def call(self, kind: type[m.Request], **fields: Any) -> Any:
+        """Send a request and return its typed `ok` reply (raise if it is an error)."""
+        reply = await self.read_reply(await self.send_request(kind, **fields))
+        return reply.result(m.RESULT_TYPES.get(kind, m.Ok))
+
+    async def fails(self, kind: type[m.Request], **fields: Any) -> ProtocolError:
+        """Send a request that must fail; the error it got."""
+        reply = await self.read_reply(await self.send_request(kind, **fields))
+        assert not reply.ok, f"{kind.__name__} succeeded: {reply.fields}"
+        try:
+            reply.result(m.Ok)
+        except ProtocolError as error:
+            return error
+        raise AssertionError("unreachable")
+
+    async def event(self, kind: type[E], **match: Any) -> E:
+        """The first event of `kind` (whose fields equal `match`), waiting if need be."""
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                for index, event in enumerate(self.events):
+                    if isinstance(event, kind) and all(
+                        getattr(event, key) == value for key, value in match.items()
+                    ):
+                        del self.events[index]
+                        return event
+                frame = await read_server_frame(self.reader)
+                if frame is None:
+                    raise ConnectionError(f"closed while waiting for {kind.__name__}")
+                if isinstance(frame, m.RawReply):
+                    raise AssertionError(f"unexpected reply {frame.fields}")
+                self.events.append(frame)
+
+    async def closed(self) -> None:
+        """Wait until the server closes the connection, keeping the events before it."""
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                try:
+                    frame = await read_server_frame(self.reader)
+                except ConnectionError:
+                    return
+                if frame is None:
+                    return
+                if isinstance(frame, m.Event):
+                    self.events.append(frame)
+
+    async def sync(self) -> None:
+        """Round-trip a ping: every event sent before its reply has now been read."""
+        await self.call(m.Ping)
+
+
+async def register(port: int, name: str, password: str = PASSWORD) -> Client:
+    """A new connection, registered and logged in as `name`."""
+    client = await Client.connect(port)
+    await client.call(m.Register, user=name, password=password)
+    client.name = name
+    return client
+
+
+async def login(port: int, name: str, password: str = PASSWORD) -> Client:
+    """A new connection logged in as `name`."""
+    client = await Client.connect(port)
+    await client.call(m.Login, user=name, password=password)
+    client.name = name
+    return client

@@ -1,0 +1,54 @@
+"""Persistence: the `Store` interface and a constructor picking the backend from `--db`."""
+
+from __future__ import annotations
+
+from chat_srv.store.base import (
+    Conflict,
+    DmUnread,
+    Membership,
+    MembershipState,
+    NewMessage,
+    RoomRecord,
+    RoomUnread,
+    Sanction,
+    SanctionKind,
+    Store,
+    StoredId,
+    StoredMessage,
+    StoreError,
+    StoreUnavailable,
+    UserRecord,
+)
+
+__all__ = [
+    "Conflict",
+    "DmUnread",
+    "Membership",
+    "MembershipState",
+    "NewMessage",
+    "RoomRecord",
+    "RoomUnread",
+    "Sanction",
+    "SanctionKind",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "StoredId",
+    "StoredMessage",
+    "UserRecord",
+    "open_store",
+]
+
+
+def open_store(db: str) -> Store:
+    """The store for `db`: a `mysql://` URL, else an SQLite file path. Not yet opened.
+
+    A malformed MySQL URL raises `ValueError` saying what is wrong.
+    """
+    if db.startswith("mysql://"):
+        from chat_srv.store.mysql import MysqlStore  # imported only when used
+
+        return MysqlStore(db)
+    from chat_srv.store.sqlite import SqliteStore
+
+    return SqliteStore(db)

@@ -1,0 +1,221 @@
+"""Helpers shared by the SQLite and MySQL stores: schema migrations, default rooms,
+and the planning of a batch of messages (nonce deduplication).
+
+Migrations are plain SQL files, `NNN_description.sql`, one directory per backend, so
+a database administrator can read them and apply them by hand (`sqlite3 FILE < ...`,
+`mysql DB < ...`). Statements end with `;` at the end of a line; lines starting
+with `--` are comments. Each file ends by recording its own version in
+`schema_version`, so a file applied by hand is never applied again by the server.
+
+The backends apply the files themselves (the transaction and locking rules differ);
+this module finds, reads and checks them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import chat_srv
+from chat_srv.store.base import NewMessage, StoredId, StoreError
+
+# Created in `open()` when no room with the same name key exists. Général is open
+# because every new user joins it at registration; see PROTOCOL.md, "Default rooms".
+DEFAULT_ROOMS: tuple[tuple[str, bool], ...] = (
+    ("Blabla", False),
+    ("Comptabilité", True),
+    ("Général", False),
+    ("Informatique", True),
+    ("Marketing", True),
+)
+
+_FILE_NAME = re.compile(r"(\d{3})_[A-Za-z0-9_]+\.sql")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One SQL file: its version (from the file name) and its statements."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def sql_dir(backend: str) -> Path:
+    """The directory holding `backend`'s migration files.
+
+    A wheel ships the repository's top-level `sql/` inside the package; a source
+    checkout or an editable install finds it beside the package.
+    """
+    package = Path(chat_srv.__file__).parent
+    candidates = (
+        package / "_sql" / backend,
+        package.parent / "sql" / backend,
+    )
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    searched = ", ".join(str(c) for c in candidates)
+    raise StoreError(f"the {backend} schema files are missing (searched {searched})")
+
+
+def split_statements(text: str) -> list[str]:
+    """The statements of an SQL file: each ends with `;` at the end of a line."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("--"):
+            continue
+        if stripped.endswith(";"):
+            current.append(line.rstrip()[:-1])
+            statements.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line.rstrip())
+    tail = "\n".join(current).strip()
+    if tail:
+        statements.append(tail)
+    return [s for s in statements if s]
+
+
+def load_migrations(backend: str) -> list[Migration]:
+    """Every migration of `backend`, in version order; versions must be 1, 2, 3..."""
+    directory = sql_dir(backend)
+    migrations: list[Migration] = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE_NAME.fullmatch(path.name)
+        if match is None:
+            raise StoreError(f"{path}: a migration file is named NNN_description.sql")
+        statements = tuple(split_statements(path.read_text(encoding="utf-8")))
+        migrations.append(Migration(int(match.group(1)), path.name, statements))
+    expected = list(range(1, len(migrations) + 1))
+    if [m.version for m in migrations] != expected or not migrations:
+        raise StoreError(f"{directory}: migrations must be numbered 001, 002, ... without gaps")
+    return migrations
+
+
+def check_recorded(migration: Migration, recorded: int) -> None:
+    """Raise unless applying `migration` left its version in `schema_version`."""
+    if recorded != migration.version:
+        raise StoreError(
+            f"{migration.name} did not record version {migration.version} in schema_version"
+        )
+
+
+def newer_than_code(current: int, migrations: list[Migration]) -> None:
+    """Refuse a database migrated by a newer server than this one."""
+    if current > len(migrations):
+        raise StoreError(
+            f"the database has schema version {current}, this server knows only up to "
+            f"{len(migrations)}: upgrade the server"
+        )
+
+
+# -- message batches ----------------------------------------------------------------
+
+# The column order of `message_row`, for INSERT statements.
+MESSAGE_COLUMNS = "ts, sender_id, room_id, recipient_id, dm_lo, dm_hi, body, nonce"
+
+
+def dm_pair(a: int, b: int) -> tuple[int, int]:
+    """The (dm_lo, dm_hi) key of the conversation between two users."""
+    return (a, b) if a <= b else (b, a)
+
+
+def message_row(message: NewMessage) -> tuple[object, ...]:
+    """The values of a new message, in `MESSAGE_COLUMNS` order."""
+    if (message.room_id is None) == (message.recipient_id is None):
+        raise ValueError("a message has exactly one of room_id and recipient_id")
+    lo: int | None = None
+    hi: int | None = None
+    if message.recipient_id is not None:
+        lo, hi = dm_pair(message.sender_id, message.recipient_id)
+    return (
+        message.ts,
+        message.sender_id,
+        message.room_id,
+        message.recipient_id,
+        lo,
+        hi,
+        message.body,
+        message.nonce,
+    )
+
+
+def conversation_rows(messages: list[NewMessage]) -> list[tuple[int, int]]:
+    """(user_id, peer_id) for both parties of every conversation in `messages`."""
+    rows: dict[tuple[int, int], None] = {}
+    for m in messages:
+        if m.recipient_id is not None:
+            rows[(m.sender_id, m.recipient_id)] = None
+            rows[(m.recipient_id, m.sender_id)] = None
+    return list(rows)
+
+
+def nonce_lookup(batch: list[NewMessage]) -> tuple[list[int], list[str]]:
+    """The distinct senders and nonces of the batch's messages that carry a nonce.
+
+    Stores look up `sender_id IN (...) AND nonce IN (...)` (an index lookup per
+    pair on the unique index) and keep the exact pairs with `KnownNonces`.
+    """
+    senders: dict[int, None] = {}
+    nonces: dict[str, None] = {}
+    for m in batch:
+        if m.nonce is not None:
+            senders[m.sender_id] = None
+            nonces[m.nonce] = None
+    return list(senders), list(nonces)
+
+
+KnownNonces = dict[tuple[int, str], tuple[int, int]]  # (sender, nonce) -> (msg_id, ts)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """What to insert for a batch, and how to answer for each of its messages.
+
+    `slots[i]` is either the `StoredId` of a message stored before this batch, or
+    an index into `fresh`: the message inserted for it (the i-th message itself,
+    or an earlier one of the batch with the same sender and nonce).
+    """
+
+    fresh: list[NewMessage]
+    slots: list[StoredId | int]
+    first_of: list[bool]  # slots[i] is an index and message i is the one inserted
+
+    def results(self, ids: list[int]) -> list[StoredId]:
+        """The answers, given the ids the `fresh` messages received, in order."""
+        out: list[StoredId] = []
+        for slot, first in zip(self.slots, self.first_of, strict=True):
+            if isinstance(slot, StoredId):
+                out.append(slot)
+            else:
+                out.append(StoredId(ids[slot], self.fresh[slot].ts, first))
+        return out
+
+
+def plan_batch(batch: list[NewMessage], known: KnownNonces) -> BatchPlan:
+    """Decide which messages of `batch` to insert, given the nonces already stored."""
+    fresh: list[NewMessage] = []
+    slots: list[StoredId | int] = []
+    first_of: list[bool] = []
+    in_batch: dict[tuple[int, str], int] = {}
+    for m in batch:
+        message_row(m)  # validate before anything is written
+        key = (m.sender_id, m.nonce) if m.nonce is not None else None
+        if key is not None and key in known:
+            msg_id, ts = known[key]
+            slots.append(StoredId(msg_id, ts, False))
+            first_of.append(False)
+        elif key is not None and key in in_batch:
+            slots.append(in_batch[key])
+            first_of.append(False)
+        else:
+            if key is not None:
+                in_batch[key] = len(fresh)
+            slots.append(len(fresh))
+            first_of.append(True)
+            fresh.append(m)
+    return BatchPlan(fresh, slots, first_of)

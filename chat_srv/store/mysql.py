@@ -1,0 +1,736 @@
+"""The MySQL/MariaDB store, through an aiomysql connection pool.
+
+Every operation runs in one explicit transaction on a pooled connection (autocommit
+off), bounded by a timeout that covers waiting for a connection and the queries:
+the store never hangs. A failure of the connection (server gone, connection killed,
+no answer in time) raises `StoreUnavailable` and the connection is thrown away, so
+the pool reconnects by itself when the server is back. An operation whose
+connection fails before COMMIT is sent (typically a pooled connection that died
+while idle) runs once more on a fresh connection: the server has rolled it back.
+
+Text is utf8mb4 with binary collations: names are compared by the `name_key` column
+the store computes, never by a collation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import aiomysql
+import pymysql
+
+from chat_core.names import name_key
+from chat_srv.store.base import (
+    Conflict,
+    DmUnread,
+    Membership,
+    MembershipState,
+    NewMessage,
+    RoomRecord,
+    RoomUnread,
+    Sanction,
+    SanctionKind,
+    Store,
+    StoredId,
+    StoredMessage,
+    StoreError,
+    StoreUnavailable,
+    UserRecord,
+)
+from chat_srv.store.migrations import (
+    DEFAULT_ROOMS,
+    MESSAGE_COLUMNS,
+    KnownNonces,
+    check_recorded,
+    conversation_rows,
+    dm_pair,
+    load_migrations,
+    message_row,
+    newer_than_code,
+    nonce_lookup,
+    plan_batch,
+)
+
+T = TypeVar("T")
+Cursor = Any  # aiomysql ships no type information
+
+_NO_LIMIT = 2**63 - 1  # larger than any id: "before nothing" uses the same range query
+_INIT_COMMAND = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+_SCHEMA_LOCK = "LEFT(CONCAT('chat_schema:', DATABASE()), 64)"  # lock names: 64 chars
+_SCHEMA_LOCK_WAIT = 30  # seconds another server may hold the schema lock
+_DEADLOCK_CODES = frozenset({1205, 1213})  # lock wait timeout, deadlock: run again
+# Server errors that mean this connection is finished: shutdown in progress, query
+# interrupted, connection killed (1927 is MariaDB's ER_CONNECTION_KILLED).
+_LOST_CODES = frozenset({1053, 1317, 1927})
+_ATTEMPTS = 3
+
+_USER_COLUMNS = "id, name, password_hash, created_at, last_ip"
+# Names through scalar subqueries, not joins: a join may be buffered, which loses
+# the index order and sorts the whole range. FORCE INDEX fixes the plan (a range
+# of the room or conversation index) whatever the optimizer guesses from statistics.
+_MESSAGE_SELECT = """
+SELECT m.id, m.ts,
+       (SELECT s.name FROM users AS s WHERE s.id = m.sender_id),
+       m.body,
+       (SELECT r.name FROM rooms AS r WHERE r.id = m.room_id),
+       (SELECT t.name FROM users AS t WHERE t.id = m.recipient_id)
+FROM messages AS m {hint}
+"""
+_ROOM_SELECT = _MESSAGE_SELECT.format(hint="FORCE INDEX (messages_room)")
+_DM_SELECT = _MESSAGE_SELECT.format(hint="FORCE INDEX (messages_dm)")
+ROOM_BEFORE_SQL = _ROOM_SELECT + "WHERE m.room_id = %s AND m.id < %s ORDER BY m.id DESC LIMIT %s"
+ROOM_AFTER_SQL = _ROOM_SELECT + "WHERE m.room_id = %s AND m.id > %s ORDER BY m.id LIMIT %s"
+DM_BEFORE_SQL = (
+    _DM_SELECT + "WHERE m.dm_lo = %s AND m.dm_hi = %s AND m.id < %s ORDER BY m.id DESC LIMIT %s"
+)
+DM_AFTER_SQL = (
+    _DM_SELECT + "WHERE m.dm_lo = %s AND m.dm_hi = %s AND m.id > %s ORDER BY m.id LIMIT %s"
+)
+_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + "WHERE m.ts >= %s ORDER BY m.id"
+_ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
+    "WHERE m.room_id = %s AND m.ts >= %s ORDER BY m.id"
+)
+
+_ROOM_UNREAD_SQL = """
+SELECT b.room_id,
+       COALESCE((SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = b.room_id), 0),
+       (SELECT COUNT(*) FROM messages AS m
+        WHERE m.room_id = b.room_id AND m.id > b.read_marker AND m.sender_id <> b.user_id)
+FROM memberships AS b
+WHERE b.user_id = %s AND b.state = 'member'
+ORDER BY b.room_id
+"""
+_DM_UNREAD_SQL = """
+SELECT d.peer_id, u.name,
+       COALESCE((SELECT MAX(m.id) FROM messages AS m
+                 WHERE m.dm_lo = LEAST(d.user_id, d.peer_id)
+                   AND m.dm_hi = GREATEST(d.user_id, d.peer_id)), 0),
+       (SELECT COUNT(*) FROM messages AS m
+        WHERE m.dm_lo = LEAST(d.user_id, d.peer_id) AND m.dm_hi = GREATEST(d.user_id, d.peer_id)
+          AND m.id > d.msg_id AND m.sender_id = d.peer_id)
+FROM dm_reads AS d
+JOIN users AS u ON u.id = d.peer_id
+WHERE d.user_id = %s
+ORDER BY u.name_key
+"""
+_ROOM_LAST_IDS_SQL = """
+SELECT r.id, (SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = r.id) FROM rooms AS r
+"""
+_SANCTION_COLUMNS = "id, kind, target, until_ts, reason, created_by, created_at"
+_ACTIVE = "lifted_at IS NULL AND (until_ts IS NULL OR until_ts > %s)"
+
+
+@dataclass(frozen=True, slots=True)
+class MysqlUrl:
+    """The parts of a `mysql://user:password@host:port/database` URL."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+    @property
+    def where(self) -> str:
+        """host:port, for messages (never the password)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_mysql_url(url: str) -> MysqlUrl:
+    """Parse `mysql://user:password@host:port/database` (port 3306 by default).
+
+    User and password may be percent-encoded (`p%40ss` for `p@ss`). Raises
+    `ValueError` saying what is wrong; the message never repeats the password.
+    """
+    form = "mysql://user:password@host:port/database"
+    parts = urlsplit(url)
+    if parts.scheme != "mysql":
+        raise ValueError(f"a MySQL URL starts with mysql:// (expected {form})")
+    if parts.query or parts.fragment:
+        raise ValueError(f"a MySQL URL has no '?' or '#' part (expected {form})")
+    if not parts.hostname:
+        raise ValueError(f"the MySQL URL names no host (expected {form})")
+    try:
+        port = parts.port or 3306
+    except ValueError:
+        raise ValueError(f"the MySQL URL's port is not a number from 1 to 65535 ({form})") from None
+    if not parts.username:
+        raise ValueError(f"the MySQL URL names no user (expected {form})")
+    database = unquote(parts.path.removeprefix("/"))
+    if not database or "/" in database:
+        raise ValueError(f"the MySQL URL names no database, or more than one (expected {form})")
+    if len(database) > 64:
+        raise ValueError("a MySQL database name has at most 64 characters")
+    return MysqlUrl(
+        parts.hostname, port, unquote(parts.username), unquote(parts.password or ""), database
+    )
+
+
+def _code(error: BaseException) -> int:
+    """The MySQL error number of a pymysql error, 0 for anything else."""
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    return args[0] if args and isinstance(args[0], int) else 0
+
+
+def _lost(error: BaseException) -> bool:
+    """Whether the error means the connection is gone (not a refusal by the server)."""
+    if isinstance(error, pymysql.err.InterfaceError | OSError):
+        return True
+    code = _code(error)
+    return isinstance(error, pymysql.err.OperationalError) and (code >= 2000 or code in _LOST_CODES)
+
+
+def _describe(error: BaseException) -> str:
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    if isinstance(error, pymysql.err.MySQLError) and len(args) >= 2:
+        return f"{args[1]} (error {args[0]})"
+    return str(error) or type(error).__name__
+
+
+def _open_error(url: MysqlUrl, error: BaseException) -> StoreError:
+    """A clear message for the ways opening the database commonly fails."""
+    code = _code(error)
+    if code == 1045:
+        return StoreError(
+            f"MySQL at {url.where} refused user {url.user!r}: wrong user name or password"
+            " (error 1045)"
+        )
+    if code == 1044:
+        return StoreError(
+            f"user {url.user!r} may not use database {url.database!r} at {url.where} (error"
+            f" 1044): GRANT ALL ON `{url.database}`.* TO the user"
+        )
+    if code == 1049:
+        return StoreError(
+            f"database {url.database!r} does not exist at {url.where} (error 1049); create it"
+            f" with: CREATE DATABASE `{url.database}` CHARACTER SET utf8mb4"
+        )
+    if code == 2003 or isinstance(error, OSError):
+        return StoreUnavailable(
+            f"cannot reach MySQL at {url.where} (error 2003): is the server running and"
+            f" listening there? ({_describe(error)})"
+        )
+    return StoreUnavailable(
+        f"cannot open database {url.database!r} at {url.where}: {_describe(error)}"
+    )
+
+
+class _Retry(Exception):
+    """Run the transaction again (a concurrent writer got there first)."""
+
+
+class _Unsent(Exception):
+    """The connection failed before COMMIT was sent: the server rolls back what it
+    had received, so the transaction can run again on another connection."""
+
+
+def _message(row: Any) -> StoredMessage:
+    return StoredMessage(int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4], row[5])
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4])
+
+
+def _sanction(row: Any) -> Sanction:
+    return Sanction(
+        int(row[0]), SanctionKind(row[1]), str(row[2]), row[3], str(row[4]), str(row[5]), row[6]
+    )
+
+
+def _page(rows: Any, limit: int, newest_first: bool) -> tuple[list[StoredMessage], bool]:
+    """Trim the extra row fetched to detect `more`, and order the page oldest first."""
+    more = len(rows) > limit
+    page = [_message(r) for r in rows[:limit]]
+    if newest_first:
+        page.reverse()
+    return page, more
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+async def _fetchall(cur: Cursor, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+    await cur.execute(sql, args)
+    return list(await cur.fetchall())
+
+
+class MysqlStore(Store):
+    """A store in a MySQL or MariaDB database, through a pool of connections."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+        self._url = parse_mysql_url(url)
+        self._pool_size = pool_size
+        self._timeout = timeout
+        self._pool: Any = None
+        # Messages are inserted one batch at a time, so ids become visible in order.
+        self._write_lock = asyncio.Lock()
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _unavailable(self, error: BaseException, seconds: float) -> StoreUnavailable:
+        if isinstance(error, TimeoutError):
+            return StoreUnavailable(
+                f"MySQL at {self._url.where} did not answer within {seconds:g} s"
+            )
+        return StoreUnavailable(f"MySQL at {self._url.where} failed: {_describe(error)}")
+
+    async def _run(
+        self,
+        op: Callable[[Cursor], Awaitable[T]],
+        *,
+        read_only: bool = False,
+        seconds: float | None = None,
+    ) -> T:
+        """Run `op` in a transaction, committed if it returns, rolled back if not."""
+        seconds = seconds or self._timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(op, seconds)
+            except _Retry as e:
+                if attempt < _ATTEMPTS:
+                    continue
+                raise StoreUnavailable("too many concurrent writers; try again") from e
+            except _Unsent as e:
+                # Typically a pooled connection that died while idle: once more, on
+                # a fresh one.
+                if attempt < 2:
+                    continue
+                cause = e.__cause__ or e
+                raise self._unavailable(cause, seconds) from cause
+            except TimeoutError as e:
+                raise self._unavailable(e, seconds) from e
+            except (pymysql.err.MySQLError, OSError) as e:
+                if _code(e) in _DEADLOCK_CODES and attempt < _ATTEMPTS:
+                    continue
+                # Lost while committing: a read has its answer all the same, but a
+                # write may or may not have been committed, so it is not repeated.
+                if _lost(e) and read_only and attempt < 2:
+                    continue
+                if _lost(e) or isinstance(e, pymysql.err.OperationalError):
+                    raise self._unavailable(e, seconds) from e
+                raise StoreError(f"MySQL refused an operation: {_describe(e)}") from e
+
+    async def _attempt(self, op: Callable[[Cursor], Awaitable[T]], seconds: float) -> T:
+        pool = self._pool
+        if pool is None:
+            raise StoreError("the store is not open")
+        async with asyncio.timeout(seconds):
+            try:
+                conn = await pool.acquire()
+            except (pymysql.err.MySQLError, OSError) as e:
+                if _lost(e):
+                    raise _Unsent from e
+                raise
+            committing = False
+            try:
+                cur = await conn.cursor()
+                result = await op(cur)
+                committing = True
+                await conn.commit()
+                return result
+            except BaseException as e:
+                await self._settle(conn, e)
+                if _lost(e) and not committing:
+                    raise _Unsent from e
+                raise
+            finally:
+                # A closed connection leaves the pool; the pool opens new ones.
+                await pool.release(conn)
+
+    @staticmethod
+    async def _settle(conn: Any, error: BaseException) -> None:
+        """After a failed operation: roll back if the server answered, else drop the
+        connection (its state is unknown: cancelled mid-query, or broken)."""
+        answered = isinstance(error, StoreError | _Retry) or (
+            isinstance(error, pymysql.err.MySQLError) and not _lost(error)
+        )
+        if answered and not conn.closed:
+            try:
+                await conn.rollback()
+                return
+            except asyncio.CancelledError:
+                conn.close()
+                raise
+            except Exception:  # the connection broke as well: drop it
+                pass
+        conn.close()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            raise StoreError("the store is already open")
+        url = self._url
+        try:
+            async with asyncio.timeout(self._timeout):
+                pool = await aiomysql.create_pool(
+                    minsize=1,
+                    maxsize=self._pool_size,
+                    host=url.host,
+                    port=url.port,
+                    user=url.user,
+                    password=url.password,
+                    db=url.database,
+                    charset="utf8mb4",
+                    autocommit=False,
+                    connect_timeout=self._timeout,
+                    init_command=_INIT_COMMAND,
+                    pool_recycle=3600,  # under MySQL's wait_timeout (8 h by default)
+                )
+        except TimeoutError as e:
+            raise self._unavailable(e, self._timeout) from e
+        except (pymysql.err.MySQLError, OSError) as e:
+            raise _open_error(url, e) from e
+        self._pool = pool
+        try:
+            await self._run(self._migrate, seconds=_SCHEMA_LOCK_WAIT + self._timeout)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _migrate(self, cur: Cursor) -> None:
+        """Apply pending migrations and create missing default rooms, holding a named
+        lock: MySQL's DDL commits on its own, so only the lock keeps two servers
+        starting at once from both applying a migration."""
+        migrations = load_migrations("mysql")
+        await cur.execute(f"SELECT GET_LOCK({_SCHEMA_LOCK}, %s)", (_SCHEMA_LOCK_WAIT,))
+        (got,) = await cur.fetchone()
+        if got != 1:
+            raise StoreUnavailable(
+                f"another server held the schema lock for {_SCHEMA_LOCK_WAIT} s; try again"
+            )
+        try:
+            await cur.execute(
+                "SELECT COUNT(*) FROM information_schema.tables"
+                " WHERE table_schema = DATABASE() AND table_name = 'schema_version'"
+            )
+            current = 0
+            if (await cur.fetchone())[0]:
+                await cur.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+                current = int((await cur.fetchone())[0])
+            newer_than_code(current, migrations)
+            for migration in migrations[current:]:
+                for statement in migration.statements:
+                    await cur.execute(statement)
+                await cur.connection.commit()
+                await cur.execute("SELECT MAX(version) FROM schema_version")
+                check_recorded(migration, int((await cur.fetchone())[0]))
+            keys = [name_key(name) for name, _ in DEFAULT_ROOMS]
+            rows = await _fetchall(
+                cur, f"SELECT name_key FROM rooms WHERE name_key IN ({_marks(keys)})", tuple(keys)
+            )
+            present = {r[0] for r in rows}
+            now = int(time.time() * 1000)
+            for name, approval in DEFAULT_ROOMS:
+                if name_key(name) not in present:
+                    await cur.execute(
+                        "INSERT INTO rooms (name, name_key, approval, created_at)"
+                        " VALUES (%s, %s, %s, %s)",
+                        (name, name_key(name), approval, now),
+                    )
+            await cur.connection.commit()
+        finally:
+            # A broken connection has released the lock already.
+            with contextlib.suppress(pymysql.err.MySQLError, OSError):
+                await cur.execute(f"SELECT RELEASE_LOCK({_SCHEMA_LOCK})")
+                await cur.fetchall()
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        pool.close()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await pool.wait_closed()
+        except TimeoutError:
+            pool.terminate()  # an operation is stuck: cut its connection
+
+    # -- users -------------------------------------------------------------------
+
+    async def create_user(
+        self, name: str, password_hash: str, now: int, ip: str | None
+    ) -> UserRecord:
+        async def op(cur: Cursor) -> int:
+            try:
+                await cur.execute(
+                    "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (name, name_key(name), password_hash, now, ip),
+                )
+            except pymysql.err.IntegrityError as e:
+                if _code(e) == 1062:
+                    raise Conflict(f"the user name {name!r} is taken") from e
+                raise
+            return int(cur.lastrowid)
+
+        return UserRecord(await self._run(op), name, password_hash, now, ip)
+
+    async def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        async def op(cur: Cursor) -> list[Any]:
+            return await _fetchall(cur, sql, args)
+
+        return await self._run(op, read_only=True)
+
+    async def _change(self, sql: str, args: tuple[Any, ...]) -> int:
+        async def op(cur: Cursor) -> int:
+            await cur.execute(sql, args)
+            return int(cur.rowcount)
+
+        return await self._run(op)
+
+    async def get_user(self, name: str) -> UserRecord | None:
+        rows = await self._select(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE name_key = %s", (name_key(name),)
+        )
+        return _user(rows[0]) if rows else None
+
+    async def get_users(self) -> list[UserRecord]:
+        return [
+            _user(r) for r in await self._select(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")
+        ]
+
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        await self._change(
+            "UPDATE users SET password_hash = %s WHERE id = %s", (password_hash, user_id)
+        )
+
+    async def record_login(self, user_id: int, ip: str | None, now: int) -> None:
+        await self._change(
+            "UPDATE users SET last_ip = %s, last_login_at = %s WHERE id = %s", (ip, now, user_id)
+        )
+
+    # -- rooms -------------------------------------------------------------------
+
+    async def create_room(self, name: str, approval: bool) -> RoomRecord:
+        async def op(cur: Cursor) -> int:
+            try:
+                await cur.execute(
+                    "INSERT INTO rooms (name, name_key, approval, created_at)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (name, name_key(name), approval, int(time.time() * 1000)),
+                )
+            except pymysql.err.IntegrityError as e:
+                if _code(e) == 1062:
+                    raise Conflict(f"the room name {name!r} is taken") from e
+                raise
+            return int(cur.lastrowid)
+
+        return RoomRecord(await self._run(op), name, approval)
+
+    async def get_rooms(self) -> list[RoomRecord]:
+        rows = await self._select("SELECT id, name, approval FROM rooms ORDER BY name_key")
+        return [RoomRecord(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+    # -- memberships -------------------------------------------------------------
+
+    async def get_memberships(self) -> list[Membership]:
+        rows = await self._select(
+            "SELECT user_id, room_id, state, read_marker, since FROM memberships"
+            " ORDER BY user_id, room_id"
+        )
+        return [
+            Membership(int(r[0]), int(r[1]), MembershipState(r[2]), int(r[3]), int(r[4]))
+            for r in rows
+        ]
+
+    async def set_membership(
+        self, user_id: int, room_id: int, state: MembershipState, now: int
+    ) -> Membership:
+        async def op(cur: Cursor) -> Membership:
+            await cur.execute(
+                "SELECT state, read_marker, since FROM memberships"
+                " WHERE user_id = %s AND room_id = %s FOR UPDATE",
+                (user_id, room_id),
+            )
+            row = await cur.fetchone()
+            if row is not None and row[0] == state:
+                return Membership(user_id, room_id, state, int(row[1]), int(row[2]))
+            marker = 0
+            if state == MembershipState.MEMBER:
+                await cur.execute("SELECT MAX(id) FROM messages WHERE room_id = %s", (room_id,))
+                marker = int((await cur.fetchone())[0] or 0)
+            if row is None:
+                await cur.execute(
+                    "INSERT INTO memberships (user_id, room_id, state, read_marker, since)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (user_id, room_id, str(state), marker, now),
+                )
+            else:
+                await cur.execute(
+                    "UPDATE memberships SET state = %s, read_marker = %s, since = %s"
+                    " WHERE user_id = %s AND room_id = %s",
+                    (str(state), marker, now, user_id, room_id),
+                )
+            return Membership(user_id, room_id, state, marker, now)
+
+        return await self._run(op)
+
+    async def delete_membership(self, user_id: int, room_id: int) -> bool:
+        changed = await self._change(
+            "DELETE FROM memberships WHERE user_id = %s AND room_id = %s", (user_id, room_id)
+        )
+        return changed > 0
+
+    # -- messages ----------------------------------------------------------------
+
+    async def add_messages(self, batch: list[NewMessage]) -> list[StoredId]:
+        if not batch:
+            return []
+
+        async def op(cur: Cursor) -> list[StoredId]:
+            known: KnownNonces = {}
+            senders, nonces = nonce_lookup(batch)
+            if nonces:
+                rows = await _fetchall(
+                    cur,
+                    "SELECT sender_id, nonce, id, ts FROM messages"
+                    f" WHERE sender_id IN ({_marks(senders)}) AND nonce IN ({_marks(nonces)})",
+                    (*senders, *nonces),
+                )
+                # nonce is VARBINARY: compared byte for byte, no trailing-space padding.
+                known = {(int(r[0]), bytes(r[1]).decode()): (int(r[2]), int(r[3])) for r in rows}
+            plan = plan_batch(batch, known)
+            ids: list[int] = []
+            # One INSERT per message: only a single-row insert reliably reports its
+            # id (multi-row inserts need not get consecutive ids). One commit for all.
+            for message in plan.fresh:
+                try:
+                    await cur.execute(
+                        f"INSERT INTO messages ({MESSAGE_COLUMNS})"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        message_row(message),
+                    )
+                except pymysql.err.IntegrityError as e:
+                    if _code(e) == 1062:  # another server stored the same nonce meanwhile
+                        raise _Retry from e
+                    raise
+                ids.append(int(cur.lastrowid))
+            pairs = conversation_rows(plan.fresh)
+            if pairs:
+                await cur.executemany(
+                    "INSERT INTO dm_reads (user_id, peer_id, msg_id) VALUES (%s, %s, 0)"
+                    " ON DUPLICATE KEY UPDATE msg_id = msg_id",
+                    pairs,
+                )
+            return plan.results(ids)
+
+        async with self._write_lock:
+            return await self._run(op)
+
+    async def room_history(
+        self, room_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        if after is not None:
+            rows = await self._select(ROOM_AFTER_SQL, (room_id, after, limit + 1))
+            return _page(rows, limit, newest_first=False)
+        start = _NO_LIMIT if before is None else before
+        rows = await self._select(ROOM_BEFORE_SQL, (room_id, start, limit + 1))
+        return _page(rows, limit, newest_first=True)
+
+    async def dm_history(
+        self, user_id: int, peer_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        lo, hi = dm_pair(user_id, peer_id)
+        if after is not None:
+            rows = await self._select(DM_AFTER_SQL, (lo, hi, after, limit + 1))
+            return _page(rows, limit, newest_first=False)
+        start = _NO_LIMIT if before is None else before
+        rows = await self._select(DM_BEFORE_SQL, (lo, hi, start, limit + 1))
+        return _page(rows, limit, newest_first=True)
+
+    async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
+        if room_id is None:
+            rows = await self._select(_SINCE_SQL, (ts,))
+        else:
+            rows = await self._select(_ROOM_SINCE_SQL, (room_id, ts))
+        return [_message(r) for r in rows]
+
+    # -- read markers and unread counts -------------------------------------------
+
+    async def mark_room_read(self, user_id: int, room_id: int, msg_id: int) -> bool:
+        changed = await self._change(
+            "UPDATE memberships SET read_marker = %s WHERE user_id = %s AND room_id = %s"
+            " AND state = 'member' AND read_marker < %s",
+            (msg_id, user_id, room_id, msg_id),
+        )
+        return changed > 0
+
+    async def mark_dm_read(self, user_id: int, peer_id: int, msg_id: int) -> bool:
+        if msg_id <= 0:
+            return False
+
+        async def op(cur: Cursor) -> bool:
+            await cur.execute(
+                "UPDATE dm_reads SET msg_id = %s"
+                " WHERE user_id = %s AND peer_id = %s AND msg_id < %s",
+                (msg_id, user_id, peer_id, msg_id),
+            )
+            if cur.rowcount:
+                return True
+            # No row yet, or already at or past msg_id: an existing row is left alone.
+            await cur.execute(
+                "INSERT INTO dm_reads (user_id, peer_id, msg_id) VALUES (%s, %s, %s)"
+                " ON DUPLICATE KEY UPDATE msg_id = msg_id",
+                (user_id, peer_id, msg_id),
+            )
+            return bool(cur.rowcount)
+
+        return await self._run(op)
+
+    async def room_unread(self, user_id: int) -> list[RoomUnread]:
+        rows = await self._select(_ROOM_UNREAD_SQL, (user_id,))
+        return [RoomUnread(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    async def room_last_ids(self) -> dict[int, int]:
+        rows = await self._select(_ROOM_LAST_IDS_SQL)
+        return {int(r[0]): int(r[1]) for r in rows if r[1] is not None}
+
+    async def dm_unread(self, user_id: int) -> list[DmUnread]:
+        rows = await self._select(_DM_UNREAD_SQL, (user_id,))
+        # A marker set without any message (mark_dm_read first) is not a conversation.
+        return [DmUnread(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows if r[2] > 0]
+
+    # -- sanctions -----------------------------------------------------------------
+
+    async def add_sanction(
+        self,
+        kind: SanctionKind,
+        target: str,
+        until: int | None,
+        reason: str,
+        created_by: str,
+        now: int,
+    ) -> Sanction:
+        async def op(cur: Cursor) -> int:
+            await cur.execute(
+                "INSERT INTO sanctions (kind, target, until_ts, reason, created_by, created_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (str(kind), target, until, reason, created_by, now),
+            )
+            return int(cur.lastrowid)
+
+        return Sanction(await self._run(op), kind, target, until, reason, created_by, now)
+
+    async def lift_sanctions(self, kind: SanctionKind, target: str, now: int) -> int:
+        return await self._change(
+            f"UPDATE sanctions SET lifted_at = %s WHERE kind = %s AND target = %s AND {_ACTIVE}",
+            (now, str(kind), target, now),
+        )
+
+    async def active_sanctions(self, now: int) -> list[Sanction]:
+        rows = await self._select(
+            f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
+        )
+        return [_sanction(r) for r in rows]

@@ -1,0 +1,549 @@
+"""The SQLite store: one database file, the default backend (no set-up at all).
+
+Durability: WAL journal with `synchronous=NORMAL`. A transaction is complete in the
+WAL file (handed to the operating system) when COMMIT returns, so an acknowledged
+message survives the server process being killed (SIGKILL, crash); only a crash of
+the operating system or a power cut can lose the last commits before a checkpoint,
+never corrupt the file. `synchronous="FULL"` (an fsync per commit) closes that gap
+at the price of a disk flush per transaction; group commit (one transaction per
+`add_messages` batch) keeps that price per batch, not per message.
+
+One connection serves everything: aiosqlite runs it in a thread of its own, and an
+asyncio lock keeps each operation's statements together, so a read never sees
+another operation's uncommitted writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from chat_core.names import name_key
+from chat_srv.store.base import (
+    Conflict,
+    DmUnread,
+    Membership,
+    MembershipState,
+    NewMessage,
+    RoomRecord,
+    RoomUnread,
+    Sanction,
+    SanctionKind,
+    Store,
+    StoredId,
+    StoredMessage,
+    StoreError,
+    StoreUnavailable,
+    UserRecord,
+)
+from chat_srv.store.migrations import (
+    DEFAULT_ROOMS,
+    MESSAGE_COLUMNS,
+    KnownNonces,
+    check_recorded,
+    conversation_rows,
+    dm_pair,
+    load_migrations,
+    message_row,
+    newer_than_code,
+    nonce_lookup,
+    plan_batch,
+)
+
+# Larger than any id: lets "before nothing" use the same indexed range query.
+_NO_LIMIT = 2**63 - 1
+
+_USER_COLUMNS = "id, name, password_hash, created_at, last_ip"
+# Names through scalar subqueries, not joins: the planner cannot start from the
+# users table, so a page is always a range of the messages index, in index order.
+_MESSAGE_SELECT = """
+SELECT m.id, m.ts,
+       (SELECT s.name FROM users AS s WHERE s.id = m.sender_id),
+       m.body,
+       (SELECT r.name FROM rooms AS r WHERE r.id = m.room_id),
+       (SELECT t.name FROM users AS t WHERE t.id = m.recipient_id)
+FROM messages AS m
+"""
+
+# History pages: a backward (or forward) range scan of an index, LIMIT n + 1 rows
+# to learn whether more remain without counting.
+ROOM_BEFORE_SQL = _MESSAGE_SELECT + "WHERE m.room_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+ROOM_AFTER_SQL = _MESSAGE_SELECT + "WHERE m.room_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+DM_BEFORE_SQL = (
+    _MESSAGE_SELECT + "WHERE m.dm_lo = ? AND m.dm_hi = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+)
+DM_AFTER_SQL = (
+    _MESSAGE_SELECT + "WHERE m.dm_lo = ? AND m.dm_hi = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+)
+
+ROOM_UNREAD_SQL = """
+SELECT b.room_id,
+       COALESCE((SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = b.room_id), 0),
+       (SELECT COUNT(*) FROM messages AS m
+        WHERE m.room_id = b.room_id AND m.id > b.read_marker AND m.sender_id <> b.user_id)
+FROM memberships AS b
+WHERE b.user_id = ? AND b.state = 'member'
+ORDER BY b.room_id
+"""
+
+DM_UNREAD_SQL = """
+SELECT d.peer_id, u.name,
+       COALESCE((SELECT MAX(m.id) FROM messages AS m
+                 WHERE m.dm_lo = min(d.user_id, d.peer_id)
+                   AND m.dm_hi = max(d.user_id, d.peer_id)), 0),
+       (SELECT COUNT(*) FROM messages AS m
+        WHERE m.dm_lo = min(d.user_id, d.peer_id) AND m.dm_hi = max(d.user_id, d.peer_id)
+          AND m.id > d.msg_id AND m.sender_id = d.peer_id)
+FROM dm_reads AS d
+JOIN users AS u ON u.id = d.peer_id
+WHERE d.user_id = ?
+ORDER BY u.name_key
+"""
+
+# One indexed MAX per room rather than a GROUP BY over the whole index.
+ROOM_LAST_IDS_SQL = """
+SELECT r.id, (SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = r.id) AS last
+FROM rooms AS r
+"""
+
+_SANCTION_COLUMNS = "id, kind, target, until_ts, reason, created_by, created_at"
+_ACTIVE = "lifted_at IS NULL AND (until_ts IS NULL OR until_ts > ?)"
+
+
+@contextlib.contextmanager
+def _translate() -> Iterator[None]:
+    """Turn sqlite3's errors into the store's."""
+    try:
+        yield
+    except sqlite3.IntegrityError as e:
+        raise StoreError(f"the database refused a write: {e}") from e
+    except sqlite3.Error as e:
+        raise StoreUnavailable(f"the SQLite database failed: {e}") from e
+
+
+def _probe(path: str) -> None:
+    """Open and close the database file: raises sqlite3.Error if it cannot be opened."""
+    sqlite3.connect(path).close()
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4])
+
+
+def _message(row: Any) -> StoredMessage:
+    return StoredMessage(int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4], row[5])
+
+
+def _sanction(row: Any) -> Sanction:
+    return Sanction(
+        int(row[0]), SanctionKind(row[1]), str(row[2]), row[3], str(row[4]), str(row[5]), row[6]
+    )
+
+
+def _page(rows: list[Any], limit: int, newest_first: bool) -> tuple[list[StoredMessage], bool]:
+    """Trim the extra row fetched to detect `more`, and order the page oldest first."""
+    more = len(rows) > limit
+    page = [_message(r) for r in rows[:limit]]
+    if newest_first:
+        page.reverse()
+    return page, more
+
+
+class SqliteStore(Store):
+    """A store in an SQLite file (or `:memory:`), through aiosqlite."""
+
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0
+    ) -> None:
+        if synchronous.upper() not in {"NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("synchronous is NORMAL, FULL or EXTRA")
+        self._path = str(path)
+        self._synchronous = synchronous.upper()
+        self._busy_timeout = busy_timeout
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    async def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """Run a query on its own (a snapshot of committed data) and fetch every row."""
+        async with self._lock:
+            db = self._conn()
+            with _translate():
+                return list(await db.execute_fetchall(sql, tuple(params)))
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so
+        what it reads cannot change before it commits (even from another process)."""
+        async with self._lock:
+            db = self._conn()
+            with _translate():
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error, ValueError):
+                        await db.execute("ROLLBACK")
+                    raise
+                await db.execute("COMMIT")
+
+    @staticmethod
+    async def _one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
+        rows = list(await db.execute_fetchall(sql, tuple(params)))
+        return rows[0] if rows else None
+
+    @staticmethod
+    async def _changes(db: aiosqlite.Connection, sql: str, params: Iterable[Any]) -> int:
+        async with db.execute(sql, tuple(params)) as cursor:
+            return cursor.rowcount
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._db is not None:
+            raise StoreError("the store is already open")
+        try:
+            # Try the file first: when aiosqlite fails to connect, its thread outlives
+            # the call and may report to an event loop that is gone by then.
+            await asyncio.to_thread(_probe, self._path)
+            # isolation_level=None: we write BEGIN/COMMIT ourselves.
+            db = await aiosqlite.connect(
+                self._path, isolation_level=None, timeout=self._busy_timeout
+            )
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"cannot open the SQLite database {self._path}: {e}") from e
+        self._db = db
+        try:
+            with _translate():
+                await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+                mode = await self._set_wal(db)
+                if self._path != ":memory:" and str(mode[0]).lower() != "wal":
+                    raise StoreError(f"{self._path}: cannot use WAL mode (got {mode[0]})")
+                await db.execute(f"PRAGMA synchronous = {self._synchronous}")
+                await db.execute("PRAGMA foreign_keys = ON")
+            await self._migrate()
+        except BaseException:
+            self._db = None
+            await db.close()
+            raise
+
+    async def _set_wal(self, db: aiosqlite.Connection) -> Any:
+        """Switch to WAL mode. While another connection opens the same new file, SQLite
+        may answer "locked" at once, without its busy handler (which could deadlock
+        there): wait and try again, for at most the busy timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._busy_timeout
+        while True:
+            try:
+                return await self._one(db, "PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(0.005)
+
+    async def _migrate(self) -> None:
+        """Apply pending migrations and create missing default rooms, atomically:
+        SQLite's DDL is transactional and BEGIN IMMEDIATE excludes other openers."""
+        migrations = load_migrations("sqlite")
+        async with self._transaction() as db:
+            exists = await self._one(
+                db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            )
+            current = 0
+            if exists:
+                current = int((await self._one(db, "SELECT MAX(version) FROM schema_version"))[0])
+            newer_than_code(current, migrations)
+            for migration in migrations[current:]:
+                for statement in migration.statements:
+                    await db.execute(statement)
+                recorded = await self._one(db, "SELECT MAX(version) FROM schema_version")
+                check_recorded(migration, int(recorded[0]))
+            now = int(time.time() * 1000)
+            for name, approval in DEFAULT_ROOMS:
+                await db.execute(
+                    "INSERT OR IGNORE INTO rooms (name, name_key, approval, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (name, name_key(name), int(approval), now),
+                )
+
+    async def close(self) -> None:
+        db = self._db
+        if db is None:
+            return
+        async with self._lock:  # let the operation in progress finish
+            self._db = None
+            with contextlib.suppress(sqlite3.Error):
+                await db.execute("PRAGMA optimize")
+            await db.close()
+
+    # -- users -------------------------------------------------------------------
+
+    async def create_user(
+        self, name: str, password_hash: str, now: int, ip: str | None
+    ) -> UserRecord:
+        try:
+            async with (
+                self._transaction() as db,
+                db.execute(
+                    "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, name_key(name), password_hash, now, ip),
+                ) as cursor,
+            ):
+                user_id = cursor.lastrowid
+        except StoreError as e:
+            if isinstance(e.__cause__, sqlite3.IntegrityError):
+                raise Conflict(f"the user name {name!r} is taken") from e
+            raise
+        assert user_id is not None
+        return UserRecord(user_id, name, password_hash, now, ip)
+
+    async def get_user(self, name: str) -> UserRecord | None:
+        rows = await self._rows(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE name_key = ?", (name_key(name),)
+        )
+        return _user(rows[0]) if rows else None
+
+    async def get_users(self) -> list[UserRecord]:
+        return [
+            _user(r) for r in await self._rows(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")
+        ]
+
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+            )
+
+    async def record_login(self, user_id: int, ip: str | None, now: int) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE users SET last_ip = ?, last_login_at = ? WHERE id = ?", (ip, now, user_id)
+            )
+
+    # -- rooms -------------------------------------------------------------------
+
+    async def create_room(self, name: str, approval: bool) -> RoomRecord:
+        try:
+            async with (
+                self._transaction() as db,
+                db.execute(
+                    "INSERT INTO rooms (name, name_key, approval, created_at) VALUES (?, ?, ?, ?)",
+                    (name, name_key(name), int(approval), int(time.time() * 1000)),
+                ) as cursor,
+            ):
+                room_id = cursor.lastrowid
+        except StoreError as e:
+            if isinstance(e.__cause__, sqlite3.IntegrityError):
+                raise Conflict(f"the room name {name!r} is taken") from e
+            raise
+        assert room_id is not None
+        return RoomRecord(room_id, name, approval)
+
+    async def get_rooms(self) -> list[RoomRecord]:
+        rows = await self._rows("SELECT id, name, approval FROM rooms ORDER BY name_key")
+        return [RoomRecord(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+
+    # -- memberships -------------------------------------------------------------
+
+    async def get_memberships(self) -> list[Membership]:
+        rows = await self._rows(
+            "SELECT user_id, room_id, state, read_marker, since FROM memberships"
+            " ORDER BY user_id, room_id"
+        )
+        return [Membership(r[0], r[1], MembershipState(r[2]), r[3], r[4]) for r in rows]
+
+    async def set_membership(
+        self, user_id: int, room_id: int, state: MembershipState, now: int
+    ) -> Membership:
+        async with self._transaction() as db:
+            row = await self._one(
+                db,
+                "SELECT state, read_marker, since FROM memberships"
+                " WHERE user_id = ? AND room_id = ?",
+                (user_id, room_id),
+            )
+            if row is not None and row[0] == state:
+                return Membership(user_id, room_id, state, row[1], row[2])
+            marker = 0
+            if state == MembershipState.MEMBER:
+                last = await self._one(
+                    db, "SELECT MAX(id) FROM messages WHERE room_id = ?", (room_id,)
+                )
+                marker = int(last[0] or 0)
+            await db.execute(
+                "INSERT INTO memberships (user_id, room_id, state, read_marker, since)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, room_id) DO UPDATE SET"
+                " state = excluded.state, read_marker = excluded.read_marker,"
+                " since = excluded.since",
+                (user_id, room_id, str(state), marker, now),
+            )
+        return Membership(user_id, room_id, state, marker, now)
+
+    async def delete_membership(self, user_id: int, room_id: int) -> bool:
+        async with self._transaction() as db:
+            changed = await self._changes(
+                db, "DELETE FROM memberships WHERE user_id = ? AND room_id = ?", (user_id, room_id)
+            )
+        return changed > 0
+
+    # -- messages ----------------------------------------------------------------
+
+    async def add_messages(self, batch: list[NewMessage]) -> list[StoredId]:
+        if not batch:
+            return []
+        async with self._transaction() as db:
+            known: KnownNonces = {}
+            senders, nonces = nonce_lookup(batch)
+            if nonces:
+                rows = await db.execute_fetchall(
+                    "SELECT sender_id, nonce, id, ts FROM messages"
+                    f" WHERE sender_id IN ({_marks(senders)}) AND nonce IN ({_marks(nonces)})",
+                    (*senders, *nonces),
+                )
+                known = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+            plan = plan_batch(batch, known)
+            ids: list[int] = []
+            if plan.fresh:
+                await db.executemany(
+                    f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [message_row(m) for m in plan.fresh],
+                )
+                # The write lock is ours and each insert takes the next id
+                # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
+                last = int((await self._one(db, "SELECT last_insert_rowid()"))[0])
+                ids = list(range(last - len(plan.fresh) + 1, last + 1))
+                pairs = conversation_rows(plan.fresh)
+                if pairs:
+                    await db.executemany(
+                        "INSERT OR IGNORE INTO dm_reads (user_id, peer_id, msg_id)"
+                        " VALUES (?, ?, 0)",
+                        pairs,
+                    )
+        return plan.results(ids)
+
+    async def room_history(
+        self, room_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        if after is not None:
+            rows = await self._rows(ROOM_AFTER_SQL, (room_id, after, limit + 1))
+            return _page(rows, limit, newest_first=False)
+        start = _NO_LIMIT if before is None else before
+        rows = await self._rows(ROOM_BEFORE_SQL, (room_id, start, limit + 1))
+        return _page(rows, limit, newest_first=True)
+
+    async def dm_history(
+        self, user_id: int, peer_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        lo, hi = dm_pair(user_id, peer_id)
+        if after is not None:
+            rows = await self._rows(DM_AFTER_SQL, (lo, hi, after, limit + 1))
+            return _page(rows, limit, newest_first=False)
+        start = _NO_LIMIT if before is None else before
+        rows = await self._rows(DM_BEFORE_SQL, (lo, hi, start, limit + 1))
+        return _page(rows, limit, newest_first=True)
+
+    async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
+        if room_id is None:
+            rows = await self._rows(_MESSAGE_SELECT + "WHERE m.ts >= ? ORDER BY m.id", (ts,))
+        else:
+            rows = await self._rows(
+                _MESSAGE_SELECT + "WHERE m.room_id = ? AND m.ts >= ? ORDER BY m.id", (room_id, ts)
+            )
+        return [_message(r) for r in rows]
+
+    # -- read markers and unread counts -------------------------------------------
+
+    async def mark_room_read(self, user_id: int, room_id: int, msg_id: int) -> bool:
+        async with self._transaction() as db:
+            changed = await self._changes(
+                db,
+                "UPDATE memberships SET read_marker = ? WHERE user_id = ? AND room_id = ?"
+                " AND state = 'member' AND read_marker < ?",
+                (msg_id, user_id, room_id, msg_id),
+            )
+        return changed > 0
+
+    async def mark_dm_read(self, user_id: int, peer_id: int, msg_id: int) -> bool:
+        if msg_id <= 0:
+            return False
+        async with self._transaction() as db:
+            changed = await self._changes(
+                db,
+                "UPDATE dm_reads SET msg_id = ? WHERE user_id = ? AND peer_id = ? AND msg_id < ?",
+                (msg_id, user_id, peer_id, msg_id),
+            )
+            if not changed:
+                changed = await self._changes(
+                    db,
+                    "INSERT OR IGNORE INTO dm_reads (user_id, peer_id, msg_id) VALUES (?, ?, ?)",
+                    (user_id, peer_id, msg_id),
+                )
+        return changed > 0
+
+    async def room_unread(self, user_id: int) -> list[RoomUnread]:
+        rows = await self._rows(ROOM_UNREAD_SQL, (user_id,))
+        return [RoomUnread(r[0], r[1], r[2]) for r in rows]
+
+    async def room_last_ids(self) -> dict[int, int]:
+        rows = await self._rows(ROOM_LAST_IDS_SQL)
+        return {r[0]: r[1] for r in rows if r[1] is not None}
+
+    async def dm_unread(self, user_id: int) -> list[DmUnread]:
+        rows = await self._rows(DM_UNREAD_SQL, (user_id,))
+        # A marker set without any message (mark_dm_read first) is not a conversation.
+        return [DmUnread(r[0], r[1], r[2], r[3]) for r in rows if r[2] > 0]
+
+    # -- sanctions -----------------------------------------------------------------
+
+    async def add_sanction(
+        self,
+        kind: SanctionKind,
+        target: str,
+        until: int | None,
+        reason: str,
+        created_by: str,
+        now: int,
+    ) -> Sanction:
+        async with (
+            self._transaction() as db,
+            db.execute(
+                "INSERT INTO sanctions (kind, target, until_ts, reason, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (str(kind), target, until, reason, created_by, now),
+            ) as cursor,
+        ):
+            sanction_id = cursor.lastrowid
+        assert sanction_id is not None
+        return Sanction(sanction_id, kind, target, until, reason, created_by, now)
+
+    async def lift_sanctions(self, kind: SanctionKind, target: str, now: int) -> int:
+        async with self._transaction() as db:
+            return await self._changes(
+                db,
+                f"UPDATE sanctions SET lifted_at = ? WHERE kind = ? AND target = ? AND {_ACTIVE}",
+                (now, str(kind), target, now),
+            )
+
+    async def active_sanctions(self, now: int) -> list[Sanction]:
+        rows = await self._rows(
+            f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
+        )
+        return [_sanction(r) for r in rows]
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join("?" * len(values))

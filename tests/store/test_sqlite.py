@@ -1,0 +1,169 @@
+"""SQLite-only behaviour: file settings, query plans, durability across SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+import chat_srv
+from chat_srv.store import NewMessage, StoreError, StoreUnavailable
+from chat_srv.store.migrations import load_migrations, split_statements, sql_dir
+from chat_srv.store.sqlite import (
+    DM_BEFORE_SQL,
+    ROOM_AFTER_SQL,
+    ROOM_BEFORE_SQL,
+    ROOM_UNREAD_SQL,
+    SqliteStore,
+)
+
+REPO = Path(chat_srv.__file__).parent.parent
+
+
+def test_sql_files_are_found_and_split() -> None:
+    assert sql_dir("sqlite") == REPO / "sql" / "sqlite"
+    for backend in ("sqlite", "mysql"):
+        [first] = load_migrations(backend)
+        assert first.version == 1
+        assert any(s.startswith("CREATE TABLE messages") for s in first.statements)
+        assert first.statements[-1].startswith("INSERT INTO schema_version")
+    with pytest.raises(StoreError, match="missing"):
+        sql_dir("oracle")
+
+
+def test_split_statements() -> None:
+    text = (
+        "-- a comment; not a statement\nCREATE TABLE a (\n  x INT -- why\n);\n\nSELECT 1;\nSELECT 2"
+    )
+    assert split_statements(text) == ["CREATE TABLE a (\n  x INT -- why\n)", "SELECT 1", "SELECT 2"]
+
+
+def test_schema_applies_by_hand(tmp_path: Path) -> None:
+    """What a DBA would do: run the file through sqlite3 as a script."""
+    with sqlite3.connect(tmp_path / "by-hand.db") as conn:
+        conn.executescript((REPO / "sql" / "sqlite" / "001_init.sql").read_text("utf-8"))
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    conn.close()
+
+
+async def test_store_on_a_database_made_by_hand(tmp_path: Path) -> None:
+    path = tmp_path / "by-hand.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript((REPO / "sql" / "sqlite" / "001_init.sql").read_text("utf-8"))
+    conn.close()
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        assert len(await store.get_rooms()) == 5
+    finally:
+        await store.close()
+
+
+async def test_file_settings(tmp_path: Path) -> None:
+    path = tmp_path / "chat.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # kept in the file
+    conn.close()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "chat.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (99, 0)")
+    conn.close()
+    with pytest.raises(StoreError, match="upgrade the server"):
+        await SqliteStore(path).open()
+
+
+async def test_unopenable_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="cannot open"):
+        await SqliteStore(tmp_path / "no" / "such" / "dir" / "chat.db").open()
+
+
+async def test_memory_database() -> None:
+    store = SqliteStore(":memory:")
+    await store.open()
+    try:
+        assert len(await store.get_rooms()) == 5
+    finally:
+        await store.close()
+
+
+async def test_queries_use_the_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "chat.db"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        for sql, args, index in [
+            (ROOM_BEFORE_SQL, (1, 100, 51), "messages_room"),
+            (ROOM_AFTER_SQL, (1, 100, 51), "messages_room"),
+            (DM_BEFORE_SQL, (1, 2, 100, 51), "messages_dm"),
+            (ROOM_UNREAD_SQL, (1,), "messages_room"),
+        ]:
+            plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
+            assert f"INDEX {index} " in plan, plan
+            assert "SCAN m" not in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
+    conn.close()
+
+
+_WRITER = """
+import asyncio, sys
+from chat_srv.store import NewMessage
+from chat_srv.store.sqlite import SqliteStore
+
+async def main():
+    store = SqliteStore(sys.argv[1])
+    await store.open()
+    alice = await store.create_user("alice", "h", 1, None)
+    room = (await store.get_rooms())[0].id
+    for start in range(0, 500, 100):
+        stored = await store.add_messages(
+            [NewMessage(alice.id, f"m{i}", 1, room_id=room) for i in range(start, start + 100)]
+        )
+    print(stored[-1].msg_id, flush=True)  # acknowledged
+    await asyncio.Event().wait()  # never closes: killed
+
+asyncio.run(main())
+"""
+
+
+async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
+    path = tmp_path / "chat.db"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _WRITER,
+        str(path),
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(30):
+            line = await process.stdout.readline() if process.stdout else b""
+    finally:
+        process.kill()
+        await process.communicate()
+    last_id = int(line)
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        room = (await store.get_rooms())[0].id
+        page, more = await store.room_history(room, before=None, after=None, limit=200)
+        assert (page[-1].msg_id, page[-1].body, more) == (last_id, "m499", True)
+        [again] = await store.add_messages([NewMessage(1, "after the crash", 2, room_id=room)])
+        assert again.msg_id == last_id + 1
+    finally:
+        await store.close()

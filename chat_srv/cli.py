@@ -98,7 +98,9 @@ async def _serve(config: ServerConfig, interactive: bool) -> None:
                 f"port {config.port} on {config.address} is already in use "
                 "(another chat-server?); choose another with --port"
             ) from None
-        raise ServerStartError(f"cannot listen on {config.address}:{config.port}: {error}") from None
+        raise ServerStartError(
+            f"cannot listen on {config.address}:{config.port}: {error}"
+        ) from None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))

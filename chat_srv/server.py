@@ -113,9 +113,7 @@ class ChatServer:
         if ban is not None:
             log.info("refused %s: address banned", conn.ip)
             conn.close_with(
-                m.encode(
-                    m.Disconnect(reason=DisconnectReason.BANNED, text=f"banned: {ban.reason}")
-                )
+                m.encode(m.Disconnect(reason=DisconnectReason.BANNED, text=f"banned: {ban.reason}"))
             )
             return
         log.info("connection from %s", conn.ip)

@@ -182,9 +182,7 @@ class Service:
             raise ProtocolError(ErrorCode.USER_EXISTS, f"{request.user} is taken")
         password_hash = await self.hasher.hash(request.password)
         try:
-            record = await self.store.create_user(
-                request.user, password_hash, now_ms(), client.ip
-            )
+            record = await self.store.create_user(request.user, password_hash, now_ms(), client.ip)
         except Conflict:
             raise ProtocolError(ErrorCode.USER_EXISTS, f"{request.user} is taken") from None
         user = self._remember_user(record.id, record.name)
@@ -204,7 +202,8 @@ class Service:
     async def _login(self, client: Client, request: m.Login) -> m.Reply:
         self._check_not_logged_in(client)
         record = await self.store.get_user(request.user)
-        if not await self.hasher.verify(record and record.password_hash, request.password):
+        known_hash = record.password_hash if record is not None else None
+        if not await self.hasher.verify(known_hash, request.password):
             log.info("failed login for %r from %s", request.user, client.ip)
             raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong user name or password")
         assert record is not None
@@ -397,8 +396,12 @@ class Service:
         else:
             assert request.peer is not None
             peer = self._user(request.peer)
-            moved = await self.store.mark_dm_read(user.id, peer.id, request.msg_id)
-            event = m.Read(peer=peer.name, msg_id=request.msg_id)
+            newest, _ = await self.store.dm_history(
+                user.id, peer.id, before=None, after=None, limit=1
+            )
+            msg_id = min(request.msg_id, newest[0].msg_id if newest else 0)
+            moved = await self.store.mark_dm_read(user.id, peer.id, msg_id)
+            event = m.Read(peer=peer.name, msg_id=msg_id)
         if moved:
             self.hub.to_user(user.id, m.encode(event), skip=client)
         return m.Ok(id=request.id)

@@ -39,7 +39,7 @@ class Connection(asyncio.Protocol):
         "_inbox",
         "_loop",
         "_out",
-        "_out_size",
+        "_released",
         "_server",
         "_transport",
         "_worker",
@@ -56,10 +56,10 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._inbox: deque[m.Request | ProtocolError] = deque()
         self._worker: asyncio.Task[None] | None = None
-        self._out: list[bytes] = []
-        self._out_size = 0
+        self._out: list[bytes] = []  # frames queued in this loop iteration
         self._writable: asyncio.Future[None] | None = None  # set while writing is paused
         self._closing = False
+        self._released = False  # whether the server has forgotten this connection
         self.user: User | None = None
         self.ip: str | None = None
         self.connected_at = time.time()
@@ -108,7 +108,13 @@ class Connection(asyncio.Protocol):
             self._worker.cancel()
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
-        self._server.connection_closed(self)
+        self._release()
+
+    def _release(self) -> None:
+        """Leave the server's books (once): the user goes offline on this connection."""
+        if not self._released:
+            self._released = True
+            self._server.connection_closed(self)
 
     def pause_writing(self) -> None:
         if self._writable is None or self._writable.done():
@@ -131,10 +137,9 @@ class Connection(asyncio.Protocol):
                     self.deliver(m.encode(m.ErrorReply.from_exception(item)))
                 elif isinstance(item, m.Send | m.Dm):
                     pending: list[Awaitable[m.Reply]] = [service.submit(self, item)]
-                    while inbox and isinstance(inbox[0], m.Send | m.Dm):
-                        request = inbox.popleft()
-                        assert not isinstance(request, ProtocolError)
-                        pending.append(service.submit(self, request))
+                    while inbox and isinstance(nxt := inbox[0], m.Send | m.Dm):
+                        inbox.popleft()
+                        pending.append(service.submit(self, nxt))
                     for awaitable in pending:
                         self._reply(await awaitable)
                 else:
@@ -164,26 +169,22 @@ class Connection(asyncio.Protocol):
         if not self._out:
             self._loop.call_soon(self._flush)
         self._out.append(data)
-        self._out_size += len(data)
-        if self._out_size > self._server.config.outbound_buffer:
-            self._drop_slow()
 
     def _flush(self) -> None:
         transport = self._transport
         if not self._out or transport is None or transport.is_closing():
             self._out.clear()
-            self._out_size = 0
             return
         transport.writelines(self._out) if len(self._out) > 1 else transport.write(self._out[0])
         self._out.clear()
-        self._out_size = 0
+        # What the kernel would not take stays in the transport's buffer: that is
+        # the backlog a slow reader builds up.
         if transport.get_write_buffer_size() > self._server.config.outbound_buffer:
             self._drop_slow()
 
     def _drop_slow(self) -> None:
         log.warning("dropping %s (%s): slow consumer", self.user and self.user.name, self.ip)
         self._out.clear()
-        self._out_size = 0
         text = "you were not reading fast enough"
         self.close_with(m.encode(m.Disconnect(reason=DisconnectReason.SLOW_CONSUMER, text=text)))
 
@@ -202,10 +203,11 @@ class Connection(asyncio.Protocol):
         if self._out:
             transport.writelines(self._out)
             self._out.clear()
-            self._out_size = 0
         transport.close()
         # A peer that never reads would hold the socket open forever.
         self._loop.call_later(_CLOSE_TIMEOUT, transport.abort)
+        # Closed as far as everyone else is concerned, while the last bytes drain.
+        self._release()
 
     def abort(self) -> None:
         """Close at once, dropping anything unsent."""

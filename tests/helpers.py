@@ -116,6 +116,20 @@ class Client:
                     raise AssertionError(f"unexpected reply {frame.fields}")
                 self.events.append(frame)
 
+    async def collect(self, kind: type[E], count: int) -> list[E]:
+        """Read until `count` events of `kind` have arrived; return them (kept in `events`)."""
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                found = [event for event in self.events if isinstance(event, kind)]
+                if len(found) >= count:
+                    return found
+                frame = await read_server_frame(self.reader)
+                if frame is None:
+                    raise ConnectionError(f"closed with {len(found)} of {count} {kind.__name__}")
+                if isinstance(frame, m.RawReply):
+                    raise AssertionError(f"unexpected reply {frame.fields}")
+                self.events.append(frame)
+
     async def closed(self) -> None:
         """Wait until the server closes the connection, keeping the events before it."""
         async with asyncio.timeout(TIMEOUT):

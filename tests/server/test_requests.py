@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chat_core import messages as m
@@ -76,7 +78,7 @@ async def test_login_failure_does_not_say_which_part_was_wrong(server: ChatServe
 async def test_only_register_login_and_ping_before_login(server: ChatServer) -> None:
     client = await Client.connect(server.port)
     await client.call(m.Ping)
-    for kind, fields in [
+    requests: list[tuple[type[m.Request], dict[str, Any]]] = [
         (m.ListRooms, {}),
         (m.Logout, {}),
         (m.Join, {"room": "Blabla"}),
@@ -86,7 +88,8 @@ async def test_only_register_login_and_ping_before_login(server: ChatServer) -> 
         (m.History, {"room": "Général"}),
         (m.Who, {}),
         (m.MarkRead, {"room": "Général", "msg_id": 1}),
-    ]:
+    ]
+    for kind, fields in requests:
         assert (await client.fails(kind, **fields)).code == ErrorCode.NOT_LOGGED_IN, kind
     await client.close()
 
@@ -202,13 +205,14 @@ async def test_history_errors(server: ChatServer) -> None:
     assert (await alice.fails(m.History, room="Blabla")).code == ErrorCode.NOT_MEMBER
     assert (await alice.fails(m.History, room="Nowhere")).code == ErrorCode.NO_SUCH_ROOM
     assert (await alice.fails(m.History, peer="nobody")).code == ErrorCode.NO_SUCH_USER
-    for fields in [
+    wrong: list[dict[str, Any]] = [
         {"room": "Général", "limit": 0},
         {"room": "Général", "limit": 201},
         {"room": "Général", "peer": "alice"},
         {},
         {"room": "Général", "before": 5, "after": 1},
-    ]:
+    ]
+    for fields in wrong:
         assert (await alice.fails(m.History, **fields)).code == ErrorCode.BAD_REQUEST, fields
     await alice.close()
 
@@ -265,9 +269,7 @@ async def test_read_markers_and_unread_counts(server: ChatServer) -> None:
     assert (await alice.event(m.Read, peer="bob")).msg_id == last_dm
     assert (await alice.fails(m.MarkRead, room="Blabla", msg_id=1)).code == ErrorCode.NOT_MEMBER
     assert (await alice.fails(m.MarkRead, room="Nope", msg_id=1)).code == ErrorCode.NO_SUCH_ROOM
-    assert (await alice.fails(m.MarkRead, peer="nobody", msg_id=1)).code == (
-        ErrorCode.NO_SUCH_USER
-    )
+    assert (await alice.fails(m.MarkRead, peer="nobody", msg_id=1)).code == (ErrorCode.NO_SUCH_USER)
     for client in (alice, bob, bob_phone, second):
         await client.close()
 

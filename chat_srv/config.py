@@ -36,6 +36,7 @@ class ServerConfig:
     db: str = ""  # a SQLite path or a mysql:// URL; "" = default_db_path()
     max_frame: int = CLIENT_FRAME_LIMIT  # largest payload accepted from a client
     outbound_buffer: int = DEFAULT_OUTBOUND_BUFFER  # bytes queued to a client before slow_consumer
+    db_timeout: float = 5.0  # seconds a MySQL operation may take before `unavailable`
     max_batch: int = 512  # most messages stored in one group-commit transaction
     shutdown_grace: float = 5.0  # seconds to flush goodbyes before closing anyway
     argon2: Argon2Params = Argon2Params()

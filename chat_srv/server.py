@@ -31,7 +31,7 @@ class ChatServer:
     def __init__(self, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.config = config
         self.ssl_context = ssl_context
-        self.store = open_store(config.database)
+        self.store = open_store(config.database, timeout=config.db_timeout)
         self.hub = Hub()
         self.committer = Committer(self.store, config.max_batch)
         self.service = Service(self.store, self.hub, self.committer, PasswordHasher(config.argon2))

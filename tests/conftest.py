@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from chat_srv.server import ChatServer
+from tests.databases import mysql_database, mysql_server_url
 from tests.helpers import running_server
 
 
@@ -22,3 +23,13 @@ async def server(db_path: str) -> AsyncIterator[ChatServer]:
     """A real server on 127.0.0.1, on a fresh SQLite database."""
     async with running_server(db_path) as running:
         yield running
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database on each backend: an SQLite file, then a MySQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "chat.db")
+        return
+    async with mysql_database(mysql_server_url()) as url:
+        yield url

@@ -40,15 +40,16 @@ __all__ = [
 ]
 
 
-def open_store(db: str) -> Store:
+def open_store(db: str, *, timeout: float = 5.0) -> Store:
     """The store for `db`: a `mysql://` URL, else an SQLite file path. Not yet opened.
 
+    `timeout` bounds every MySQL operation (seconds): past it, `StoreUnavailable`.
     A malformed MySQL URL raises `ValueError` saying what is wrong.
     """
     if db.startswith("mysql://"):
         from chat_srv.store.mysql import MysqlStore  # imported only when used
 
-        return MysqlStore(db)
+        return MysqlStore(db, timeout=timeout)
     from chat_srv.store.sqlite import SqliteStore
 
     return SqliteStore(db)

@@ -20,7 +20,7 @@ from chat_srv.store import (
     StoreError,
     open_store,
 )
-from tests.store.conftest import schema_versions
+from tests.databases import schema_versions
 
 NOW = 1_700_000_000_000
 MEMBER = MembershipState.MEMBER

@@ -28,7 +28,7 @@ from chat_srv.store.mysql import (
     parse_mysql_url,
 )
 from chat_srv.store.sqlite import SqliteStore
-from tests.store.conftest import mysql_admin, mysql_server_url, with_database
+from tests.databases import mysql_admin, mysql_server_url, with_database
 
 # -- URLs ------------------------------------------------------------------------
 

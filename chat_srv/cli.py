@@ -6,6 +6,7 @@ import asyncio
 import errno
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -46,6 +47,10 @@ def serve(
     no_console: Annotated[
         bool, typer.Option("--no-console", help="Run headless even in a terminal.")
     ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate chain: serve TLS only.")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The certificate's private key.")] = None,
     max_frame: Annotated[
         int, typer.Option(min=1024, max=16 * 1024 * 1024, help="Largest frame from a client.")
     ] = CLIENT_FRAME_LIMIT,
@@ -53,6 +58,23 @@ def serve(
         int,
         typer.Option(min=64 * 1024, help="Bytes queued to a client before it is dropped as slow."),
     ] = DEFAULT_OUTBOUND_BUFFER,
+    request_rate: Annotated[
+        float,
+        typer.Option(min=0, help="Requests a second per connection (0: no limit, benchmarks)."),
+    ] = 10.0,
+    request_burst: Annotated[
+        int, typer.Option(min=1, help="Requests a connection may send at once.")
+    ] = 30,
+    max_connections: Annotated[int, typer.Option(min=1, help="Open connections in all.")] = 10_000,
+    max_connections_per_ip: Annotated[
+        int, typer.Option(min=1, help="Open connections from one address.")
+    ] = 32,
+    limit_loopback: Annotated[
+        bool, typer.Option(help="Apply the per-address limit to loopback too.")
+    ] = False,
+    login_timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds a connection may take to log in.")
+    ] = 30.0,
     argon2_time_cost: Annotated[int, typer.Option(min=1, help="argon2id passes.")] = 3,
     argon2_memory_kib: Annotated[int, typer.Option(min=8, help="argon2id memory in KiB.")] = 65536,
     argon2_parallelism: Annotated[int, typer.Option(min=1, help="argon2id lanes.")] = 4,
@@ -66,8 +88,16 @@ def serve(
         address=address,
         port=port,
         db=db,
+        tls_cert=str(tls_cert) if tls_cert else None,
+        tls_key=str(tls_key) if tls_key else None,
         max_frame=max_frame,
         outbound_buffer=outbound_buffer,
+        request_rate=request_rate,
+        request_burst=request_burst,
+        max_connections=max_connections,
+        max_connections_per_ip=max_connections_per_ip,
+        limit_loopback=limit_loopback,
+        login_timeout=login_timeout,
         argon2=Argon2Params(argon2_time_cost, argon2_memory_kib, argon2_parallelism),
     )
     interactive = not no_console and sys.stdin.isatty() and sys.stdout.isatty()
@@ -83,13 +113,14 @@ class ServerStartError(Exception):
 
 
 async def _serve(config: ServerConfig, interactive: bool) -> None:
-    if not config.database.startswith("mysql://"):
-        Path(config.database).parent.mkdir(parents=True, exist_ok=True)
     try:
+        if "://" not in config.database and not config.database.startswith("mysql:"):
+            Path(config.database).parent.mkdir(parents=True, exist_ok=True)
         server = ChatServer(config)
+    except (ValueError, OSError, ssl.SSLError) as error:
+        raise ServerStartError(f"bad configuration: {error}") from None
+    try:
         await server.start()
-    except ValueError as error:
-        raise ServerStartError(f"bad --db: {error}") from None
     except StoreError as error:
         raise ServerStartError(f"cannot open the database: {error}") from None
     except OSError as error:

@@ -8,7 +8,7 @@ together, accepts connections, and on `stop()` (a signal, or the console's
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import ipaddress
 import logging
 import ssl
 
@@ -25,20 +25,39 @@ from chat_srv.store import open_store
 log = logging.getLogger(__name__)
 
 
+def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    """The TLS context serving `config`'s certificate, or None without one.
+
+    Raises:
+        ValueError: only one of the certificate and the key was given.
+        OSError, ssl.SSLError: the files cannot be read or do not match.
+    """
+    if config.tls_cert is None and config.tls_key is None:
+        return None
+    if config.tls_cert is None or config.tls_key is None:
+        raise ValueError("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
+
+
 class ChatServer:
     """A running chat server: `await start()`, then `await stop()` (or `serve_forever`)."""
 
-    def __init__(self, config: ServerConfig, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.ssl_context = ssl_context
+        self.ssl_context = tls_context(config)
         self.store = open_store(config.database, timeout=config.db_timeout)
         self.hub = Hub()
         self.committer = Committer(self.store, config.max_batch)
-        self.service = Service(self.store, self.hub, self.committer, PasswordHasher(config.argon2))
+        self.service = Service(
+            self.store, self.hub, self.committer, PasswordHasher(config.argon2), config
+        )
         self.stopped = asyncio.Event()
         self._listener: asyncio.Server | None = None
         self._stopping = False
-        self._all_closed = asyncio.Event()  # set once stopping and no connection is left
+        self._per_ip: dict[str, int] = {}  # open, accepted connections per address
 
     @property
     def port(self) -> int:
@@ -81,17 +100,18 @@ class ChatServer:
         log.info("shutting down")
         if self._listener is not None:
             self._listener.close()
-        goodbye = m.encode(m.Disconnect(reason=DisconnectReason.SHUTDOWN, text=text))
-        for conn in list(self.hub.connections):
-            conn.close_with(goodbye)
+        # Store and deliver what is queued first: its senders get their replies
+        # (their tasks resume before this one) ahead of the goodbye.
         await self.committer.close()
-        if not self.hub.connections:
-            self._all_closed.set()
-        with contextlib.suppress(TimeoutError):
+        goodbye = m.encode(m.Disconnect(reason=DisconnectReason.SHUTDOWN, text=text))
+        conns = [c for c in self.hub.connections if isinstance(c, Connection)]
+        for conn in conns:
+            conn.close_with(goodbye)
+        try:
             async with asyncio.timeout(self.config.shutdown_grace):
-                await self._all_closed.wait()
-        for conn in list(self.hub.connections):
-            if isinstance(conn, Connection):
+                await asyncio.gather(*(conn.wait_closed() for conn in conns))
+        except TimeoutError:
+            for conn in conns:
                 conn.abort()
         if self._listener is not None:
             await self._listener.wait_closed()
@@ -101,27 +121,44 @@ class ChatServer:
 
     # -- called by connections ------------------------------------------------------
 
-    def connection_opened(self, conn: Connection) -> None:
-        """Register a new connection; refuse it at once if its address is banned."""
+    def connection_opened(self, conn: Connection) -> bool:
+        """Register a new connection; False if it was refused (and is closing)."""
+        refusal = self._refusal(conn)
+        if refusal is not None:
+            reason, text = refusal
+            log.info("refused %s: %s", conn.ip, text)
+            conn.close_with(m.encode(m.Disconnect(reason=reason, text=text)))
+            return False
+        log.info("connection from %s", conn.ip)
         self.hub.connections.add(conn)
+        if conn.ip is not None:
+            self._per_ip[conn.ip] = self._per_ip.get(conn.ip, 0) + 1
+        return True
+
+    def _refusal(self, conn: Connection) -> tuple[DisconnectReason, str] | None:
+        """Why a new connection may not stay, if it may not."""
         if self._stopping:
-            conn.close_with(
-                m.encode(m.Disconnect(reason=DisconnectReason.SHUTDOWN, text="shutting down"))
-            )
-            return
+            return DisconnectReason.SHUTDOWN, "the server is shutting down"
         ban = self.service.sanctions.ip_ban(conn.ip)
         if ban is not None:
-            log.info("refused %s: address banned", conn.ip)
-            conn.close_with(
-                m.encode(m.Disconnect(reason=DisconnectReason.BANNED, text=f"banned: {ban.reason}"))
-            )
-            return
-        log.info("connection from %s", conn.ip)
+            return DisconnectReason.BANNED, f"this address is banned: {ban.reason}"
+        config = self.config
+        if len(self.hub.connections) >= config.max_connections:
+            return DisconnectReason.PROTOCOL_ERROR, "the server is full; try again later"
+        ip = conn.ip
+        crowded = ip is not None and self._per_ip.get(ip, 0) >= config.max_connections_per_ip
+        # Loopback is exempt by default: an SSH tunnel or a local bouncer is one address.
+        if crowded and (config.limit_loopback or not ipaddress.ip_address(ip or "").is_loopback):
+            return DisconnectReason.PROTOCOL_ERROR, "too many connections from your address"
+        return None
 
     def connection_closed(self, conn: Connection) -> None:
         """Forget a closed connection."""
         log.info("closed %s (%s)", conn.ip, conn.user and conn.user.name)
-        self.hub.connections.discard(conn)
+        if conn in self.hub.connections:  # accepted, so counted
+            self.hub.connections.discard(conn)
+            if conn.ip is not None:
+                left = self._per_ip.pop(conn.ip) - 1
+                if left:
+                    self._per_ip[conn.ip] = left
         self.service.disconnected(conn)
-        if self._stopping and not self.hub.connections:
-            self._all_closed.set()

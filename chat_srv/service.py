@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,13 +20,16 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_srv.committer import Committer
+from chat_srv.config import ServerConfig
 from chat_srv.hub import Hub, Peer
+from chat_srv.limits import FailureWindow
 from chat_srv.passwords import PasswordHasher
 from chat_srv.sanctions import Sanctions
 from chat_srv.store.base import (
     Conflict,
     MembershipState,
     NewMessage,
+    RoomRecord,
     Store,
     StoredId,
     StoreUnavailable,
@@ -34,6 +38,7 @@ from chat_srv.store.base import (
 log = logging.getLogger(__name__)
 
 DEFAULT_ROOM = "Général"
+_FAILURE_WINDOW = 60.0  # seconds over which failed logins are counted
 
 
 def now_ms() -> int:
@@ -78,13 +83,20 @@ class Service:
     """Answers requests; keeps users, rooms and memberships; tells the hub who hears what."""
 
     def __init__(
-        self, store: Store, hub: Hub, committer: Committer, hasher: PasswordHasher
+        self,
+        store: Store,
+        hub: Hub,
+        committer: Committer,
+        hasher: PasswordHasher,
+        config: ServerConfig,
     ) -> None:
         self.store = store
         self.hub = hub
         self.committer = committer
         self.hasher = hasher
         self.sanctions = Sanctions()
+        self._user_failures = FailureWindow(config.login_failures_per_user, _FAILURE_WINDOW)
+        self._ip_failures = FailureWindow(config.login_failures_per_ip, _FAILURE_WINDOW)
         self.users: dict[str, User] = {}  # by name key
         self.users_by_id: dict[int, User] = {}
         self.rooms: dict[str, Room] = {}  # by name key
@@ -202,12 +214,30 @@ class Service:
     async def _login(self, client: Client, request: m.Login) -> m.Reply:
         self._check_not_logged_in(client)
         record = await self.store.get_user(request.user)
+        user_key = name_key(request.user)
+        now = time.monotonic()
+        wait = self._user_failures.retry_after(user_key, now)
+        # Failures from one address (a NAT, a campus) never hold back a user who
+        # last logged in from there: only accounts new to that address wait.
+        known_here = record is not None and client.ip is not None and record.last_ip == client.ip
+        if client.ip is not None and not known_here:
+            wait = max(wait, self._ip_failures.retry_after(client.ip, now))
+        if wait > 0:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                "too many failed logins; wait a little",
+                retry_after_ms=math.ceil(wait * 1000),
+            )
         known_hash = record.password_hash if record is not None else None
         if not await self.hasher.verify(known_hash, request.password):
             log.info("failed login for %r from %s", request.user, client.ip)
+            self._user_failures.fail(user_key, now)
+            if client.ip is not None:
+                self._ip_failures.fail(client.ip, now)
             raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong user name or password")
         assert record is not None
-        self.sanctions.check_login(name_key(record.name), now_ms())
+        self._user_failures.forget(user_key)
+        self.sanctions.check_login(user_key, now_ms())
         if self.hasher.needs_rehash(record.password_hash):
             await self.store.set_password_hash(record.id, await self.hasher.hash(request.password))
         user = self.users_by_id.get(record.id) or self._remember_user(record.id, record.name)
@@ -450,6 +480,10 @@ class Service:
         self.users[name_key(name)] = user
         self.users_by_id[user_id] = user
         return user
+
+    def add_room(self, record: RoomRecord) -> Room:
+        """Remember a room just created in the store (by the admin console)."""
+        return self._remember_room(record.id, record.name, record.approval, 0)
 
     def _remember_room(self, room_id: int, name: str, approval: bool, last_msg_id: int) -> Room:
         room = Room(room_id, name, approval, last_msg_id)

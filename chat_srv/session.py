@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, cast
 
 from chat_core import messages as m
-from chat_core.errors import DisconnectReason, FrameError, ProtocolError
+from chat_core.errors import DisconnectReason, ErrorCode, FrameError, ProtocolError
 from chat_core.framing import FrameDecoder
+from chat_srv.limits import TokenBucket
 
 if TYPE_CHECKING:
     from chat_srv.server import ChatServer
@@ -34,11 +36,14 @@ class Connection(asyncio.Protocol):
     """The server side of one TCP (or TLS) connection."""
 
     __slots__ = (
+        "_bucket",
         "_closing",
         "_decoder",
         "_inbox",
         "_loop",
+        "_lost",
         "_out",
+        "_refused",
         "_released",
         "_server",
         "_transport",
@@ -54,12 +59,21 @@ class Connection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._decoder = FrameDecoder(server.config.max_frame)
         self._transport: asyncio.Transport | None = None
-        self._inbox: deque[m.Request | ProtocolError] = deque()
+        # Requests in order, refusals to answer in their place, and a last goodbye.
+        self._inbox: deque[m.Request | ProtocolError | m.Disconnect] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._out: list[bytes] = []  # frames queued in this loop iteration
         self._writable: asyncio.Future[None] | None = None  # set while writing is paused
+        config = server.config
+        self._bucket = (
+            TokenBucket(config.request_rate, config.request_burst, self._loop.time())
+            if config.request_rate > 0
+            else None
+        )
+        self._refused = 0  # requests refused in a row for flooding
         self._closing = False
         self._released = False  # whether the server has forgotten this connection
+        self._lost: asyncio.Future[None] | None = None  # made only when someone waits
         self.user: User | None = None
         self.ip: str | None = None
         self.connected_at = time.time()
@@ -76,10 +90,17 @@ class Connection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.ip = peer[0] if isinstance(peer, tuple) else None
-        self._server.connection_opened(self)
+        if self._server.connection_opened(self):
+            self._loop.call_later(self._server.config.login_timeout, self._check_logged_in)
+
+    def _check_logged_in(self) -> None:
+        if self.user is None and not self._closing:
+            log.info("closing %s: no login in time", self.ip)
+            text = "no login in time"
+            self.close_with(m.encode(m.Disconnect(reason=DisconnectReason.IDLE, text=text)))
 
     def data_received(self, data: bytes) -> None:
-        if self._closing:
+        if self._closing or self._refused > self._server.config.flood_limit:
             return
         try:
             payloads = self._decoder.feed(data)
@@ -92,17 +113,53 @@ class Connection(asyncio.Protocol):
         if not payloads:
             return
         inbox = self._inbox
+        bucket = self._bucket
         for payload in payloads:
+            item: m.Request | ProtocolError
             try:
-                inbox.append(m.decode_request(payload))
+                item = m.decode_request(payload)
             except ProtocolError as error:
-                inbox.append(error)
+                item = error
+            if bucket is not None and (wait := bucket.take(self._loop.time())):
+                request_id = item.request_id if isinstance(item, ProtocolError) else item.id
+                if not self._refuse(request_id, wait):
+                    break
+                continue
+            self._refused = 0
+            inbox.append(item)
         if self._worker is None:
             self._worker = self._loop.create_task(self._work())
         if len(inbox) > _MAX_QUEUED_REQUESTS and self._transport is not None:
             self._transport.pause_reading()
 
+    def _refuse(self, request_id: int | None, wait: float) -> bool:
+        """Answer a request over the rate with `rate_limited`; False once it is a flood.
+
+        A flood is answered up to here, then the connection closes: reading stops
+        and the worker sends the goodbye after the replies already queued.
+        """
+        self._refused += 1
+        if self._refused > self._server.config.flood_limit:
+            log.info("closing %s: flooding", self.ip)
+            text = "too many requests: flooding"
+            self._inbox.append(m.Disconnect(reason=DisconnectReason.PROTOCOL_ERROR, text=text))
+            if self._transport is not None:
+                self._transport.pause_reading()
+            return False
+        self._inbox.append(
+            ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                "too many requests; slow down",
+                request_id=request_id,
+                retry_after_ms=math.ceil(wait * 1000),
+            )
+        )
+        return True
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
         self._closing = True
         if self._worker is not None:
             self._worker.cancel()
@@ -135,6 +192,8 @@ class Connection(asyncio.Protocol):
                 item = inbox.popleft()
                 if isinstance(item, ProtocolError):
                     self.deliver(m.encode(m.ErrorReply.from_exception(item)))
+                elif isinstance(item, m.Disconnect):
+                    self.close_with(m.encode(item))
                 elif isinstance(item, m.Send | m.Dm):
                     pending: list[Awaitable[m.Reply]] = [service.submit(self, item)]
                     while inbox and isinstance(nxt := inbox[0], m.Send | m.Dm):
@@ -208,6 +267,14 @@ class Connection(asyncio.Protocol):
         self._loop.call_later(_CLOSE_TIMEOUT, transport.abort)
         # Closed as far as everyone else is concerned, while the last bytes drain.
         self._release()
+
+    async def wait_closed(self) -> None:
+        """Wait until the socket is closed (its last bytes sent, or given up)."""
+        if self._transport is None:
+            return
+        if self._lost is None:
+            self._lost = self._loop.create_future()
+        await self._lost
 
     def abort(self) -> None:
         """Close at once, dropping anything unsent."""

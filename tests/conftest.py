@@ -25,6 +25,13 @@ async def server(db_path: str) -> AsyncIterator[ChatServer]:
         yield running
 
 
+@pytest.fixture
+async def unlimited_server(db_path: str) -> AsyncIterator[ChatServer]:
+    """A real server with no request rate limit, for tests that pipeline many requests."""
+    async with running_server(db_path, request_rate=0) as running:
+        yield running
+
+
 @pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
 async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh database on each backend: an SQLite file, then a MySQL database."""

@@ -46,10 +46,12 @@ def open_store(db: str, *, timeout: float = 5.0) -> Store:
     `timeout` bounds every MySQL operation (seconds): past it, `StoreUnavailable`.
     A malformed MySQL URL raises `ValueError` saying what is wrong.
     """
-    if db.startswith("mysql://"):
+    if db.startswith("mysql:"):
         from chat_srv.store.mysql import MysqlStore  # imported only when used
 
         return MysqlStore(db, timeout=timeout)
+    if "://" in db:
+        raise ValueError(f"{db.split('://')[0]}:// is not supported: use mysql:// or a file path")
     from chat_srv.store.sqlite import SqliteStore
 
     return SqliteStore(db)

@@ -35,7 +35,8 @@ async def test_every_member_gets_every_message_once_in_order(server: ChatServer)
         await client.close()
 
 
-async def test_history_paging_gives_every_message_once(server: ChatServer) -> None:
+async def test_history_paging_gives_every_message_once(unlimited_server: ChatServer) -> None:
+    server = unlimited_server
     alice = await register(server.port, "alice")
     total = 1000
     ids = []
@@ -91,7 +92,7 @@ async def test_acknowledged_messages_survive_a_restart(db_path: str) -> None:
 
 
 async def test_a_reader_that_stops_is_dropped_and_others_go_on(db_path: str) -> None:
-    async with running_server(db_path, outbound_buffer=64 * 1024) as server:
+    async with running_server(db_path, outbound_buffer=64 * 1024, request_rate=0) as server:
         sleeper = await register(server.port, "sleeper")
         reader = await register(server.port, "reader")
         writer = await register(server.port, "writer")

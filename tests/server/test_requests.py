@@ -305,7 +305,10 @@ async def test_presence_goes_to_users_sharing_a_room(server: ChatServer) -> None
 
 
 @pytest.mark.parametrize("kind", [m.Send, m.Dm])
-async def test_replies_come_in_request_order(server: ChatServer, kind: type[m.Request]) -> None:
+async def test_replies_come_in_request_order(
+    unlimited_server: ChatServer, kind: type[m.Request]
+) -> None:
+    server = unlimited_server
     alice = await register(server.port, "alice")
     await (await register(server.port, "bob")).close()
     target = {"room": "Général"} if kind is m.Send else {"to": "bob"}

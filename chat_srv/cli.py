@@ -41,6 +41,9 @@ def serve(
             "Default: chat.db in the user's data directory.",
         ),
     ] = "",
+    db_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a MySQL operation may take.")
+    ] = 5.0,
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
@@ -88,6 +91,7 @@ def serve(
         address=address,
         port=port,
         db=db,
+        db_timeout=db_timeout,
         tls_cert=str(tls_cert) if tls_cert else None,
         tls_key=str(tls_key) if tls_key else None,
         max_frame=max_frame,

@@ -2,7 +2,8 @@
 
 While one batch is being written, new messages queue up; the next transaction
 takes all of them. A message is delivered (fanned out) only after its batch is
-committed, and deliveries run in message-id order, before the senders' replies.
+committed: the whole batch is handed over at once, in message-id order, before the
+senders' replies.
 """
 
 from __future__ import annotations
@@ -16,21 +17,22 @@ from chat_srv.store.base import NewMessage, Store, StoredId, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[NewMessage, StoredId], None]
+Deliver = Callable[[list[tuple[NewMessage, StoredId]]], None]
+"""Fans out a committed batch: the new messages (not repeated nonces), in id order."""
 
 
 @dataclass(slots=True)
 class _Pending:
     message: NewMessage
-    deliver: Deliver
     future: asyncio.Future[StoredId]
 
 
 class Committer:
     """Batches `NewMessage`s into `Store.add_messages` calls, one at a time."""
 
-    def __init__(self, store: Store, max_batch: int) -> None:
+    def __init__(self, store: Store, max_batch: int, deliver: Deliver) -> None:
         self._store = store
+        self._deliver = deliver
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
@@ -41,16 +43,13 @@ class Committer:
         """Start the writer task."""
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
-    def submit(self, message: NewMessage, deliver: Deliver) -> asyncio.Future[StoredId]:
-        """Queue `message`; `deliver` runs once it is stored (not for a repeated nonce).
-
-        The future holds its id, or `StoreUnavailable` if the batch failed.
-        """
+    def submit(self, message: NewMessage) -> asyncio.Future[StoredId]:
+        """Queue `message`; the future holds its id, or `StoreUnavailable`."""
         future: asyncio.Future[StoredId] = asyncio.get_running_loop().create_future()
         if self._closing:
             future.set_exception(StoreUnavailable("the server is shutting down"))
             return future
-        self._queue.append(_Pending(message, deliver, future))
+        self._queue.append(_Pending(message, future))
         self._wake.set()
         return future
 
@@ -83,11 +82,16 @@ class Committer:
                 if not pending.future.done():
                     pending.future.set_exception(error)
             return
+        fresh = [
+            (pending.message, stored)
+            for pending, stored in zip(batch, ids, strict=True)
+            if stored.fresh
+        ]
+        if fresh:
+            try:
+                self._deliver(fresh)
+            except Exception:
+                log.exception("delivering %d messages failed", len(fresh))
         for pending, stored in zip(batch, ids, strict=True):
-            if stored.fresh:
-                try:
-                    pending.deliver(pending.message, stored)
-                except Exception:
-                    log.exception("delivering message %d failed", stored.msg_id)
             if not pending.future.done():
                 pending.future.set_result(stored)

@@ -14,7 +14,6 @@ import ssl
 
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason
-from chat_srv.committer import Committer
 from chat_srv.config import ServerConfig
 from chat_srv.hub import Hub
 from chat_srv.passwords import PasswordHasher
@@ -50,10 +49,8 @@ class ChatServer:
         self.ssl_context = tls_context(config)
         self.store = open_store(config.database, timeout=config.db_timeout)
         self.hub = Hub()
-        self.committer = Committer(self.store, config.max_batch)
-        self.service = Service(
-            self.store, self.hub, self.committer, PasswordHasher(config.argon2), config
-        )
+        self.service = Service(self.store, self.hub, PasswordHasher(config.argon2), config)
+        self.committer = self.service.committer
         self.stopped = asyncio.Event()
         self._listener: asyncio.Server | None = None
         self._stopping = False

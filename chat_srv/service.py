@@ -86,13 +86,12 @@ class Service:
         self,
         store: Store,
         hub: Hub,
-        committer: Committer,
         hasher: PasswordHasher,
         config: ServerConfig,
     ) -> None:
         self.store = store
         self.hub = hub
-        self.committer = committer
+        self.committer = Committer(store, config.max_batch, self._deliver)
         self.hasher = hasher
         self.sanctions = Sanctions()
         self._user_failures = FailureWindow(config.login_failures_per_user, _FAILURE_WINDOW)
@@ -160,7 +159,7 @@ class Service:
                 message = NewMessage(
                     user.id, request.body, ts, recipient_id=peer.id, nonce=request.nonce
                 )
-            future = self.committer.submit(message, self._deliver)
+            future = self.committer.submit(message)
         except Exception as error:
             return _ready(self._error_reply(request.id, error))
         return self._sent_reply(request.id, future)
@@ -361,34 +360,42 @@ class Service:
 
     # -- messages -------------------------------------------------------------
 
-    def _deliver(self, message: NewMessage, stored: StoredId) -> None:
-        """Fan a freshly stored message out (called by the committer, in id order)."""
-        sender = self.users_by_id[message.sender_id]
-        if message.room_id is not None:
-            room = self.rooms_by_id[message.room_id]
-            room.last_msg_id = stored.msg_id
+    def _deliver(self, batch: list[tuple[NewMessage, StoredId]]) -> None:
+        """Fan out a committed batch (called by the committer, in id order).
+
+        Each room's new messages go to its members as one run of frames, so a
+        member's connection gets one append per batch, not one per message.
+        """
+        to_rooms: dict[int, list[bytes]] = {}
+        users = self.users_by_id
+        for message, stored in batch:
+            sender = users[message.sender_id]
+            if message.room_id is not None:
+                room = self.rooms_by_id[message.room_id]
+                room.last_msg_id = stored.msg_id
+                event = m.Message(
+                    msg_id=stored.msg_id,
+                    ts=stored.ts,
+                    sender=sender.name,
+                    body=message.body,
+                    room=room.name,
+                )
+                to_rooms.setdefault(room.id, []).append(m.encode(event))
+                continue
+            assert message.recipient_id is not None
+            recipient = users[message.recipient_id]
             event = m.Message(
-                msg_id=stored.msg_id,
-                ts=stored.ts,
-                sender=sender.name,
-                body=message.body,
-                room=room.name,
-            )
-            self.hub.to_room(room.id, m.encode(event))
-            return
-        assert message.recipient_id is not None
-        recipient = self.users_by_id[message.recipient_id]
-        data = m.encode(
-            m.Message(
                 msg_id=stored.msg_id,
                 ts=stored.ts,
                 sender=sender.name,
                 body=message.body,
                 to=recipient.name,
             )
-        )
-        self.hub.to_user(sender.id, data)
-        self.hub.to_user(recipient.id, data)
+            data = m.encode(event)
+            self.hub.to_user(sender.id, data)
+            self.hub.to_user(recipient.id, data)
+        for room_id, frames in to_rooms.items():
+            self.hub.to_room(room_id, frames[0] if len(frames) == 1 else b"".join(frames))
 
     async def _history(self, client: Client, request: m.History) -> m.Reply:
         user = _logged(client)

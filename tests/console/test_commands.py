@@ -1,0 +1,299 @@
+"""Every console command through the executor, against a real server: answers and errors."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from chat_core import messages as m
+from chat_srv.admin import Admin
+from chat_srv.console.commands import CommandLine
+from chat_srv.server import ChatServer
+from chat_srv.store.base import StoreUnavailable
+from tests.console import run
+from tests.helpers import register
+
+
+@pytest.fixture
+def console(server: ChatServer) -> CommandLine:
+    """The executor over a running server."""
+    return CommandLine(Admin(server))
+
+
+async def test_blank_line_prints_nothing(console: CommandLine) -> None:
+    assert await run(console, "  ") == "\n"
+
+
+async def test_help_lists_every_command_or_one(console: CommandLine) -> None:
+    everything = await run(console, "help")
+    for usage in ("messages <duration> [<room>]", "ban ip <address> <reason>", "shutdown"):
+        assert usage in everything
+    one = await run(console, "help kick")
+    assert "kick <username> <duration> <reason>" in one
+    assert "unkick" not in one
+    both = await run(console, "help ban")
+    assert "ban <username> <reason>" in both
+    assert "ban ip <address> <reason>" in both
+    wrong = await run(console, "help nothing")
+    assert wrong.startswith("error: no command called nothing\nusage: help [<command>]")
+
+
+async def test_unknown_command(console: CommandLine) -> None:
+    shown = await run(console, "nonsense")
+    assert shown == "error: unknown command nonsense; type help for the list\n"
+
+
+async def test_users_and_rooms(server: ChatServer, console: CommandLine) -> None:
+    assert (await run(console, "users")).strip() == "no user is connected"
+    alice = await register(server.port, "alice")
+    users = await run(console, "users")
+    assert "alice" in users
+    assert "127.0.0.1" in users
+    assert "Général" in users
+    rooms = await run(console, "rooms")
+    for name in ("Blabla", "Comptabilité", "Général", "Informatique", "Marketing"):
+        assert name in rooms
+    general = next(row for row in rooms.splitlines() if "Général" in row)
+    assert general.split()[1:] == ["│", "open", "│", "1", "│", "0", "│", "1"]
+    informatique = next(row for row in rooms.splitlines() if "Informatique" in row)
+    assert "yes" in informatique
+    await alice.close()
+
+
+async def test_add_room(server: ChatServer, console: CommandLine) -> None:
+    shown = await run(console, "add room Projets,Jeux open")
+    assert shown == "added (open): Projets, Jeux\n"
+    assert await run(console, "add room Secret") == "added (approval needed): Secret\n"
+    rooms = await run(console, "rooms")
+    assert "Projets" in rooms
+    assert "Secret" in rooms
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("add room Nouveau,général", "a room called général exists"),
+        ("add room Nouveau,nouveau", "a room called nouveau exists"),
+        ("add room Nouveau,bad!name", "'bad!name': a room name is 1 to 60 letters"),
+    ],
+)
+async def test_add_room_mistakes_create_nothing(
+    server: ChatServer, console: CommandLine, line: str, message: str
+) -> None:
+    shown = await run(console, line)
+    assert shown.startswith(f"error: {message}")
+    assert "usage: add room <room1,room2,...> [open]" in shown
+    assert "Nouveau" not in await run(console, "rooms")
+
+
+async def test_pending_accept_reject(server: ChatServer, console: CommandLine) -> None:
+    assert (await run(console, "pending rooms")).strip() == "no pending requests"
+    alice = await register(server.port, "alice")
+    for room in ("Informatique", "Marketing", "Comptabilité"):
+        assert (await alice.call(m.Join, room=room)).state == "pending"
+    listed = await run(console, "pending rooms ALICE")
+    assert "Informatique" in listed
+    assert "3 pending requests" in listed
+    assert await run(console, "accept pending alice informatique") == (
+        "accepted alice into Informatique\n"
+    )
+    assert await run(console, "reject pending alice Marketing") == (
+        "rejected alice from Marketing\n"
+    )
+    assert await run(console, "accept pending alice all") == "accepted alice into Comptabilité\n"
+    assert (await run(console, "pending rooms")).strip() == "no pending requests"
+    await alice.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("pending rooms bob", "no user called bob"),
+        ("accept pending bob Informatique", "no user called bob"),
+        ("accept pending alice Nowhere", "no room called Nowhere"),
+        ("accept pending alice Marketing", "alice has no pending request for Marketing"),
+        (
+            "accept pending alice Informatique,Marketing",
+            "alice has no pending request for Marketing",
+        ),
+        ("reject pending alice Général", "alice has no pending request for Général"),
+        ("reject pending alice all", None),
+    ],
+)
+async def test_pending_mistakes_change_nothing(
+    server: ChatServer, console: CommandLine, line: str, message: str | None
+) -> None:
+    alice = await register(server.port, "alice")
+    await alice.call(m.Join, room="Informatique")
+    if message is None:  # first empty the list, then `all` finds nothing
+        await run(console, "reject pending alice all")
+        message = "alice has no pending request"
+    before = await run(console, "pending rooms")
+    shown = await run(console, line)
+    assert shown.startswith(f"error: {message}")
+    assert "\nusage: " in shown
+    assert await run(console, "pending rooms") == before
+    await alice.close()
+
+
+async def test_kick_unkick(server: ChatServer, console: CommandLine) -> None:
+    alice = await register(server.port, "alice")
+    shown = await run(console, "kick alice 10m flooding the room")
+    assert shown.startswith("kicked alice for 10m, until ")
+    assert shown.endswith("(1 connection closed): flooding the room\n")
+    await alice.closed()
+    bans = await run(console, "bans")
+    assert "kick" in bans
+    assert "flooding the room" in bans
+    assert await run(console, "unkick Alice") == "unkicked alice: may log in again\n"
+    assert (await run(console, "bans")).strip() == "no active kicks or bans"
+    await alice.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("kick bob 10m rude", "no user called bob"),
+        ("kick alice 2x rude", "bad duration 2x"),
+        ("unkick alice", "alice is not kicked"),
+        ("unkick bob", "no user called bob"),
+        ("ban bob rude", "no user called bob"),
+        ("unban alice", "alice is not banned"),
+        ("unban ip 10.0.0.1", "10.0.0.1/32 is not banned"),
+        ("kill bob rude", "no user called bob"),
+        ("kill alice rude", "alice is not connected"),
+    ],
+)
+async def test_moderation_mistakes_change_nothing(
+    server: ChatServer, console: CommandLine, line: str, message: str
+) -> None:
+    alice = await register(server.port, "alice")
+    await alice.call(m.Logout)  # offline once the reply is read
+    await alice.closed()
+    await alice.close()
+    shown = await run(console, line)
+    assert shown.startswith(f"error: {message}")
+    assert "\nusage: " in shown
+    assert (await run(console, "bans")).strip() == "no active kicks or bans"
+
+
+async def test_ban_unban(server: ChatServer, console: CommandLine) -> None:
+    alice = await register(server.port, "alice")
+    await alice.call(m.Logout)
+    await alice.closed()
+    await alice.close()
+    assert (
+        await run(console, "ban alice spam bot")
+        == "banned alice (0 connections closed): spam bot\n"
+    )
+    again = await run(console, "ban alice again")
+    assert again.startswith("error: alice is already banned")
+    assert "spam bot" in await run(console, "bans")
+    assert await run(console, "unban alice") == "unbanned alice\n"
+
+
+async def test_ban_ip_unban_ip(console: CommandLine) -> None:
+    shown = await run(console, "ban ip 10.1.2.3/8 botnet")
+    assert shown == "banned address 10.0.0.0/8 (0 connections closed): botnet\n"
+    assert (await run(console, "ban ip 10.0.0.0/8 x")).startswith("error: 10.0.0.0/8 is already")
+    bans = await run(console, "bans")
+    assert "ip ban" in bans
+    assert "10.0.0.0/8" in bans
+    assert await run(console, "unban ip 10.9.9.9/8") == "unbanned address 10.0.0.0/8\n"
+    assert await run(console, "ban ip ::1 loop") == (
+        "banned address ::1/128 (0 connections closed): loop\n"
+    )
+
+
+async def test_kill(server: ChatServer, console: CommandLine) -> None:
+    alice = await register(server.port, "alice")
+    assert (
+        await run(console, "kill alice go away") == "killed alice (1 connection closed): go away\n"
+    )
+    await alice.closed()
+    assert (await run(console, "bans")).strip() == "no active kicks or bans"
+    await alice.close()
+
+
+async def test_notice(server: ChatServer, console: CommandLine) -> None:
+    assert await run(console, "notice  maintenance at 18:00 ") == (
+        "notice sent to 0 users: maintenance at 18:00\n"
+    )
+    alice = await register(server.port, "alice")
+    assert (await run(console, "notice hi")).startswith("notice sent to 1 user: hi")
+    await alice.close()
+
+
+async def test_messages(server: ChatServer, console: CommandLine) -> None:
+    assert (await run(console, "messages 1m")).strip() == "no messages"
+    alice = await register(server.port, "alice")
+    await alice.call(m.Send, room="Général", body="bonjour à tous")
+    shown = await run(console, "messages 1m")
+    assert "bonjour à tous" in shown
+    assert "alice" in shown
+    assert "Général" in await run(console, "messages 1h général")
+    assert (await run(console, "messages 1h Blabla")).strip() == "no messages"
+    wrong = await run(console, "messages 1h Nowhere")
+    assert wrong.startswith("error: no room called Nowhere\nusage: messages <duration> [<room>]")
+    await alice.close()
+
+
+async def test_user_text_is_shown_literally(server: ChatServer, console: CommandLine) -> None:
+    alice = await register(server.port, "alice")
+    for body in ("[bold red]x[/]", "[link=http://x]y[/link]"):
+        await alice.call(m.Send, room="Général", body=body)
+    shown = await run(console, "messages 1m")
+    assert "[bold red]x[/]" in shown
+    assert "[link=http://x]y[/link]" in shown
+    kicked = await run(console, "kick alice 1h \x1b[31mred\x1b[0m [b]bold[/b]")
+    assert "\x1b" not in kicked
+    assert "\\x1b[31mred\\x1b[0m [b]bold[/b]" in kicked
+    bans = await run(console, "bans")
+    assert "\x1b" not in bans
+    assert "\\x1b[31mred\\x1b[0m" in bans
+    notice = await run(console, "notice \x1b]0;pwned\x07 hello")
+    assert "\x1b" not in notice
+    assert "\\x1b]0;pwned\\x07 hello" in notice
+    await alice.close()
+
+
+async def test_storage_failure_is_one_line(
+    server: ChatServer, console: CommandLine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = await register(server.port, "alice")
+
+    async def unavailable(*args: object) -> None:
+        raise StoreUnavailable("database is locked")
+
+    monkeypatch.setattr(server.store, "add_sanction", unavailable)
+    monkeypatch.setattr(server.store, "lift_sanctions", unavailable)
+    monkeypatch.setattr(server.store, "create_room", unavailable)
+    for line in ("kick alice 1h x", "ban alice x", "ban ip 10.0.0.1 x", "add room Neuve"):
+        assert await run(console, line) == "error: storage unavailable; try again\n"
+    await alice.sync()  # still connected
+    assert (await run(console, "bans")).strip() == "no active kicks or bans"
+    assert "Neuve" not in await run(console, "rooms")
+    await alice.close()
+
+
+async def test_a_bug_is_one_line_and_a_logged_traceback(
+    console: CommandLine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("oops")
+
+    monkeypatch.setattr(console.admin, "rooms", broken)
+    with caplog.at_level(logging.ERROR):
+        shown = await run(console, "rooms")
+    assert shown == "error: rooms failed unexpectedly; see the log\n"
+    assert "oops" in caplog.text
+
+
+async def test_shutdown(server: ChatServer, console: CommandLine) -> None:
+    alice = await register(server.port, "alice")
+    assert await run(console, "shutdown") == "server stopped\n"
+    assert server.stopped.is_set()
+    shutdown = await alice.event(m.Disconnect)
+    assert shutdown.reason == "shutdown"
+    await alice.close()

@@ -1,0 +1,337 @@
+"""The Textual application: logging in, the reader worker, reconnecting, quitting.
+
+`ChatApp` owns the connection. One long-lived reader worker turns frames into
+`ServerEvent` messages; when it ends, `ConnectionLost` starts the reconnection
+worker (backoff from 0.5 s doubling to 10 s), which logs in again with the
+credentials held in memory only and lets the session catch up. A `disconnect`
+from an administrator (kick, ban, kill) ends the session: a modal says why, then
+the login screen comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Callable
+from datetime import tzinfo
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from chat_core import messages as m
+from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
+from chat_tui import DEFAULT_PORT
+from chat_tui.client import ChatClient
+from chat_tui.config import DEFAULT_HOST, LastUsed, Settings, format_address
+from chat_tui.messages import ConnectionLost, LoginRequested, ServerEvent
+from chat_tui.render import describe_disconnect, describe_error
+from chat_tui.screens.chat import ChatScreen
+from chat_tui.screens.disconnect import DisconnectScreen
+from chat_tui.screens.help import HelpScreen
+from chat_tui.screens.login import LoginScreen
+from chat_tui.session import ChatSession
+from chat_tui.state import ChatState
+
+ClientFactory = Callable[[str, int], ChatClient]
+"""Makes a (not yet connected) client for a host and a port."""
+
+# A server going away for a moment is not the end of the session: reconnect.
+TRANSIENT = {
+    DisconnectReason.SHUTDOWN,
+    DisconnectReason.SLOW_CONSUMER,
+    DisconnectReason.IDLE,
+    DisconnectReason.PROTOCOL_ERROR,
+}
+FINAL_LOGIN_ERRORS = {ErrorCode.AUTH_FAILED, ErrorCode.KICKED, ErrorCode.BANNED}
+
+
+class LoginFailed(Exception):
+    """Connecting or logging in failed; `final` if trying again cannot help."""
+
+    def __init__(self, text: str, *, final: bool) -> None:
+        super().__init__(text)
+        self.final = final
+
+
+class ChatApp(App[None]):
+    """The chat client.
+
+    Args:
+        host: The server to prefill.
+        port: Its port.
+        user: The user name to prefill.
+        ssl_context: Use TLS with this context.
+        settings: Where the last server and user name are remembered.
+        client_factory: Makes clients (tests give a fake one).
+        tz: Time zone for times and dates (None: the local one).
+        backoff: First and longest delay between reconnection attempts, in seconds.
+        heartbeat: Seconds between pings that find a connection dead without a FIN.
+        cursor_blink: Whether the input cursors blink (off for snapshots).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "chat-tui"
+    ENABLE_COMMAND_PALETTE = False  # Ctrl+P is "previous room"; Ctrl+K switches rooms
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave chat-tui", priority=True),
+        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and commands"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        user: str = "",
+        ssl_context: ssl.SSLContext | None = None,
+        settings: Settings | None = None,
+        client_factory: ClientFactory | None = None,
+        tz: tzinfo | None = None,
+        backoff: tuple[float, float] = (0.5, 10.0),
+        heartbeat: float = 30.0,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.host, self.port, self.user = host, port, user
+        self.settings = settings if settings is not None else Settings()
+        self.client_factory: ClientFactory = client_factory or (
+            lambda h, p: ChatClient(h, p, ssl_context=ssl_context)
+        )
+        self.tz = tz
+        self.backoff = backoff
+        self.heartbeat = heartbeat
+        self.cursor_blink = cursor_blink
+        self.client: ChatClient | None = None
+        self.session: ChatSession | None = None
+        self._credentials: tuple[str, str] | None = None  # memory only, to reconnect
+        self._early: list[m.Event] = []  # events that came before the session existed
+        self._reconnecting = False
+
+    def on_mount(self) -> None:
+        """Start at the login screen."""
+        address = format_address(self.host, self.port)
+        self.push_screen(LoginScreen(address=address, user=self.user))
+        self.set_interval(self.heartbeat, self.check_connection)
+
+    @property
+    def chat_screen(self) -> ChatScreen | None:
+        """The chat screen, once it is logged in and drawn (it draws from the state)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen) and screen.ready:
+                return screen
+        return None
+
+    # -- connection -----------------------------------------------------------------
+
+    @work(exclusive=True, group="reader", exit_on_error=False)
+    async def read_events(self, client: ChatClient) -> None:
+        """The one reader of the connection: every event becomes a message."""
+        async with contextlib.aclosing(client.events()) as events:
+            async for event in events:
+                self.post_message(ServerEvent(client, event))
+        self.post_message(ConnectionLost(client))
+
+    async def _open_session(
+        self, host: str, port: int, user: str, password: str, *, register: bool = False
+    ) -> tuple[ChatClient, m.LoginOk]:
+        """Connect, start the reader, log in (or register); the new client and the reply."""
+        client = self.client_factory(host, port)
+        try:
+            await client.connect()
+        except OSError as error:
+            reason = error.strerror or str(error) or type(error).__name__
+            text = f"Cannot reach the server at {client.address}: {reason}."
+            raise LoginFailed(text, final=False) from None
+        self.client = client
+        self.read_events(client)
+        try:
+            reply = await (client.register if register else client.login)(user, password)
+        except ProtocolError as error:
+            await client.close()
+            final = error.code in FINAL_LOGIN_ERRORS
+            raise LoginFailed(describe_error(error, self.tz), final=final) from None
+        except (ConnectionError, TimeoutError):
+            await client.close()
+            goodbye = client.goodbye
+            if goodbye is not None:
+                title, text = describe_disconnect(goodbye, self.tz)
+                final = goodbye.reason not in TRANSIENT
+                raise LoginFailed(f"{title}: {text}", final=final) from None
+            raise LoginFailed("The server closed the connection.", final=False) from None
+        return client, reply
+
+    @work(exclusive=True, group="heartbeat", exit_on_error=False)
+    async def check_connection(self) -> None:
+        """Ping; a connection that does not answer in time is closed (then reconnected)."""
+        client = self.client
+        if self.session is None or client is None or client.closed or self._reconnecting:
+            return
+        try:
+            async with asyncio.timeout(self.heartbeat / 2):
+                await client.ping()
+        except TimeoutError:
+            await client.close()  # the reader ends, and ConnectionLost follows
+        except (ConnectionError, ProtocolError):
+            pass  # the reader has noticed already
+
+    @on(LoginRequested)
+    def _login_requested(self, request: LoginRequested) -> None:
+        self.log_in(request)
+
+    @work(exclusive=True, group="login", exit_on_error=False)
+    async def log_in(self, request: LoginRequested) -> None:
+        """Log in (or register) from the login screen; the chat screen on success."""
+        screen = self.screen
+        if isinstance(screen, LoginScreen):
+            screen.busy = True
+        try:
+            client, reply = await self._open_session(
+                request.host,
+                request.port,
+                request.user,
+                request.password,
+                register=request.register,
+            )
+        except LoginFailed as failure:
+            if isinstance(screen, LoginScreen):
+                screen.busy = False
+                screen.error = str(failure)
+            return
+        self.host, self.port, self.user = request.host, request.port, reply.user
+        self._credentials = (request.user, request.password)
+        self.settings.save(LastUsed(host=request.host, port=request.port, user=reply.user))
+        self.session = ChatSession(client, ChatState.from_login(reply))
+        for event in self._early:
+            self.session.state.apply(event)
+        self._early.clear()
+        await self.switch_screen(
+            ChatScreen(self.session, tz=self.tz, address=format_address(self.host, self.port))
+        )
+
+    @on(ServerEvent)
+    async def _server_event(self, message: ServerEvent) -> None:
+        if message.client is not self.client:
+            return
+        event = message.event
+        if isinstance(event, m.Disconnect):
+            self._disconnected(event)
+        elif self.session is None:
+            self._early.append(event)
+        else:
+            change = self.session.state.apply(event)
+            chat = self.chat_screen
+            if chat is not None:
+                await chat.apply_change(change)
+
+    def _disconnected(self, event: m.Disconnect) -> None:
+        title, text = describe_disconnect(event, self.tz)
+        if self.session is None:
+            return  # the login screen says it (the login fails)
+        if event.reason in TRANSIENT:
+            self.notify(f"{title}: {text}", severity="warning", markup=False)
+            return
+        self.session = None
+        self._credentials = None
+
+        async def back(_: None) -> None:
+            await self.back_to_login(f"{title}. {text}")
+
+        self.push_screen(DisconnectScreen(title, text), back)
+
+    @on(ConnectionLost)
+    def _connection_lost(self, message: ConnectionLost) -> None:
+        if message.client is not self.client or self.session is None or self._reconnecting:
+            return
+        self.session.connection_lost()
+        chat = self.chat_screen
+        if chat is not None:
+            chat.set_connection("connection lost", online=False)
+        self.reconnect()
+
+    @work(exclusive=True, group="reconnect", exit_on_error=False)
+    async def reconnect(self) -> None:
+        """Log in again with backoff, then catch up on what was missed."""
+        session, credentials = self.session, self._credentials
+        if session is None or credentials is None:
+            return
+        delay, longest = self.backoff
+        attempt = 0
+        self._reconnecting = True
+        try:
+            while self.session is session:
+                attempt += 1
+                self._status(f"connection lost; reconnecting (attempt {attempt})…")
+                try:
+                    client, reply = await self._open_session(self.host, self.port, *credentials)
+                    missed = await session.resume(client, reply)
+                except LoginFailed as failure:
+                    if failure.final:
+                        await self.back_to_login(str(failure))
+                        return
+                except (ConnectionError, TimeoutError, ProtocolError):
+                    pass  # dropped again while catching up: try again
+                else:
+                    chat = self.chat_screen
+                    if chat is not None:
+                        await chat.resumed(missed)
+                        chat.set_connection(f"{session.state.me} @ {self.address}", online=True)
+                    break
+                self._status(f"offline; next attempt in {delay:g} s")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
+        finally:
+            self._reconnecting = False
+        if self.client is not None and self.client.closed and self.session is session:
+            self.reconnect()
+
+    @property
+    def address(self) -> str:
+        """The server, as `host:port`."""
+        return format_address(self.host, self.port)
+
+    def _status(self, text: str) -> None:
+        chat = self.chat_screen
+        if chat is not None:
+            chat.set_connection(text, online=False)
+
+    async def back_to_login(self, error: str = "") -> None:
+        """End the session and show the login screen (with `error`)."""
+        self.session = None
+        self._credentials = None
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.switch_screen(LoginScreen(address=self.address, user=self.user, error=error))
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Keys and commands."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Close the connection and leave."""
+        self.session = None
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+        self.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker failed in a way nobody expected: say so rather than hide it."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.log.error(f"worker {event.worker.name} failed: {error!r}")
+            self.notify(f"Internal error: {error!r}", severity="error", markup=False)
+
+    async def on_unmount(self) -> None:
+        """Never leave a socket open."""
+        if self.client is not None:
+            await self.client.close()

@@ -1,0 +1,136 @@
+"""How things look: message lines, name colours, times, dates and error sentences.
+
+Every text from a user becomes a Rich `Text` built from plain strings, never from
+markup, and control characters are shown as visible symbols: a body holding
+`[bold red]x[/]` or an escape sequence prints exactly those characters.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from datetime import datetime, tzinfo
+
+from rich.text import Text
+
+from chat_core import messages as m
+from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
+from chat_core.names import name_key
+from chat_tui.state import mentions
+
+PALETTE = (
+    "#e06c75",
+    "#98c379",
+    "#e5c07b",
+    "#61afef",
+    "#c678dd",
+    "#56b6c2",
+    "#d19a66",
+    "#ff87d7",
+    "#87d787",
+    "#87afff",
+    "#d7af5f",
+    "#5fd7d7",
+)
+"""Name colours, readable on a dark background."""
+
+MENTION_STYLE = "bold reverse"
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def name_colour(name: str) -> str:
+    """The colour of a user's name: the same on every run and in every client."""
+    return PALETTE[zlib.crc32(name_key(name).encode()) % len(PALETTE)]
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ESC shows as ␛
+    if code == 0x7F:
+        return "\u2421"
+    return f"\\x{code:02x}"
+
+
+def plain(text: str) -> str:
+    """`text` with every control character but newline and tab made visible."""
+    return _CONTROLS.sub(_visible, text)
+
+
+def local_time(ts: int, tz: tzinfo | None) -> datetime:
+    """A protocol time (ms since the epoch, UTC) in `tz` (None: the local zone)."""
+    return datetime.fromtimestamp(ts / 1000, tz).astimezone(tz)
+
+
+def day_label(ts: int, tz: tzinfo | None) -> str:
+    """The day of a message, as a separator shows it: `Tuesday 3 June 2025`."""
+    when = local_time(ts, tz)
+    return f"{when:%A} {when.day} {when:%B %Y}"
+
+
+def until_label(ts: int, tz: tzinfo | None) -> str:
+    """An end time in plain words: `14:05 on 3 June 2025`."""
+    when = local_time(ts, tz)
+    return f"{when:%H:%M} on {when.day} {when:%B %Y}"
+
+
+def message_text(message: m.Message, *, me: str, tz: tzinfo | None) -> Text:
+    """One message as a line: time, sender in their colour, body as plain text."""
+    line = Text(no_wrap=False)
+    line.append(f"{local_time(message.ts, tz):%H:%M} ", style="dim")
+    line.append(message.sender, style=f"bold {name_colour(message.sender)}")
+    line.append(" ")
+    body = plain(message.body)
+    start = len(line)
+    line.append(body)
+    if name_key(message.sender) != name_key(me):
+        for begin, end in mentions(body, me):
+            line.stylize(MENTION_STYLE, start + begin, start + end)
+    return line
+
+
+def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
+    """A refused login or request, in plain words."""
+    code = error.code
+    if code == ErrorCode.AUTH_FAILED:
+        return "Wrong user name or password."
+    if code == ErrorCode.USER_EXISTS:
+        return "That user name is taken; choose another one or log in."
+    if code in (ErrorCode.INVALID_NAME, ErrorCode.INVALID_PASSWORD):
+        return f"Not accepted: {error.message}."
+    if code == ErrorCode.KICKED:
+        return "You were kicked" + _until_reason(error.details, tz) + "."
+    if code == ErrorCode.BANNED:
+        reason = error.details.get("reason")
+        return "This account is banned" + (f": {plain(reason)}" if reason else "") + "."
+    if code == ErrorCode.RATE_LIMITED:
+        return "Slow down: too many requests."
+    if code == ErrorCode.UNAVAILABLE:
+        return "The server's storage is unavailable; try again."
+    return plain(error.message[:1].upper() + error.message[1:]) + "."
+
+
+def _until_reason(details: dict[str, object], tz: tzinfo | None) -> str:
+    until, reason = details.get("until"), details.get("reason")
+    text = f" until {until_label(until, tz)}" if isinstance(until, int) else ""
+    return text + (f": {plain(reason)}" if isinstance(reason, str) and reason else "")
+
+
+DISCONNECT_TITLES = {
+    DisconnectReason.KICKED: "You were kicked",
+    DisconnectReason.BANNED: "You were banned",
+    DisconnectReason.KILLED: "An administrator closed your session",
+    DisconnectReason.SHUTDOWN: "The server is shutting down",
+    DisconnectReason.SLOW_CONSUMER: "Disconnected: too slow to read",
+    DisconnectReason.PROTOCOL_ERROR: "Disconnected: protocol error",
+    DisconnectReason.IDLE: "Disconnected: idle for too long",
+}
+
+
+def describe_disconnect(event: m.Disconnect, tz: tzinfo | None) -> tuple[str, str]:
+    """A `disconnect` event as a title and a sentence (with `until` in local time)."""
+    title = DISCONNECT_TITLES.get(event.reason, "Disconnected")
+    text = plain(event.text[:1].upper() + event.text[1:])
+    if event.until is not None:
+        text += f"\nUntil {until_label(event.until, tz)} (local time)."
+    return title, text

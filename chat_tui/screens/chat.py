@@ -1,0 +1,355 @@
+"""The chat screen: sidebar, messages, input line and user list.
+
+Widgets post intents (open this, send that line, load older messages); the screen
+runs them against the session in workers, so the interface never waits on the
+network, and redraws what changed. The app hands it each server event's `Change`.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerState
+
+from chat_core import messages as m
+from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.names import name_key
+from chat_tui.commands import Command, Invalid, completions, parse
+from chat_tui.render import describe_error
+from chat_tui.screens.chat_commands import ChatCommands
+from chat_tui.screens.room_browser import RoomBrowser
+from chat_tui.screens.switcher import QuickSwitcher
+from chat_tui.session import ChatSession
+from chat_tui.state import Change, Target
+from chat_tui.widgets.chat_input import ChatInput
+from chat_tui.widgets.message_pane import MessagePane
+from chat_tui.widgets.sidebar import Sidebar
+from chat_tui.widgets.status_bar import StatusBar
+from chat_tui.widgets.user_list import UserList
+
+OFFLINE = (ConnectionError, TimeoutError)  # the app reconnects; nothing to say here
+
+
+class ChatScreen(ChatCommands, Screen[None]):
+    """Rooms and conversations, the current one's messages, its users, the input.
+
+    Args:
+        session: The logged-in session.
+        tz: The time zone for times and dates (None: the local one).
+        address: The server, shown in the status bar.
+    """
+
+    CSS_PATH = "chat.tcss"
+    # Textual types this as an instance variable, so no ClassVar here.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "cycle(1)", "Next", id="chat.next", tooltip="Next room", priority=True),
+        Binding(
+            "ctrl+p",
+            "cycle(-1)",
+            "Prev",
+            id="chat.prev",
+            tooltip="Previous room",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+k",
+            "switch",
+            "Go to",
+            id="chat.switch",
+            tooltip="Quick switcher",
+            priority=True,
+        ),
+        Binding("ctrl+o", "rooms", "Rooms", id="chat.rooms", tooltip="Browse and join rooms"),
+        Binding("pageup", "page(-1)", "Older", show=False, id="chat.page_up", priority=True),
+        Binding("pagedown", "page(1)", "Newer", show=False, id="chat.page_down", priority=True),
+        Binding("ctrl+l,escape", "focus_input", show=False, id="chat.focus_input"),
+        *[
+            Binding(f"alt+{n}", f"jump({n})", show=False, id=f"chat.jump_{n}", priority=True)
+            for n in range(1, 10)
+        ],
+    ]
+
+    def __init__(self, session: ChatSession, *, tz: tzinfo | None, address: str) -> None:
+        super().__init__()
+        self.session = session
+        self.state = session.state
+        self.tz = tz
+        self.address = address
+        self.ready = False
+        """True once drawn: the app hands it changes only then."""
+        self._showing: Target | None = None  # what the message pane holds
+
+    def compose(self) -> ComposeResult:
+        """Status bar, then sidebar | messages and input | users, then the footer."""
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            yield Sidebar(id="sidebar")
+            with Vertical(id="centre"):
+                yield MessagePane(me=self.state.me, tz=self.tz, id="messages")
+                yield ChatInput(placeholder="message, or /help", id="input")
+            yield UserList(id="users")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw, then open the room the user was in (or Général, or the first)."""
+        field = self.query_one(ChatInput)
+        field.completer = self._complete
+        field.cursor_blink = getattr(self.app, "cursor_blink", True)
+        field.focus()
+        self.set_connection(f"{self.state.me} @ {self.address}", online=True)
+        self.redraw_sidebar()
+        targets = self.state.openable()
+        general = Target.room("Général")
+        start = self.state.current or (general if general in targets else None)
+        if start is None and targets:
+            start = targets[0]
+        if start is not None:
+            self.open_target(start)
+        self.ready = True
+
+    # -- drawing ------------------------------------------------------------------
+
+    def set_connection(self, text: str, *, online: bool) -> None:
+        """Show the state of the connection in the status bar."""
+        status = self.query_one(StatusBar)
+        status.connection, status.online = text, online
+
+    def redraw_sidebar(self) -> None:
+        """Redraw the sidebar from the state."""
+        self.query_one(Sidebar).show(self.state.sidebar(), self.state.current)
+
+    def _redraw_users(self) -> None:
+        current = self.state.current
+        users: list[m.UserInfo] = []
+        if current is not None and current.kind == "room":
+            users = list(self.state.members.get(current.key, {}).values())
+        elif current is not None:
+            users = [
+                m.UserInfo(name=name, online=self.state.online.get(name_key(name), False))
+                for name in (self.state.me, current.name)
+            ]
+            users[0].online = True
+        self.query_one(UserList).show(users)
+        title = current.label if current is not None else "no room open"
+        if current is not None and current.kind == "room" and users:
+            title += f"  ({sum(user.online for user in users)} online)"
+        self.query_one(StatusBar).title = title
+
+    async def note(self, text: str) -> None:
+        """A line from the client in the message pane."""
+        await self.query_one(MessagePane).note(text)
+
+    async def apply_change(self, change: Change) -> None:
+        """Redraw what a server event changed; toast DMs and mentions from elsewhere."""
+        current = self.state.current
+        pane = self.query_one(MessagePane)
+        if change.added and change.target is not None and change.target == current:
+            conv = self.state.conversation(change.target)
+            if conv is not None:
+                await pane.append(change.added, conv.messages)
+                if any(msg.sender != self.state.me for msg in change.added):
+                    self._mark_read(change.target)
+        if change.sidebar:
+            self.redraw_sidebar()
+        if change.users:
+            self._redraw_users()
+        if change.alert is not None:
+            self.notify(change.alert, title=change.alert_title, markup=False)
+        if change.info is not None:
+            self.notify(change.info, markup=False)
+        if current is None and self._showing is not None:  # the room went away
+            self._showing = None
+            targets = self.state.openable()
+            if targets:
+                self.open_target(targets[0])
+            else:
+                await pane.show([])
+                self._redraw_users()
+
+    async def resumed(self, missed: dict[Target, list[m.Message]]) -> None:
+        """After a reconnection: show what was missed in the current view."""
+        current = self.state.current
+        conv = self.state.conversation(current) if current is not None else None
+        if conv is not None and current is not None:
+            await self.query_one(MessagePane).append(missed.get(current, []), conv.messages)
+        self.redraw_sidebar()
+        self._redraw_users()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker failed in a way nobody expected: say so rather than hide it."""
+        if event.state == WorkerState.ERROR:
+            self.notify(f"Internal error: {event.worker.error!r}", severity="error", markup=False)
+
+    # -- opening and paging --------------------------------------------------------
+
+    def open_target(self, target: Target) -> None:
+        """Show a room or conversation (loading its history the first time)."""
+        conv = self.state.conversation(target)
+        if conv is not None and conv.state == m.PENDING:
+            self.notify(f"{target.label} is waiting for an administrator's approval.")
+            return
+        self._open(target)
+
+    @work(exclusive=True, group="open", exit_on_error=False)
+    async def _open(self, target: Target) -> None:
+        pane = self.query_one(MessagePane)
+        previous = self._showing
+        if target.kind == "dm":
+            self.state.dm(target.name)
+        conv = self.state.conversation(target)
+        if conv is None:
+            return
+        self.state.current = self._showing = conv.target
+        self.redraw_sidebar()
+        self._redraw_users()
+        await pane.show(conv.messages)
+        pane.more_before = conv.more_before
+        loaded = conv.loaded
+        try:
+            await self.session.open(conv.target)
+        except ProtocolError as error:
+            if error.code != ErrorCode.NO_SUCH_USER:
+                await self.note(describe_error(error, self.tz))
+                return
+            # `/msg` to a name that does not exist: back to where the user was.
+            self.state.dms.pop(target.key, None)
+            self.state.current = self._showing = None
+            self.redraw_sidebar()
+            self.notify(describe_error(error, self.tz), severity="warning", markup=False)
+            if previous is not None and self.state.conversation(previous) is not None:
+                self.open_target(previous)
+            return
+        except OFFLINE:
+            return
+        if not loaded:
+            await pane.show(conv.messages)
+        pane.more_before = conv.more_before
+        self.redraw_sidebar()
+        self._redraw_users()
+
+    @work(exclusive=True, group="mark_read", exit_on_error=False)
+    async def _mark_read(self, target: Target) -> None:
+        try:
+            await self.session.mark_read(target)
+        except (ProtocolError, *OFFLINE):
+            return
+        self.redraw_sidebar()
+
+    @on(MessagePane.NeedOlder)
+    def _need_older(self) -> None:
+        self._load_older()
+
+    @work(exclusive=True, group="older", exit_on_error=False)
+    async def _load_older(self) -> None:
+        target = self.state.current
+        conv = self.state.conversation(target) if target is not None else None
+        if target is None or conv is None:
+            return
+        try:
+            older = await self.session.load_older(target)
+        except (ProtocolError, *OFFLINE):
+            return
+        if self.state.current == target:
+            pane = self.query_one(MessagePane)
+            pane.more_before = conv.more_before
+            await pane.prepend(older)
+
+    # -- actions -------------------------------------------------------------------
+
+    def action_page(self, step: int) -> None:
+        """Scroll the messages a page; at the top, load the page before."""
+        pane = self.query_one(MessagePane)
+        if step < 0 and pane.at_top and pane.more_before:
+            self._load_older()
+        elif step < 0:
+            pane.scroll_page_up(animate=False)
+        else:
+            pane.scroll_page_down(animate=False)
+
+    def action_cycle(self, step: int) -> None:
+        """Open the next (1) or previous (-1) room or conversation."""
+        targets = self.state.openable()
+        if not targets:
+            return
+        current = self.state.current
+        index = targets.index(current) if current in targets else -step if step > 0 else 0
+        self.open_target(targets[(index + step) % len(targets)])
+
+    def action_jump(self, number: int) -> None:
+        """Open the n-th room or conversation of the sidebar."""
+        targets = self.state.openable()
+        if 0 < number <= len(targets):
+            self.open_target(targets[number - 1])
+
+    def action_switch(self) -> None:
+        """The quick switcher."""
+
+        def chosen(target: Target | None) -> None:
+            if target is not None:
+                self.open_target(target)
+
+        self.app.push_screen(QuickSwitcher(self.state.openable()), chosen)
+
+    @work(exclusive=True, group="rooms", exit_on_error=False)
+    async def action_rooms(self) -> None:
+        """Browse every room; join (or open) the one chosen."""
+        try:
+            rooms = await self.session.list_rooms()
+        except (ProtocolError, *OFFLINE):
+            return
+        chosen = await self.app.push_screen_wait(RoomBrowser(rooms))
+        if chosen is not None:
+            await self.join(chosen)
+
+    def browse_rooms(self) -> None:
+        """Open the room browser."""
+        self.action_rooms()
+
+    async def app_action(self, action: str) -> None:
+        """Run an action of the app (`help`, `quit`)."""
+        await self.app.run_action(action)
+
+    def action_focus_input(self) -> None:
+        """Put the cursor back on the input line."""
+        self.query_one(ChatInput).focus()
+
+    @on(Sidebar.Opened)
+    def _sidebar_opened(self, event: Sidebar.Opened) -> None:
+        self.open_target(event.target)
+
+    @on(UserList.Chosen)
+    def _user_chosen(self, event: UserList.Chosen) -> None:
+        if name_key(event.name) != name_key(self.state.me):
+            self.open_target(Target.dm(event.name))
+
+    # -- the input line ------------------------------------------------------------
+
+    def _complete(self, line: str, cursor: int) -> tuple[int, list[str]]:
+        return completions(line, cursor, self.state.user_names(), self.state.room_names())
+
+    @on(Input.Submitted, "#input")
+    async def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        event.input.value = ""
+        command = parse(event.value)
+        if isinstance(command, Invalid):
+            await self.note(command.problem)
+        elif command is not None:
+            self._run(command)
+
+    @work(group="commands", exit_on_error=False)
+    async def _run(self, command: Command) -> None:
+        try:
+            await self.dispatch(command)
+        except ProtocolError as error:
+            await self.note(describe_error(error, self.tz))
+        except OFFLINE:
+            await self.note("Not connected: try again once reconnected.")

@@ -1,0 +1,116 @@
+"""The chat screen's `/commands`, run against the session.
+
+A mixin of `ChatScreen`, kept apart so each module stays small: the screen
+supplies the drawing (`note`, `open_target`, `redraw_sidebar`) and the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from chat_core import messages as m
+from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.names import name_key
+from chat_tui.commands import Command
+from chat_tui.session import ChatSession
+from chat_tui.state import ChatState, Target
+
+
+class ChatCommands:
+    """What each `/command` (and a plain line) does."""
+
+    session: ChatSession
+    state: ChatState
+    tz: tzinfo | None
+
+    async def note(self, text: str) -> None:
+        """A line from the client in the message pane (the screen's)."""
+        raise NotImplementedError
+
+    def open_target(self, target: Target) -> None:
+        """Show a room or a conversation (the screen's)."""
+        raise NotImplementedError
+
+    def redraw_sidebar(self) -> None:
+        """Redraw the sidebar (the screen's)."""
+        raise NotImplementedError
+
+    def browse_rooms(self) -> None:
+        """Open the room browser (the screen's)."""
+        raise NotImplementedError
+
+    async def app_action(self, action: str) -> None:
+        """Run an action of the app: `help`, `quit` (the screen's)."""
+        raise NotImplementedError
+
+    async def dispatch(self, command: Command) -> None:
+        current = self.state.current
+        if command.name == "say":
+            if current is None:
+                await self.note("Open a room first: /join ROOM, or Ctrl+O to browse.")
+            else:
+                await self._send(current, command.text)
+        elif command.name == "/join":
+            await self.join(command.args[0])
+        elif command.name == "/leave":
+            await self._leave(command.args[0] if command.args else None)
+        elif command.name == "/msg":
+            target = Target.dm(command.args[0])
+            if target.key == name_key(self.state.me):
+                await self.note("A direct message goes to someone else.")
+                return
+            self.open_target(target)
+            if command.text:
+                await self._send(target, command.text)
+        elif command.name == "/who":
+            await self._who()
+        elif command.name == "/rooms":
+            self.browse_rooms()
+        elif command.name == "/help":
+            await self.app_action("help")
+        elif command.name == "/quit":
+            await self.app_action("quit")
+
+    async def _send(self, target: Target, text: str) -> None:
+        if not await self.session.send(target, text):
+            await self.note("Not connected: the message will be sent once reconnected.")
+
+    async def join(self, room: str) -> None:
+        try:
+            state = await self.session.join(room)
+        except ProtocolError as error:
+            if error.code != ErrorCode.ALREADY_MEMBER:
+                raise
+            state = m.MEMBER
+        self.redraw_sidebar()
+        target = Target.room(room)
+        conv = self.state.conversation(target)
+        if state == m.MEMBER and conv is not None:
+            self.open_target(conv.target)
+        else:
+            await self.note(f"Asked to join {room}: waiting for an administrator's approval.")
+
+    async def _leave(self, room: str | None) -> None:
+        current = self.state.current
+        if room is None and (current is None or current.kind != "room"):
+            await self.note("/leave leaves the current room; this is not a room.")
+            return
+        name = room if room is not None else current.name if current is not None else ""
+        await self.session.leave(name)
+        await self.note(f"You left {name}.")
+        self.redraw_sidebar()
+        if self.state.current is None and self.state.openable():
+            self.open_target(self.state.openable()[0])
+
+    async def _who(self) -> None:
+        current = self.state.current
+        if current is not None and current.kind == "room":
+            users = list(self.state.members.get(current.key, {}).values())
+            where = current.label
+        else:
+            users = await self.session.client.who()
+            where = "the server"
+        online = [user.name for user in users if user.online]
+        offline = [user.name for user in users if not user.online]
+        text = f"In {where}: online {', '.join(online) or 'nobody'}"
+        await self.note(text + (f"; offline {', '.join(offline)}" if offline else ""))

@@ -1,0 +1,66 @@
+"""The help box: every key and every `/command`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from chat_tui.commands import help_lines
+
+KEYS = (
+    ("Enter", "send the line (or run the /command)"),
+    ("Up / Down", "walk through the lines already sent"),
+    ("Tab", "complete a command, room or user name"),
+    ("Ctrl+N / Ctrl+P", "next / previous room or conversation"),
+    ("Alt+1 … Alt+9", "jump to the n-th room or conversation"),
+    ("Ctrl+K", "quick switcher: type part of a name"),
+    ("Ctrl+O", "browse every room and join one"),
+    ("PageUp / PageDown", "scroll the messages (PageUp at the top loads older ones)"),
+    ("Ctrl+L", "put the cursor back on the input line"),
+    ("Tab / Shift+Tab", "move between the sidebar, messages, input and users"),
+    ("F1", "this help"),
+    ("Ctrl+Q", "quit"),
+)
+
+
+def help_table() -> Table:
+    """Keys, then commands, in two columns."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row(Text("Keys", style="underline"), "")
+    for key, text in KEYS:
+        table.add_row(key, text)
+    table.add_row("", "")
+    table.add_row(Text("Commands", style="underline"), "")
+    for usage, text in help_lines():
+        table.add_row(usage, text)
+    table.add_row("//text", "send a message that starts with /")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and commands; Escape or F1 closes it."""
+
+    CSS_PATH = "modals.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "close", "Close", id="help.close", tooltip="Close the help"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        """The table in a scrollable box."""
+        with VerticalScroll(id="help-box", classes="dialog") as box:
+            box.border_title = "Help"
+            box.border_subtitle = "Esc closes"
+            yield Static(help_table(), markup=False)
+
+    def action_close(self) -> None:
+        """Close the help."""
+        self.dismiss(None)

@@ -1,0 +1,331 @@
+"""What the client knows: rooms, conversations, messages, members and presence.
+
+`ChatState` is plain data with no I/O and no Textual: the session fills it from
+replies, `apply()` folds each server event into it and says what changed, and the
+screens draw from it. Messages are kept by `msg_id`, so a message seen twice (an
+event and a history page, or a catch-up after a reconnection) is kept once.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chat_core import messages as m
+from chat_core.names import name_key
+
+Kind = Literal["room", "dm"]
+
+
+class Target:
+    """A room or a direct-message conversation, compared by its name's key."""
+
+    __slots__ = ("key", "kind", "name")
+
+    def __init__(self, kind: Kind, name: str) -> None:
+        self.kind: Kind = kind
+        self.name = name
+        self.key = name_key(name)
+
+    @classmethod
+    def room(cls, name: str) -> Target:
+        """The room called `name`."""
+        return cls("room", name)
+
+    @classmethod
+    def dm(cls, peer: str) -> Target:
+        """The conversation with `peer`."""
+        return cls("dm", peer)
+
+    @property
+    def label(self) -> str:
+        """`#room` or `@peer`."""
+        return ("#" if self.kind == "room" else "@") + self.name
+
+    def fields(self) -> dict[str, Any]:
+        """The request fields naming this target: `room` or `peer`."""
+        return {"room": self.name} if self.kind == "room" else {"peer": self.name}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and (self.kind, self.key) == (other.kind, other.key)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.key))
+
+    def __repr__(self) -> str:
+        return f"Target({self.label})"
+
+
+@dataclass(eq=False)
+class Conversation:
+    """A room the user is in (or waits for) or a DM conversation, and its messages."""
+
+    target: Target
+    state: str = m.MEMBER  # rooms: member | pending
+    approval: bool = False
+    unread: int = 0
+    last_msg_id: int = 0
+    messages: list[m.Message] = field(default_factory=list)  # by msg_id
+    loaded: bool = False  # the newest page has been fetched
+    more_before: bool = True  # older messages remain on the server
+    _ids: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def oldest_id(self) -> int | None:
+        """The oldest message held, if any."""
+        return self.messages[0].msg_id if self.messages else None
+
+    @property
+    def newest_id(self) -> int:
+        """The newest message held, or 0."""
+        return self.messages[-1].msg_id if self.messages else 0
+
+    def add(self, messages: Iterable[m.Message]) -> list[m.Message]:
+        """Keep the messages not held yet; return those, by msg_id."""
+        added = []
+        for message in messages:
+            if message.msg_id in self._ids:
+                continue
+            self._ids.add(message.msg_id)
+            bisect.insort(self.messages, message, key=lambda msg: msg.msg_id)
+            added.append(message)
+            self.last_msg_id = max(self.last_msg_id, message.msg_id)
+        return sorted(added, key=lambda msg: msg.msg_id)
+
+
+@dataclass
+class Change:
+    """What an event changed, so the screen redraws only that."""
+
+    sidebar: bool = False
+    users: bool = False
+    target: Target | None = None  # the conversation that got messages
+    added: list[m.Message] = field(default_factory=list)
+    alert: str | None = None  # a toast: a DM or a mention outside the current view
+    alert_title: str = ""
+    info: str | None = None  # a line for the user (membership, new room)
+
+
+def mentions(body: str, me: str) -> list[tuple[int, int]]:
+    """The spans of `body` that name the user `me` (as a word, `@` optional)."""
+    if not me:
+        return []
+    pattern = rf"(?<![\w-])@?{re.escape(me)}(?![\w-])"
+    return [match.span() for match in re.finditer(pattern, body, re.IGNORECASE)]
+
+
+class ChatState:
+    """Everything the client shows: filled from replies, updated by events."""
+
+    def __init__(self, me: str) -> None:
+        self.me = me
+        self.rooms: dict[str, Conversation] = {}  # member or pending rooms, by key
+        self.dms: dict[str, Conversation] = {}  # by peer key
+        self.directory: dict[str, m.RoomInfo] = {}  # every room known, by key
+        self.members: dict[str, dict[str, m.UserInfo]] = {}  # room key -> user key -> info
+        self.online: dict[str, bool] = {}  # user key -> online
+        self.names: dict[str, str] = {}  # user key -> name as registered
+        self.current: Target | None = None
+
+    @classmethod
+    def from_login(cls, reply: m.LoginOk) -> ChatState:
+        """The state right after a login or register reply."""
+        state = cls(reply.user)
+        state.merge_login(reply)
+        return state
+
+    def merge_login(self, reply: m.LoginOk) -> None:
+        """Take the rooms, DMs and unread counts of a (re-)login; keep the messages."""
+        self.me = reply.user
+        self._learn(reply.user)
+        for info in reply.rooms:
+            self.directory[name_key(info.name)] = info
+            self._room_info(info)
+        for dm in reply.dms:
+            conv = self.dm(dm.peer)
+            conv.unread = dm.unread
+            conv.last_msg_id = max(conv.last_msg_id, dm.last_msg_id)
+        if self.current is not None and self.conversation(self.current) is None:
+            self.current = None
+
+    def _room_info(self, info: m.RoomInfo) -> None:
+        key = name_key(info.name)
+        if info.state == m.NONE:
+            self.rooms.pop(key, None)
+            return
+        conv = self.rooms.setdefault(key, Conversation(Target.room(info.name)))
+        conv.state, conv.approval = info.state, info.approval
+        conv.unread = info.unread or 0
+        conv.last_msg_id = max(conv.last_msg_id, info.last_msg_id)
+
+    def set_directory(self, rooms: Iterable[m.RoomInfo]) -> None:
+        """Take a `rooms` answer: every room, and this user's state in each."""
+        for info in rooms:
+            self.directory[name_key(info.name)] = info
+            self._room_info(info)
+
+    # -- look-ups -------------------------------------------------------------
+
+    def conversation(self, target: Target) -> Conversation | None:
+        """The room or conversation, if the user has it."""
+        return (self.rooms if target.kind == "room" else self.dms).get(target.key)
+
+    def dm(self, peer: str) -> Conversation:
+        """The conversation with `peer`, created if new."""
+        self._learn(peer)
+        key = name_key(peer)
+        conv = self.dms.get(key)
+        if conv is None:
+            conv = self.dms[key] = Conversation(Target.dm(self.names.get(key, peer)))
+        return conv
+
+    def sidebar(self) -> list[Conversation]:
+        """Rooms (pending ones included), then conversations, each by name."""
+        rooms = [self.rooms[key] for key in sorted(self.rooms)]
+        return rooms + [self.dms[key] for key in sorted(self.dms)]
+
+    def openable(self) -> list[Target]:
+        """What can be opened, in sidebar order: member rooms and conversations."""
+        return [conv.target for conv in self.sidebar() if conv.state == m.MEMBER]
+
+    def user_names(self) -> list[str]:
+        """Every user name seen, for completion."""
+        return sorted(self.names.values(), key=name_key)
+
+    def room_names(self) -> list[str]:
+        """Every room name known, for completion."""
+        return sorted((info.name for info in self.directory.values()), key=name_key)
+
+    def set_members(self, room: str, users: Iterable[m.UserInfo]) -> None:
+        """Take a `who ROOM` answer."""
+        listed = {name_key(user.name): user for user in users}
+        self.members[name_key(room)] = listed
+        for key, user in listed.items():
+            self.online[key] = user.online
+            self._learn(user.name)
+
+    def _learn(self, user: str) -> None:
+        self.names.setdefault(name_key(user), user)
+
+    # -- events ---------------------------------------------------------------
+
+    def apply(self, event: m.Event) -> Change:
+        """Fold one server event into the state; what changed."""
+        if isinstance(event, m.Message):
+            return self._message(event)
+        if isinstance(event, m.Presence):
+            return self._presence(event)
+        if isinstance(event, m.Member):
+            return self._member(event)
+        if isinstance(event, m.Membership):
+            return self._membership(event)
+        if isinstance(event, m.Read):
+            return self._read(event)
+        if isinstance(event, m.RoomAdded):
+            self.directory[name_key(event.room)] = m.RoomInfo(
+                name=event.room, approval=event.approval, state=m.NONE, online=0, last_msg_id=0
+            )
+            return Change(info=f"A new room was created: {event.room}")
+        if isinstance(event, m.Notice):
+            return Change(alert=event.text, alert_title="Notice from the administrator")
+        return Change()
+
+    def _message(self, message: m.Message) -> Change:
+        self._learn(message.sender)
+        mine = name_key(message.sender) == name_key(self.me)
+        if message.room is not None:
+            key = name_key(message.room)
+            conv = self.rooms.get(key)
+            if conv is None:
+                conv = self.rooms[key] = Conversation(Target.room(message.room))
+        else:
+            conv = self.dm(message.to if mine and message.to is not None else message.sender)
+        sidebar = not conv.messages and conv.target.kind == "dm"
+        added = conv.add([message])
+        change = Change(sidebar=sidebar, target=conv.target, added=added)
+        if not added or mine:
+            return change
+        if conv.target != self.current:
+            conv.unread += 1
+            change.sidebar = True
+            if conv.target.kind == "dm":
+                change.alert_title = f"Direct message from {message.sender}"
+                change.alert = message.body
+            elif mentions(message.body, self.me):
+                change.alert_title = f"{message.sender} mentioned you in {message.room}"
+                change.alert = message.body
+        return change
+
+    def _presence(self, event: m.Presence) -> Change:
+        key = name_key(event.user)
+        self._learn(event.user)
+        self.online[key] = event.online
+        for listed in self.members.values():
+            if key in listed:
+                listed[key] = m.UserInfo(name=listed[key].name, online=event.online)
+        return Change(users=True)
+
+    def _member(self, event: m.Member) -> Change:
+        room_key, user_key = name_key(event.room), name_key(event.user)
+        self._learn(event.user)
+        listed = self.members.get(room_key)
+        if listed is not None:
+            if event.joined:
+                online = self.online.get(user_key, False) or user_key == name_key(self.me)
+                listed[user_key] = m.UserInfo(name=event.user, online=online)
+            else:
+                listed.pop(user_key, None)
+        if user_key != name_key(self.me):
+            return Change(users=True)
+        if event.joined:
+            conv = self.rooms.setdefault(room_key, Conversation(Target.room(event.room)))
+            conv.state = m.MEMBER
+        else:
+            self._drop_room(room_key)
+        return Change(sidebar=True, users=True)
+
+    def _membership(self, event: m.Membership) -> Change:
+        key = name_key(event.room)
+        info = self.directory.get(key)
+        if info is not None:
+            info.state = event.state
+        if event.state == m.NONE:
+            was = self.rooms.get(key)
+            self._drop_room(key)
+            if was is None:
+                return Change()
+            what = "request to join" if was.state == m.PENDING else "membership of"
+            return Change(sidebar=True, info=f"Your {what} {event.room} was ended.")
+        conv = self.rooms.setdefault(key, Conversation(Target.room(event.room)))
+        conv.state = event.state
+        if event.state == m.MEMBER:
+            return Change(sidebar=True, info=f"You are now a member of {event.room}.")
+        return Change(sidebar=True)
+
+    def _drop_room(self, key: str) -> None:
+        conv = self.rooms.pop(key, None)
+        self.members.pop(key, None)
+        if conv is not None and conv.target == self.current:
+            self.current = None
+
+    def _read(self, event: m.Read) -> Change:
+        if event.room is not None:
+            conv = self.rooms.get(name_key(event.room))
+        else:
+            conv = self.dms.get(name_key(event.peer or ""))
+        if conv is None:
+            return Change()
+        if event.msg_id >= conv.last_msg_id:
+            conv.unread = 0
+        else:
+            me = name_key(self.me)
+            later = [
+                msg
+                for msg in conv.messages
+                if msg.msg_id > event.msg_id and name_key(msg.sender) != me
+            ]
+            conv.unread = min(conv.unread, len(later))
+        return Change(sidebar=True)

@@ -1,0 +1,83 @@
+"""The input line: a message or a `/command`, with history and tab completion.
+
+Up and Down walk through the lines already submitted; Tab completes the word
+before the cursor (commands, room names, user names) and cycles when there are
+several candidates. With nothing to complete, Tab moves the focus as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+
+Completer = Callable[[str, int], tuple[int, list[str]]]
+"""(line, cursor) -> where the word starts, and its candidates."""
+
+
+class ChatInput(Input):
+    """A single-line input with a history of submitted lines and completion."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "history(-1)", "Previous line", show=False, id="input.history_back"),
+        Binding("down", "history(1)", "Next line", show=False, id="input.history_forward"),
+        Binding("tab", "complete", "Complete", show=False, id="input.complete"),
+    ]
+
+    def __init__(self, *, placeholder: str = "", id: str | None = None, limit: int = 200) -> None:
+        super().__init__(placeholder=placeholder, id=id, select_on_focus=False)
+        self.completer: Completer | None = None
+        """Set by the screen: what the word before the cursor may become."""
+        self.history: list[str] = []
+        self._limit = limit
+        self._index: int | None = None  # position in history while walking it
+        self._draft = ""
+        self._cycle: tuple[int, list[str], int, str] | None = None  # start, words, i, value
+
+    async def action_submit(self) -> None:
+        """Remember the line, then submit it."""
+        line = self.value
+        if line.strip() and (not self.history or self.history[-1] != line):
+            self.history = [*self.history, line][-self._limit :]
+        self._index = None
+        await super().action_submit()
+
+    def action_history(self, step: int) -> None:
+        """Show the previous (`-1`) or next (`1`) line of the history."""
+        if not self.history:
+            return
+        if self._index is None:
+            if step > 0:
+                return
+            self._draft, self._index = self.value, len(self.history)
+        index = max(0, min(len(self.history), self._index + step))
+        self._index = None if index == len(self.history) else index
+        self.value = self._draft if self._index is None else self.history[index]
+        self.cursor_position = len(self.value)
+
+    def action_complete(self) -> None:
+        """Complete the word before the cursor, or go to the next candidate."""
+        if self._cycle is not None and self._cycle[3] == self.value:
+            start, words, index, _ = self._cycle
+            self._put(start, words, (index + 1) % len(words))
+            return
+        self._cycle = None
+        if self.completer is None or not self.value.strip():
+            self.screen.focus_next()
+            return
+        start, words = self.completer(self.value, self.cursor_position)
+        if words:
+            self._put(start, words, 0)
+        else:
+            self.app.bell()
+
+    def _put(self, start: int, words: list[str], index: int) -> None:
+        word = words[index]
+        if len(words) == 1:
+            word += " "
+        end = self.cursor_position
+        self.value = self.value[:start] + word + self.value[end:]
+        self.cursor_position = start + len(word)
+        self._cycle = (start, words, index, self.value) if len(words) > 1 else None

@@ -1,0 +1,56 @@
+"""The user list: the members of the current room, online first.
+
+Picking a name posts `UserList.Chosen`, which the screen turns into a direct
+conversation with that user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from chat_core import messages as m
+from chat_core.names import name_key
+from chat_tui.render import name_colour
+
+
+def user_entry(user: m.UserInfo) -> Text:
+    """`● name` in the user's colour when online, `○ name` dimmed when not."""
+    if user.online:
+        return Text.assemble(("● ", "green"), (user.name, name_colour(user.name)))
+    return Text.assemble(("○ ", "dim"), (user.name, "dim"))
+
+
+class UserList(OptionList):
+    """Who is in the current room."""
+
+    @dataclass
+    class Chosen(Message):
+        """The user picked this name."""
+
+        name: str
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self.border_title = "Users"
+        self._names: dict[str, str] = {}
+
+    def show(self, users: Iterable[m.UserInfo]) -> None:
+        """Redraw with `users`: online first, then by name."""
+        ordered = sorted(users, key=lambda user: (not user.online, name_key(user.name)))
+        self.set_options([Option(user_entry(user), id=name_key(user.name)) for user in ordered])
+        self._names = {name_key(user.name): user.name for user in ordered}
+        online = sum(user.online for user in ordered)
+        self.border_title = f"Users {online}/{len(ordered)}" if ordered else "Users"
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Tell the screen which user was picked."""
+        event.stop()
+        name = self._names.get(event.option_id or "")
+        if name is not None:
+            self.post_message(self.Chosen(name))

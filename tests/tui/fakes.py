@@ -1,0 +1,101 @@
+"""A client that replays fixed answers instead of talking to a server (snapshots only).
+
+The Pilot tests use a real server; snapshots need the same picture on every run,
+so their times, names and messages are fixed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+from chat_core import messages as m
+from chat_core.errors import DisconnectReason
+from chat_tui.client import ChatClient
+
+R = TypeVar("R", bound=m.Ok)
+
+
+def at(day: int, hour: int, minute: int) -> int:
+    """A fixed time in June 2025, UTC, in milliseconds."""
+    return int(datetime(2025, 6, day, hour, minute, tzinfo=UTC).timestamp() * 1000)
+
+
+ROOMS = [
+    m.RoomInfo(name="Blabla", approval=False, state=m.MEMBER, online=3, last_msg_id=20, unread=4),
+    m.RoomInfo(name="Comptabilité", approval=True, state=m.NONE, online=1, last_msg_id=0),
+    m.RoomInfo(name="Général", approval=False, state=m.MEMBER, online=3, last_msg_id=9, unread=0),
+    m.RoomInfo(name="Informatique", approval=True, state=m.PENDING, online=2, last_msg_id=0),
+    m.RoomInfo(name="Marketing", approval=True, state=m.NONE, online=0, last_msg_id=0),
+]
+DMS = [m.DmInfo(peer="bob", last_msg_id=21, unread=1)]
+GENERAL = [
+    (1, at(2, 17, 58), "carol", "anyone still here?"),
+    (2, at(2, 18, 2), "bob", "just leaving, see you tomorrow"),
+    (3, at(3, 9, 1), "bob", "morning all"),
+    (4, at(3, 9, 3), "alice", "morning! the build is green again"),
+    (5, at(3, 9, 4), "carol", "@alice great, can you tag the release?"),
+    (6, at(3, 9, 6), "dave", "[bold red]not markup[/] stays as typed"),
+    (7, at(3, 9, 7), "alice", "tagging it now"),
+    (8, at(3, 9, 12), "bob", "Comptabilité wants the numbers by noon"),
+    (9, at(3, 9, 15), "carol", "on it"),
+]
+MEMBERS = [
+    m.UserInfo(name="alice", online=True),
+    m.UserInfo(name="bob", online=True),
+    m.UserInfo(name="carol", online=True),
+    m.UserInfo(name="dave", online=False),
+    m.UserInfo(name="eve", online=False),
+]
+KICK = m.Disconnect(
+    reason=DisconnectReason.KICKED, text="you are kicked: flooding #Général", until=at(3, 11, 15)
+)
+
+
+class ReplayClient(ChatClient):
+    """Answers every request from the fixed data above; events come from `push()`."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self._events: asyncio.Queue[m.Event | None] = asyncio.Queue()
+
+    async def connect(self) -> None:
+        """Nothing to connect to."""
+
+    async def events(self) -> AsyncGenerator[m.Event, None]:
+        """The pushed events, until `close()`."""
+        try:
+            while (event := await self._events.get()) is not None:
+                yield event
+        finally:
+            self.closed = True
+
+    def push(self, event: m.Event) -> None:
+        """Deliver an event as if the server had sent it."""
+        self._events.put_nowait(event)
+
+    async def close(self) -> None:
+        """End the event stream."""
+        self.closed = True
+        self._events.put_nowait(None)
+
+    async def request(self, kind: type[m.Request], result: type[R], **fields: Any) -> R:
+        """The fixed answer to a request."""
+        answer: m.Ok
+        if kind in (m.Login, m.Register):
+            answer = m.LoginOk(user="alice", rooms=ROOMS, dms=DMS, server_time=at(3, 9, 20))
+        elif kind is m.History:
+            page = [
+                m.Message(msg_id=i, ts=ts, sender=who, body=body, room="Général")
+                for i, ts, who, body in GENERAL
+            ]
+            answer = m.HistoryOk(messages=page if fields.get("room") else [], more=False)
+        elif kind is m.Who:
+            answer = m.WhoOk(users=MEMBERS)
+        elif kind is m.ListRooms:
+            answer = m.RoomsOk(rooms=ROOMS)
+        else:
+            answer = m.Ok()
+        return cast(R, answer)

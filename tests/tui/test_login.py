@@ -1,0 +1,128 @@
+"""The login screen against a real server: register, log in, and every refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
+
+from chat_core import messages as m
+from chat_srv.admin import Admin
+from chat_srv.server import ChatServer
+from chat_tui.render import until_label
+from chat_tui.screens.login import LoginScreen
+from chat_tui.state import Target
+from tests.helpers import PASSWORD, register, running_server
+from tests.tui.helpers import drive, make_app, screen_text
+
+
+def login_error(screen: object) -> str:
+    assert isinstance(screen, LoginScreen), screen
+    return str(screen.query_one("#login-error", Static).content)
+
+
+async def test_register_opens_general_and_remembers_the_user(
+    server: ChatServer, config_dir: Path
+) -> None:
+    app = make_app(server.port, config_dir)
+    async with drive(app) as ui:
+        await ui.log_in("alice")
+        assert ui.app.session is not None
+        assert ui.app.session.state.current is not None
+        assert ui.app.session.state.current.label == "#Général"
+        assert f"alice @ 127.0.0.1:{server.port}" in screen_text(ui.app)
+    saved = (config_dir / "client.json").read_text()
+    assert '"user":"alice"' in saved
+    assert PASSWORD not in saved
+
+
+async def test_log_in_to_an_existing_account(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "Bob")
+    await bob.call(m.Join, room="Blabla")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("bob", register=False)  # names match case-insensitively
+        assert ui.app.session is not None
+        assert ui.app.session.state.me == "Bob"
+        assert [t.label for t in ui.app.session.state.openable()] == ["#Blabla", "#Général"]
+        assert ui.app.session.state.current == Target.room("Général")
+    await bob.close()
+
+
+async def test_the_user_name_is_prefilled_and_the_password_focused(config_dir: Path) -> None:
+    app = make_app(7878, config_dir, user="alice")
+    async with drive(app) as ui:
+        screen = ui.app.screen
+        assert isinstance(screen, LoginScreen)
+        assert screen.query_one("#user", Input).value == "alice"
+        assert screen.query_one("#address", Input).value == "127.0.0.1:7878"
+        assert ui.app.focused is screen.query_one("#password", Input)
+        assert screen.query_one("#password", Input).password
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "register_it", "expected"),
+    [
+        ("bob", "wrong password", False, "Wrong user name or password."),
+        ("nobody", PASSWORD, False, "Wrong user name or password."),
+        ("bob", PASSWORD, True, "That user name is taken"),
+        ("no spaces", PASSWORD, True, "a user name is 1 to 32 letters, digits"),
+        ("carol", "short", True, "a password has 8 to 256 characters"),
+    ],
+)
+async def test_refusals_are_shown_in_place(
+    server: ChatServer,
+    config_dir: Path,
+    user: str,
+    password: str,
+    register_it: bool,
+    expected: str,
+) -> None:
+    bob = await register(server.port, "bob")
+    app = make_app(server.port, config_dir)
+    async with drive(app) as ui:
+        await ui.login_form(user, password, register=register_it)
+        await ui.settle()
+        assert expected in login_error(ui.app.screen)
+        assert ui.app.session is None
+    await bob.close()
+
+
+async def test_an_unreachable_server_is_said_so(tmp_path: Path, config_dir: Path) -> None:
+    async with running_server(str(tmp_path / "chat.db")) as server:
+        port = server.port  # free once the server has stopped
+    app = make_app(port, config_dir)
+    async with drive(app) as ui:
+        await ui.login_form("alice", PASSWORD, register=False)
+        await ui.settle()
+        assert f"Cannot reach the server at 127.0.0.1:{port}" in login_error(ui.app.screen)
+
+
+async def test_a_kicked_user_is_told_until_when_and_why(
+    server: ChatServer, config_dir: Path
+) -> None:
+    carol = await register(server.port, "carol")
+    kicked = await Admin(server).kick("carol", timedelta(minutes=10), "spamming")
+    await carol.closed()
+    await carol.close()
+    app = make_app(server.port, config_dir)
+    async with drive(app) as ui:
+        await ui.login_form("carol", PASSWORD, register=False)
+        await ui.settle()
+        assert kicked.until is not None
+        text = login_error(ui.app.screen)
+        assert f"You were kicked until {until_label(kicked.until, ui.app.tz)}" in text
+        assert "spamming" in text
+
+
+async def test_a_banned_user_is_told_why(server: ChatServer, config_dir: Path) -> None:
+    dave = await register(server.port, "dave")
+    await Admin(server).ban("dave", "insults")
+    await dave.closed()
+    await dave.close()
+    app = make_app(server.port, config_dir)
+    async with drive(app) as ui:
+        await ui.login_form("dave", PASSWORD, register=False)
+        await ui.settle()
+        assert login_error(ui.app.screen) == "This account is banned: insults."

@@ -1,0 +1,74 @@
+"""Snapshots of the login screen, the chat screen and the kick modal, at two sizes.
+
+The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
+the cursor not blinking, so each picture is the same on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from chat_tui.app import ChatApp
+from chat_tui.screens.disconnect import DisconnectScreen
+from tests.helpers import PASSWORD, TIMEOUT
+from tests.tui.fakes import KICK, ReplayClient
+from tests.tui.helpers import make_app
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+SnapCompare = Callable[..., bool]
+
+
+def replay_app(config_dir: Path) -> ChatApp:
+    return make_app(7878, config_dir, user="alice", client_factory=ReplayClient)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await pilot.pause()
+
+
+async def logged_in(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    app.screen.query_one("#password", Input).value = PASSWORD
+    await pilot.press("enter")
+    await until(pilot, lambda: app.chat_screen is not None)
+    await until(pilot, lambda: not [w for w in app.workers if w.group in ("open", "login")])
+    await pilot.pause()
+
+
+async def kicked(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    assert isinstance(app.client, ReplayClient)
+    app.client.push(KICK)
+    await until(pilot, lambda: isinstance(app.screen, DisconnectScreen))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_login_screen(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """The login form, the user name prefilled, the password focused."""
+    assert snap_compare(replay_app(config_dir), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_chat_screen(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """Rooms with unread counts and a pending one, messages over two days, users."""
+    assert snap_compare(replay_app(config_dir), terminal_size=size, run_before=logged_in)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_kick_modal(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """The kick: reason and until (UTC here), over the chat screen."""
+    assert snap_compare(replay_app(config_dir), terminal_size=size, run_before=kicked)

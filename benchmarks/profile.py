@@ -1,0 +1,168 @@
+"""Profile chat-server under the fan-out load with py-spy, and summarize the profile.
+
+    python -m benchmarks.profile [--rate R] [--seconds 12] [--out /tmp/chat-profile]
+    python -m benchmarks.profile --summarize FILE.txt     # an existing raw profile
+
+Runs one fan-out (chat-server, 100 members, 10 senders) and attaches
+`py-spy record --nonblocking` to the server process for the measuring window. Writes
+FILE.txt (collapsed stacks, "raw" format) and FILE.svg (flame graph), then prints
+the functions with the most samples on top of the stack (self) and anywhere in it
+(inclusive). py-spy comes with the `bench` dependency group; attaching to a
+process needs ptrace permission (root here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks import scenarios
+from benchmarks.common import log
+
+
+def _children_running(module: str) -> list[int]:
+    """Pids of processes whose command line runs `module` (our own server only)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent = int(stat[1])
+        if module.encode() in cmdline and parent == _self_pid():
+            pids.append(int(entry.name))
+    return pids
+
+
+def _self_pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def summarize(path: Path, top: int = 25) -> str:
+    """Top functions by self and inclusive samples in a py-spy raw (collapsed) file."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [f for f in stack.split(";") if f]
+        if not frames:
+            continue
+        total += count
+        own[_short(frames[-1])] += count
+        for name in {_short(f) for f in frames}:
+            inclusive[name] += count
+    lines = [f"{total} samples"]
+    for title, counter in (("self", own), ("inclusive", inclusive)):
+        lines.append(f"\ntop {top} by {title} samples:")
+        for name, count in counter.most_common(top):
+            lines.append(f"  {100 * count / max(total, 1):5.1f}%  {name}")
+    return "\n".join(lines)
+
+
+def _short(frame: str) -> str:
+    """`function (path/to/file.py:123)` -> `function (file.py)` (lines merged)."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    file = where.rsplit(":", 1)[0]
+    parts = Path(file).parts
+    short = "/".join(parts[-2:]) if parts else file
+    return f"{name} ({short})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=None, help="fixed msgs/s; default max")
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--members", type=int, default=100)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/chat-profile"))
+    parser.add_argument("--summarize", type=Path, default=None)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args(argv)
+    if args.summarize is not None:
+        print(summarize(args.summarize, args.top))
+        return 0
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        log("py-spy is missing: pip install py-spy (the bench dependency group)")
+        return 2
+    result: dict[str, Any] = {}
+
+    def load() -> None:
+        result.update(
+            scenarios.fanout(
+                "chat", members=args.members, senders=10, seconds=args.seconds, rate=args.rate
+            )
+        )
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    pids: list[int] = []
+    while not pids and time.monotonic() < deadline:
+        time.sleep(0.1)
+        pids = _children_running("benchmarks.serve_chat")
+    if not pids:
+        log("the server did not start")
+        return 1
+    time.sleep(4.0)  # setup and settle; the load starts about 1.5 s after setup
+    duration = max(1, int(args.seconds) - 3)
+    raw = args.out.with_suffix(".txt")
+    svg = args.out.with_suffix(".svg")
+    log(f"profiling pid {pids[0]} for {duration} s")
+    for fmt, path in (("raw", raw),):
+        subprocess.run(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pids[0]),
+                "--duration",
+                str(duration),
+                "--rate",
+                "250",
+                "--nonblocking",
+                "--format",
+                fmt,
+                "--output",
+                str(path),
+            ],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            timeout=duration + 60,
+        )
+    thread.join(args.seconds + 180)
+    if raw.exists():
+        _flamegraph(raw, svg)
+        print(summarize(raw, args.top))
+    keys = ("msgs_per_s", "deliveries_per_s", "lost", "lat_p50_ms", "lat_p99_ms", "server_cpu_pct")
+    print({k: result.get(k) for k in keys})
+    return 0
+
+
+def _flamegraph(raw: Path, svg: Path) -> None:
+    """An SVG flame graph from the collapsed stacks, if flamegraph.pl is around."""
+    tool = shutil.which("flamegraph.pl") or shutil.which("inferno-flamegraph")
+    if tool is None:
+        return
+    with raw.open("rb") as source, svg.open("wb") as out:
+        subprocess.run([tool], stdin=source, stdout=out, check=False, timeout=120)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,377 @@
+"""Command line of the benchmark harness.
+
+    python -m benchmarks.run fanout --server chat|ngircd|both --members 100 --senders 10 \\
+        --seconds 10 [--rate R] [--runs 5]
+    python -m benchmarks.run sweep --rates 2000,8100,16300 --server both --runs 3
+    python -m benchmarks.run idle --server both --connections 5000
+    python -m benchmarks.run history --db sqlite|mysql|both
+    python -m benchmarks.run login [--params cheap|default|both]
+    python -m benchmarks.run all [--quick]
+
+Each run appends one JSON line to benchmarks/out/<scenario>.jsonl; a summary table
+goes to stdout. With `--server both`, every round runs both servers, alternating
+which goes first, and ratios are taken within each round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import scenarios
+from benchmarks.common import log, machine_info, median, table, write_result
+
+FANOUT_COLUMNS = [
+    "round",
+    "server",
+    "mode",
+    "offered_rate",
+    "msgs_per_s",
+    "deliveries_per_s",
+    "lost",
+    "lat_p50_ms",
+    "lat_p95_ms",
+    "lat_p99_ms",
+    "server_cpu_pct",
+    "gen_cpu_pct",
+]
+
+
+def _servers(choice: str) -> list[str]:
+    servers = ["chat", "ngircd"] if choice == "both" else [choice]
+    if "ngircd" in servers and shutil.which("ngircd") is None:
+        log("ngircd is not installed (apt-get install ngircd): skipping it")
+        servers.remove("ngircd")
+    return servers
+
+
+def _record(record: dict[str, Any], run_id: str, round_no: int, machine: dict[str, Any]) -> None:
+    record["run_id"] = run_id
+    record["round"] = round_no
+    record["machine"] = machine
+    # Other work on the machine shows here (the 1-minute load average covers the run).
+    with open("/proc/loadavg", encoding="ascii") as f:
+        record["loadavg_1m"] = float(f.read().split()[0])
+    path = write_result(record)
+    log(f"{record['scenario']} {record.get('server')}: recorded in {path}")
+
+
+def _spread(values: list[float]) -> str:
+    values = [v for v in values if v == v]
+    if not values:
+        return "-"
+
+    def fmt(v: float) -> str:
+        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
+
+    if len(values) == 1:
+        return fmt(values[0])
+    return f"{fmt(median(values))} [{fmt(min(values))}–{fmt(max(values))}]"
+
+
+def summarize(records: list[dict[str, Any]], metrics: list[str], ratio: str | None = None) -> str:
+    """Median [min–max] per server of each metric; the within-round ratio chat/ngircd."""
+    rows: list[dict[str, Any]] = []
+    by_server: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_server.setdefault(str(record.get("server")), []).append(record)
+    for server, recs in by_server.items():
+        row: dict[str, Any] = {"server": server, "runs": len(recs)}
+        for metric in metrics:
+            row[metric] = _spread([float(r[metric]) for r in recs if r.get(metric) is not None])
+        rows.append(row)
+    text = table(rows, ["server", "runs", *metrics])
+    if ratio and {"chat", "ngircd"} <= by_server.keys():
+        ratios = []
+        rounds = {r["round"] for r in records}
+        for round_no in sorted(rounds):
+            pair = {r["server"]: r for r in records if r["round"] == round_no}
+            if {"chat", "ngircd"} <= pair.keys() and pair["ngircd"].get(ratio):
+                ratios.append(float(pair["chat"][ratio]) / float(pair["ngircd"][ratio]))
+        text += f"\nchat/ngircd {ratio}, per round: {_spread(ratios)}"
+    return text
+
+
+def rounds(
+    servers: list[str],
+    runs: int,
+    one: Callable[[str], dict[str, Any]],
+    run_id: str,
+    machine: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """`runs` rounds over `servers`, alternating their order from round to round."""
+    records = []
+    for round_no in range(runs):
+        order = servers if round_no % 2 == 0 else list(reversed(servers))
+        for server in order:
+            log(f"round {round_no + 1}/{runs}: {server}")
+            record = one(server)
+            _record(record, run_id, round_no, machine)
+            records.append(record)
+            lost = record.get("lost")
+            if lost:
+                log(f"  LOST {lost} deliveries; closed: {record.get('closed')}")
+    return records
+
+
+def cmd_fanout(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    def one(server: str) -> dict[str, Any]:
+        return scenarios.fanout(
+            server,
+            members=args.members,
+            senders=args.senders,
+            seconds=args.seconds,
+            rate=args.rate,
+            window=args.window,
+            workers=args.workers,
+            batch=args.batch,
+            rcvbuf=args.rcvbuf,
+        )
+
+    records = rounds(_servers(args.server), args.runs, one, run_id, machine)
+    print(table(records, FANOUT_COLUMNS))
+    print()
+    print(
+        summarize(
+            records,
+            [
+                "deliveries_per_s",
+                "lost",
+                "lat_p50_ms",
+                "lat_p99_ms",
+                "server_cpu_pct",
+                "gen_cpu_pct",
+            ],
+            ratio="deliveries_per_s" if args.rate is None else "lat_p50_ms",
+        )
+    )
+    return records
+
+
+def cmd_sweep(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Fixed offered loads, for the latency plot."""
+    rates = [float(r) for r in args.rates.split(",")]
+    records: list[dict[str, Any]] = []
+    for rate in rates:
+        log(f"sweep: offered {rate:,.0f} msgs/s")
+
+        def one(server: str, rate: float = rate) -> dict[str, Any]:
+            return scenarios.fanout(
+                server,
+                members=args.members,
+                senders=args.senders,
+                seconds=args.seconds,
+                rate=rate,
+                workers=args.workers,
+                batch=args.batch,
+                rcvbuf=args.rcvbuf,
+            )
+
+        records.extend(rounds(_servers(args.server), args.runs, one, run_id, machine))
+    print(table(records, FANOUT_COLUMNS))
+    for rate in rates:
+        print(f"\noffered {rate:,.0f} msgs/s")
+        print(
+            summarize(
+                [r for r in records if r["offered_rate"] == rate],
+                ["msgs_per_s", "lost", "lat_p50_ms", "lat_p99_ms", "server_cpu_pct"],
+                ratio="lat_p50_ms",
+            )
+        )
+    return records
+
+
+def cmd_idle(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    def one(server: str) -> dict[str, Any]:
+        return scenarios.idle(server, connections=args.connections, workers=args.workers)
+
+    records = rounds(_servers(args.server), args.runs, one, run_id, machine)
+    columns = ["round", "server", "connections", "ready", "rss_before_kib", "rss_after_kib"]
+    print(table(records, [*columns, "kib_per_conn", "login_seconds"]))
+    print()
+    print(summarize(records, ["kib_per_conn"], ratio="kib_per_conn"))
+    return records
+
+
+def _mysql_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 3306), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def cmd_history(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    dbs = ["sqlite", "mysql"] if args.db == "both" else [args.db]
+    if "mysql" in dbs and not _mysql_reachable():
+        log("no MySQL/MariaDB on 127.0.0.1:3306: skipping the mysql run")
+        dbs.remove("mysql")
+    records = []
+    for round_no in range(args.runs):
+        for db in dbs:
+            record = scenarios.history(db, messages=args.messages, requests=args.requests)
+            _record(record, run_id, round_no, machine)
+            records.append(record)
+    columns = ["round", "db", "messages", "requests", "bad_pages", "login_ms"]
+    print(table(records, [*columns, "lat_p50_ms", "lat_p95_ms", "lat_p99_ms", "lat_max_ms"]))
+    return records
+
+
+def cmd_login(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    params = ["default", "cheap"] if args.params == "both" else [args.params]
+    records = []
+    for round_no in range(args.runs):
+        for p in params:
+            record = scenarios.login(params=p, seconds=args.seconds, concurrency=args.concurrency)
+            _record(record, run_id, round_no, machine)
+            records.append(record)
+    columns = ["round", "argon2", "concurrency", "logins", "failures", "logins_per_s"]
+    print(table(records, [*columns, "lat_p50_ms", "lat_p99_ms", "server_cpu_pct"]))
+    return records
+
+
+def cmd_all(args: argparse.Namespace, run_id: str, machine: dict[str, Any]) -> list[dict[str, Any]]:
+    quick = args.quick
+    common = {"server": "both", "workers": 2, "batch": 16, "window": 128, "rcvbuf": None}
+    steps: list[tuple[str, Callable[..., list[dict[str, Any]]], dict[str, Any]]] = [
+        (
+            "fan-out, max rate",
+            cmd_fanout,
+            {
+                **common,
+                "members": 100,
+                "senders": 10,
+                "seconds": 3 if quick else 10,
+                "rate": None,
+                "runs": 1,
+            },
+        ),
+        (
+            "fan-out, fixed 8,100 msgs/s",
+            cmd_fanout,
+            {
+                **common,
+                "members": 100,
+                "senders": 10,
+                "seconds": 3 if quick else 10,
+                "rate": 8100.0,
+                "runs": 1,
+            },
+        ),
+        (
+            "idle connections",
+            cmd_idle,
+            {"server": "both", "connections": 500 if quick else 5000, "workers": 2, "runs": 1},
+        ),
+        (
+            "history pages",
+            cmd_history,
+            {
+                "db": "sqlite" if quick else "both",
+                "messages": 100_000 if quick else 1_000_000,
+                "requests": 200 if quick else 1000,
+                "runs": 1,
+            },
+        ),
+        (
+            "logins",
+            cmd_login,
+            {"params": "both", "seconds": 3 if quick else 10, "concurrency": 8, "runs": 1},
+        ),
+    ]
+    records: list[dict[str, Any]] = []
+    for title, command, options in steps:
+        print(f"\n== {title} ==")
+        records.extend(command(argparse.Namespace(**options), run_id, machine))
+    return records
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def fanout_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--server", choices=["chat", "ngircd", "both"], default="chat")
+        p.add_argument("--members", type=int, default=100)
+        p.add_argument("--senders", type=int, default=10)
+        p.add_argument("--seconds", type=float, default=10.0)
+        p.add_argument("--runs", type=int, default=1)
+        p.add_argument("--workers", type=int, default=2, help="receiver processes")
+        p.add_argument("--batch", type=int, default=16, help="IRC: PRIVMSGs per PING marker")
+        p.add_argument(
+            "--rcvbuf",
+            type=int,
+            default=None,
+            help="client SO_RCVBUF bytes, 0 = kernel autotuning "
+            "(default: 4 MiB at max rate, autotuning at a fixed rate)",
+        )
+
+    p = sub.add_parser("fanout", help="one room, N members, S senders")
+    fanout_options(p)
+    p.add_argument("--rate", type=float, default=None, help="fixed offered msgs/s (total)")
+    p.add_argument("--window", type=int, default=128, help="max rate: sends in flight per sender")
+    p = sub.add_parser("sweep", help="fan-out at several fixed offered loads")
+    fanout_options(p)
+    p.add_argument("--rates", default="2000,4000,8100,12000,16300,24000")
+    p = sub.add_parser("idle", help="server memory per idle logged-in connection")
+    p.add_argument("--server", choices=["chat", "ngircd", "both"], default="chat")
+    p.add_argument("--connections", type=int, default=5000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--runs", type=int, default=1)
+    p = sub.add_parser("history", help="50-message pages in a 1,000,000-message room")
+    p.add_argument("--db", choices=["sqlite", "mysql", "both"], default="sqlite")
+    p.add_argument("--messages", type=int, default=1_000_000)
+    p.add_argument("--requests", type=int, default=1000)
+    p.add_argument("--runs", type=int, default=1)
+    p = sub.add_parser("login", help="logins per second")
+    p.add_argument("--params", choices=["cheap", "default", "both"], default="both")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--runs", type=int, default=1)
+    p = sub.add_parser("all", help="every scenario once")
+    p.add_argument("--quick", action="store_true", help="a short version (nox -s bench)")
+    return top
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, str, dict[str, Any]], list[dict[str, Any]]]] = {
+    "fanout": cmd_fanout,
+    "sweep": cmd_sweep,
+    "idle": cmd_idle,
+    "history": cmd_history,
+    "login": cmd_login,
+    "all": cmd_all,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    machine = machine_info()
+    started = time.monotonic()
+    records = COMMANDS[args.command](args, run_id, machine)
+    lost = sum(int(r.get("lost") or 0) for r in records)
+    log(f"done: {len(records)} runs in {time.monotonic() - started:.0f} s (run id {run_id})")
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -60,13 +60,18 @@ def check_password(password: str) -> None:
         )
 
 
+def has_forbidden_controls(text: str) -> bool:
+    """Whether `text` holds a control character other than newline and tab."""
+    return _FORBIDDEN_CONTROLS.search(text) is not None
+
+
 def body_problem(body: str) -> str | None:
     """Why `body` is not a valid message body, or None if it is."""
     if not body or len(body) > BODY_MAX_CHARS:
         return f"a message body has 1 to {BODY_MAX_CHARS} characters"
     if body.isspace():
         return "a message body cannot be only white space"
-    if _FORBIDDEN_CONTROLS.search(body) is not None:
+    if has_forbidden_controls(body):
         return "a message body cannot hold control characters other than newline and tab"
     if (
         len(body) * 4 > BODY_MAX_BYTES

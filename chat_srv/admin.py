@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason, ProtocolError
-from chat_core.names import check_room_name, name_key
+from chat_core.names import check_room_name, has_forbidden_controls, name_key
 from chat_srv.sanctions import parse_network
 from chat_srv.service import Room, User, now_ms
 from chat_srv.session import Connection
@@ -370,6 +370,8 @@ class Admin:
             raise AdminError("a notice needs some text")
         if len(text) > REASON_MAX * 4:
             raise AdminError(f"a notice is at most {REASON_MAX * 4} characters")
+        if has_forbidden_controls(text):
+            raise AdminError("a notice cannot hold control characters")
         self._hub.to_everyone(m.encode(m.Notice(text=text)))
         reached = sum(1 for _ in self._hub.online_users())
         log.info("console: notice of %d characters sent to %d users", len(text), reached)
@@ -415,6 +417,8 @@ def _reason(reason: str) -> str:
         raise AdminError("give a reason")
     if len(reason) > REASON_MAX:
         raise AdminError(f"a reason is at most {REASON_MAX} characters")
+    if has_forbidden_controls(reason):  # it goes to clients: the body rule applies
+        raise AdminError("a reason cannot hold control characters")
     return reason
 
 

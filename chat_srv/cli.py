@@ -123,6 +123,12 @@ async def _serve(config: ServerConfig, interactive: bool) -> None:
         server = ChatServer(config)
     except (ValueError, OSError, ssl.SSLError) as error:
         raise ServerStartError(f"bad configuration: {error}") from None
+    # Signals are caught from before the server listens, so none can slip through
+    # between the "listening" line and the handlers.
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_requested.set)
     try:
         await server.start()
     except StoreError as error:
@@ -136,15 +142,24 @@ async def _serve(config: ServerConfig, interactive: bool) -> None:
         raise ServerStartError(
             f"cannot listen on {config.address}:{config.port}: {error}"
         ) from None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
+    watcher = asyncio.create_task(_stop_on_signal(server, stop_requested))
     if interactive:
         from chat_srv.console.shell import run_console
 
         await run_console(server)
     else:
         await server.serve_forever()
+    await watcher
+
+
+async def _stop_on_signal(server: ChatServer, requested: asyncio.Event) -> None:
+    """Stop the server on SIGINT/SIGTERM, or end quietly when it stopped otherwise."""
+    stopped = asyncio.create_task(server.stopped.wait())
+    signalled = asyncio.create_task(requested.wait())
+    await asyncio.wait({stopped, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
+    stopped.cancel()
+    await server.stop()
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:

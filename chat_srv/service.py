@@ -251,6 +251,8 @@ class Service:
             m.DmInfo(peer=d.peer, last_msg_id=d.last_msg_id, unread=d.unread)
             for d in await self.store.dm_unread(user.id)
         ]
+        # A kick or ban may have landed while this login waited on the store.
+        self.sanctions.check_login(name_key(user.name), now_ms())
         client.user = user
         if self.hub.attach(client, user.id, user.rooms):
             self._announce_presence(user, online=True)

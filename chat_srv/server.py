@@ -54,6 +54,7 @@ class ChatServer:
         self.stopped = asyncio.Event()
         self._listener: asyncio.Server | None = None
         self._stopping = False
+        self._dirty: list[Connection] = []  # connections with frames to write
         self._per_ip: dict[str, int] = {}  # open, accepted connections per address
 
     @property
@@ -117,6 +118,21 @@ class ChatServer:
         self.stopped.set()
 
     # -- called by connections ------------------------------------------------------
+
+    def flush_soon(self, conn: Connection) -> None:
+        """Have `conn` write its queued frames at the end of this loop iteration.
+
+        One callback flushes every connection that got frames in the iteration,
+        rather than one callback per connection.
+        """
+        if not self._dirty:
+            asyncio.get_running_loop().call_soon(self._flush_dirty)
+        self._dirty.append(conn)
+
+    def _flush_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            conn.flush()
 
     def connection_opened(self, conn: Connection) -> bool:
         """Register a new connection; False if it was refused (and is closing)."""

@@ -226,10 +226,11 @@ class Connection(asyncio.Protocol):
         if self._transport is None or self._transport.is_closing():
             return
         if not self._out:
-            self._loop.call_soon(self._flush)
+            self._server.flush_soon(self)
         self._out.append(data)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what was queued in this loop iteration, in one call."""
         transport = self._transport
         if not self._out or transport is None or transport.is_closing():
             self._out.clear()

@@ -133,6 +133,45 @@ def _probe(path: str) -> None:
     sqlite3.connect(path).close()
 
 
+def _add_messages(conn: sqlite3.Connection, batch: list[NewMessage]) -> list[StoredId]:
+    """Store a batch in one transaction, on the database thread (see `add_messages`)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        known: KnownNonces = {}
+        senders, nonces = nonce_lookup(batch)
+        if nonces:
+            rows = conn.execute(
+                "SELECT sender_id, nonce, id, ts FROM messages"
+                f" WHERE sender_id IN ({_marks(senders)}) AND nonce IN ({_marks(nonces)})",
+                (*senders, *nonces),
+            ).fetchall()
+            known = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+        plan = plan_batch(batch, known)
+        ids: list[int] = []
+        if plan.fresh:
+            cursor = conn.executemany(
+                f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [message_row(m) for m in plan.fresh],
+            )
+            cursor.close()
+            # The write lock is ours and each insert takes the next id
+            # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
+            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            ids = list(range(last - len(plan.fresh) + 1, last + 1))
+            pairs = conversation_rows(plan.fresh)
+            if pairs:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO dm_reads (user_id, peer_id, msg_id) VALUES (?, ?, 0)",
+                    pairs,
+                ).close()
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    return plan.results(ids)
+
+
 def _user(row: Any) -> UserRecord:
     return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4])
 
@@ -405,35 +444,16 @@ class SqliteStore(Store):
     async def add_messages(self, batch: list[NewMessage]) -> list[StoredId]:
         if not batch:
             return []
-        async with self._transaction() as db:
-            known: KnownNonces = {}
-            senders, nonces = nonce_lookup(batch)
-            if nonces:
-                rows = await db.execute_fetchall(
-                    "SELECT sender_id, nonce, id, ts FROM messages"
-                    f" WHERE sender_id IN ({_marks(senders)}) AND nonce IN ({_marks(nonces)})",
-                    (*senders, *nonces),
+        async with self._lock:
+            db = self._conn()
+            with _translate():
+                # The whole transaction in one hop to the database thread: this is
+                # the hot path of every send, and each hop costs a thread round trip.
+                # `_execute` is aiosqlite's own queue (pinned in pyproject).
+                stored: list[StoredId] = await db._execute(  # type: ignore[no-untyped-call]
+                    _add_messages, db._conn, batch
                 )
-                known = {(r[0], r[1]): (r[2], r[3]) for r in rows}
-            plan = plan_batch(batch, known)
-            ids: list[int] = []
-            if plan.fresh:
-                await db.executemany(
-                    f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [message_row(m) for m in plan.fresh],
-                )
-                # The write lock is ours and each insert takes the next id
-                # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
-                last = int((await self._one(db, "SELECT last_insert_rowid()"))[0])
-                ids = list(range(last - len(plan.fresh) + 1, last + 1))
-                pairs = conversation_rows(plan.fresh)
-                if pairs:
-                    await db.executemany(
-                        "INSERT OR IGNORE INTO dm_reads (user_id, peer_id, msg_id)"
-                        " VALUES (?, ?, 0)",
-                        pairs,
-                    )
-        return plan.results(ids)
+                return stored
 
     async def room_history(
         self, room_id: int, *, before: int | None, after: int | None, limit: int

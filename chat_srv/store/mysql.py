@@ -97,27 +97,29 @@ _ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
     "WHERE m.room_id = %s AND m.ts >= %s ORDER BY m.id"
 )
 
-_ROOM_UNREAD_SQL = """
-SELECT b.room_id,
-       COALESCE((SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = b.room_id), 0),
-       (SELECT COUNT(*) FROM messages AS m
-        WHERE m.room_id = b.room_id AND m.id > b.read_marker AND m.sender_id <> b.user_id)
-FROM memberships AS b
-WHERE b.user_id = %s AND b.state = 'member'
-ORDER BY b.room_id
+# One room at a time: as correlated subqueries MariaDB reads the room's whole index
+# (a `ref` scan) instead of the range after the marker.
+_MEMBER_MARKERS_SQL = """
+SELECT room_id, read_marker FROM memberships
+WHERE user_id = %s AND state = 'member'
+ORDER BY room_id
 """
-_DM_UNREAD_SQL = """
-SELECT d.peer_id, u.name,
-       COALESCE((SELECT MAX(m.id) FROM messages AS m
-                 WHERE m.dm_lo = LEAST(d.user_id, d.peer_id)
-                   AND m.dm_hi = GREATEST(d.user_id, d.peer_id)), 0),
-       (SELECT COUNT(*) FROM messages AS m
-        WHERE m.dm_lo = LEAST(d.user_id, d.peer_id) AND m.dm_hi = GREATEST(d.user_id, d.peer_id)
-          AND m.id > d.msg_id AND m.sender_id = d.peer_id)
+_ROOM_LAST_SQL = "SELECT COALESCE(MAX(id), 0) FROM messages WHERE room_id = %s"
+_ROOM_UNREAD_COUNT_SQL = """
+SELECT COUNT(*) FROM messages
+WHERE room_id = %s AND id > %s AND sender_id <> %s
+"""
+_DM_MARKERS_SQL = """
+SELECT d.peer_id, u.name, d.msg_id
 FROM dm_reads AS d
 JOIN users AS u ON u.id = d.peer_id
 WHERE d.user_id = %s
 ORDER BY u.name_key
+"""
+_DM_LAST_SQL = "SELECT COALESCE(MAX(id), 0) FROM messages WHERE dm_lo = %s AND dm_hi = %s"
+_DM_UNREAD_COUNT_SQL = """
+SELECT COUNT(*) FROM messages
+WHERE dm_lo = %s AND dm_hi = %s AND id > %s AND sender_id = %s
 """
 _ROOM_LAST_IDS_SQL = """
 SELECT r.id, (SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = r.id) FROM rooms AS r
@@ -690,17 +692,35 @@ class MysqlStore(Store):
         return await self._run(op)
 
     async def room_unread(self, user_id: int) -> list[RoomUnread]:
-        rows = await self._select(_ROOM_UNREAD_SQL, (user_id,))
-        return [RoomUnread(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+        async def op(cur: Cursor) -> list[RoomUnread]:
+            found = []
+            for room_id, marker in await _fetchall(cur, _MEMBER_MARKERS_SQL, (user_id,)):
+                (last,) = (await _fetchall(cur, _ROOM_LAST_SQL, (room_id,)))[0]
+                count_args = (room_id, marker, user_id)
+                (unread,) = (await _fetchall(cur, _ROOM_UNREAD_COUNT_SQL, count_args))[0]
+                found.append(RoomUnread(int(room_id), int(last), int(unread)))
+            return found
+
+        return await self._run(op, read_only=True)
 
     async def room_last_ids(self) -> dict[int, int]:
         rows = await self._select(_ROOM_LAST_IDS_SQL)
         return {int(r[0]): int(r[1]) for r in rows if r[1] is not None}
 
     async def dm_unread(self, user_id: int) -> list[DmUnread]:
-        rows = await self._select(_DM_UNREAD_SQL, (user_id,))
-        # A marker set without any message (mark_dm_read first) is not a conversation.
-        return [DmUnread(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows if r[2] > 0]
+        async def op(cur: Cursor) -> list[DmUnread]:
+            found = []
+            for peer_id, peer, marker in await _fetchall(cur, _DM_MARKERS_SQL, (user_id,)):
+                lo, hi = dm_pair(user_id, int(peer_id))
+                (last,) = (await _fetchall(cur, _DM_LAST_SQL, (lo, hi)))[0]
+                if not last:  # a marker set before any message is not a conversation
+                    continue
+                count_args = (lo, hi, marker, peer_id)
+                (unread,) = (await _fetchall(cur, _DM_UNREAD_COUNT_SQL, count_args))[0]
+                found.append(DmUnread(int(peer_id), str(peer), int(last), int(unread)))
+            return found
+
+        return await self._run(op, read_only=True)
 
     # -- sanctions -----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
@@ -43,6 +44,22 @@ class ChatInput(Input):
             self.history = [*self.history, line][-self._limit :]
         self._index = None
         await super().action_submit()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A pasted block of lines goes out at once as one multi-line message.
+
+        The line itself holds one line only, so inserting the block would drop the
+        rest; sending it whole also keeps a long paste to one request.
+        """
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        if "\n" not in text:
+            super()._on_paste(event)
+            return
+        event.stop()
+        cursor = self.cursor_position
+        block = self.value[:cursor] + text + self.value[cursor:]
+        self.value = ""
+        self.post_message(self.Submitted(self, block))
 
     def action_history(self, step: int) -> None:
         """Show the previous (`-1`) or next (`1`) line of the history."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Input
 
 from chat_core import messages as m
@@ -14,6 +15,7 @@ from chat_tui.screens.help import HelpScreen
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.switcher import QuickSwitcher
 from chat_tui.state import Target
+from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.message_line import MessageLine, SystemLine
 from chat_tui.widgets.sidebar import Sidebar
 from chat_tui.widgets.user_list import UserList
@@ -64,6 +66,18 @@ async def test_send_and_receive(server: ChatServer, config_dir: Path) -> None:
         users = rendered(ui.chat.query_one(UserList))
         assert "● alice" in users
         assert "● bob" in users
+    await bob.close()
+
+
+async def test_a_pasted_block_is_one_message(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        ui.chat.query_one(ChatInput).post_message(events.Paste("line one\r\nline two\nline 3\n"))
+        got = await bob.event(m.Message, sender="alice")
+        assert got.body == "line one\nline two\nline 3"
+        await bob.sync()
+        assert not [e for e in bob.events if isinstance(e, m.Message)]  # one message only
     await bob.close()
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiomysql
 import pytest
 
-from chat_srv.store.mysql import parse_mysql_url
+from chat_srv.store.mysql_connect import parse_mysql_url
 
 MYSQL_ENV = "CHAT_TEST_MYSQL"
 ADMIN_TIMEOUT = 10.0  # seconds: a test never waits longer on the admin connection

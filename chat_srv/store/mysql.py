@@ -18,9 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import aiomysql
 import pymysql
@@ -56,6 +54,13 @@ from chat_srv.store.migrations import (
     nonce_lookup,
     plan_batch,
 )
+from chat_srv.store.mysql_connect import (
+    connection_lost,
+    describe,
+    error_code,
+    open_error,
+    parse_mysql_url,
+)
 
 T = TypeVar("T")
 Cursor = Any  # aiomysql ships no type information
@@ -65,9 +70,6 @@ _INIT_COMMAND = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTIO
 _SCHEMA_LOCK = "LEFT(CONCAT('chat_schema:', DATABASE()), 64)"  # lock names: 64 chars
 _SCHEMA_LOCK_WAIT = 30  # seconds another server may hold the schema lock
 _DEADLOCK_CODES = frozenset({1205, 1213})  # lock wait timeout, deadlock: run again
-# Server errors that mean this connection is finished: shutdown in progress, query
-# interrupted, connection killed (1927 is MariaDB's ER_CONNECTION_KILLED).
-_LOST_CODES = frozenset({1053, 1317, 1927})
 _ATTEMPTS = 3
 
 _USER_COLUMNS = "id, name, password_hash, created_at, last_ip"
@@ -126,102 +128,6 @@ SELECT r.id, (SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = r.id) FROM r
 """
 _SANCTION_COLUMNS = "id, kind, target, until_ts, reason, created_by, created_at"
 _ACTIVE = "lifted_at IS NULL AND (until_ts IS NULL OR until_ts > %s)"
-
-
-@dataclass(frozen=True, slots=True)
-class MysqlUrl:
-    """The parts of a `mysql://user:password@host:port/database` URL."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-
-    @property
-    def where(self) -> str:
-        """host:port, for messages (never the password)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-def parse_mysql_url(url: str) -> MysqlUrl:
-    """Parse `mysql://user:password@host:port/database` (port 3306 by default).
-
-    User and password may be percent-encoded (`p%40ss` for `p@ss`). Raises
-    `ValueError` saying what is wrong; the message never repeats the password.
-    """
-    form = "mysql://user:password@host:port/database"
-    parts = urlsplit(url)
-    if parts.scheme != "mysql":
-        raise ValueError(f"a MySQL URL starts with mysql:// (expected {form})")
-    if parts.query or parts.fragment:
-        raise ValueError(f"a MySQL URL has no '?' or '#' part (expected {form})")
-    if not parts.hostname:
-        raise ValueError(f"the MySQL URL names no host (expected {form})")
-    try:
-        port = parts.port or 3306
-    except ValueError:
-        raise ValueError(f"the MySQL URL's port is not a number from 1 to 65535 ({form})") from None
-    if not parts.username:
-        raise ValueError(f"the MySQL URL names no user (expected {form})")
-    database = unquote(parts.path.removeprefix("/"))
-    if not database or "/" in database:
-        raise ValueError(f"the MySQL URL names no database, or more than one (expected {form})")
-    if len(database) > 64:
-        raise ValueError("a MySQL database name has at most 64 characters")
-    return MysqlUrl(
-        parts.hostname, port, unquote(parts.username), unquote(parts.password or ""), database
-    )
-
-
-def _code(error: BaseException) -> int:
-    """The MySQL error number of a pymysql error, 0 for anything else."""
-    args: tuple[Any, ...] = getattr(error, "args", ())
-    return args[0] if args and isinstance(args[0], int) else 0
-
-
-def _lost(error: BaseException) -> bool:
-    """Whether the error means the connection is gone (not a refusal by the server)."""
-    if isinstance(error, pymysql.err.InterfaceError | OSError):
-        return True
-    code = _code(error)
-    return isinstance(error, pymysql.err.OperationalError) and (code >= 2000 or code in _LOST_CODES)
-
-
-def _describe(error: BaseException) -> str:
-    args: tuple[Any, ...] = getattr(error, "args", ())
-    if isinstance(error, pymysql.err.MySQLError) and len(args) >= 2:
-        return f"{args[1]} (error {args[0]})"
-    return str(error) or type(error).__name__
-
-
-def _open_error(url: MysqlUrl, error: BaseException) -> StoreError:
-    """A clear message for the ways opening the database commonly fails."""
-    code = _code(error)
-    if code == 1045:
-        return StoreError(
-            f"MySQL at {url.where} refused user {url.user!r}: wrong user name or password"
-            " (error 1045)"
-        )
-    if code == 1044:
-        return StoreError(
-            f"user {url.user!r} may not use database {url.database!r} at {url.where} (error"
-            f" 1044): GRANT ALL ON `{url.database}`.* TO the user"
-        )
-    if code == 1049:
-        return StoreError(
-            f"database {url.database!r} does not exist at {url.where} (error 1049); create it"
-            f" with: CREATE DATABASE `{url.database}` CHARACTER SET utf8mb4"
-        )
-    if code == 2003 or isinstance(error, OSError):
-        return StoreUnavailable(
-            f"cannot reach MySQL at {url.where} (error 2003): is the server running and"
-            f" listening there? ({_describe(error)})"
-        )
-    return StoreUnavailable(
-        f"cannot open database {url.database!r} at {url.where}: {_describe(error)}"
-    )
 
 
 class _Retry(Exception):
@@ -283,7 +189,7 @@ class MysqlStore(Store):
             return StoreUnavailable(
                 f"MySQL at {self._url.where} did not answer within {seconds:g} s"
             )
-        return StoreUnavailable(f"MySQL at {self._url.where} failed: {_describe(error)}")
+        return StoreUnavailable(f"MySQL at {self._url.where} failed: {describe(error)}")
 
     async def _run(
         self,
@@ -313,15 +219,15 @@ class MysqlStore(Store):
             except TimeoutError as e:
                 raise self._unavailable(e, seconds) from e
             except (pymysql.err.MySQLError, OSError) as e:
-                if _code(e) in _DEADLOCK_CODES and attempt < _ATTEMPTS:
+                if error_code(e) in _DEADLOCK_CODES and attempt < _ATTEMPTS:
                     continue
                 # Lost while committing: a read has its answer all the same, but a
                 # write may or may not have been committed, so it is not repeated.
-                if _lost(e) and read_only and attempt < 2:
+                if connection_lost(e) and read_only and attempt < 2:
                     continue
-                if _lost(e) or isinstance(e, pymysql.err.OperationalError):
+                if connection_lost(e) or isinstance(e, pymysql.err.OperationalError):
                     raise self._unavailable(e, seconds) from e
-                raise StoreError(f"MySQL refused an operation: {_describe(e)}") from e
+                raise StoreError(f"MySQL refused an operation: {describe(e)}") from e
 
     async def _attempt(self, op: Callable[[Cursor], Awaitable[T]], seconds: float) -> T:
         pool = self._pool
@@ -331,7 +237,7 @@ class MysqlStore(Store):
             try:
                 conn = await pool.acquire()
             except (pymysql.err.MySQLError, OSError) as e:
-                if _lost(e):
+                if connection_lost(e):
                     raise _Unsent from e
                 raise
             committing = False
@@ -343,7 +249,7 @@ class MysqlStore(Store):
                 return result
             except BaseException as e:
                 await self._settle(conn, e)
-                if _lost(e) and not committing:
+                if connection_lost(e) and not committing:
                     raise _Unsent from e
                 raise
             finally:
@@ -355,7 +261,7 @@ class MysqlStore(Store):
         """After a failed operation: roll back if the server answered, else drop the
         connection (its state is unknown: cancelled mid-query, or broken)."""
         answered = isinstance(error, StoreError | _Retry) or (
-            isinstance(error, pymysql.err.MySQLError) and not _lost(error)
+            isinstance(error, pymysql.err.MySQLError) and not connection_lost(error)
         )
         if answered and not conn.closed:
             try:
@@ -393,7 +299,7 @@ class MysqlStore(Store):
         except TimeoutError as e:
             raise self._unavailable(e, self._timeout) from e
         except (pymysql.err.MySQLError, OSError) as e:
-            raise _open_error(url, e) from e
+            raise open_error(url, e) from e
         self._pool = pool
         try:
             await self._run(self._migrate, seconds=_SCHEMA_LOCK_WAIT + self._timeout)
@@ -472,7 +378,7 @@ class MysqlStore(Store):
                     (name, name_key(name), password_hash, now, ip),
                 )
             except pymysql.err.IntegrityError as e:
-                if _code(e) == 1062:
+                if error_code(e) == 1062:
                     raise Conflict(f"the user name {name!r} is taken") from e
                 raise
             return int(cur.lastrowid)
@@ -524,7 +430,7 @@ class MysqlStore(Store):
                     (name, name_key(name), approval, int(time.time() * 1000)),
                 )
             except pymysql.err.IntegrityError as e:
-                if _code(e) == 1062:
+                if error_code(e) == 1062:
                     raise Conflict(f"the room name {name!r} is taken") from e
                 raise
             return int(cur.lastrowid)
@@ -615,7 +521,7 @@ class MysqlStore(Store):
                         message_row(message),
                     )
                 except pymysql.err.IntegrityError as e:
-                    if _code(e) == 1062:  # another server stored the same nonce meanwhile
+                    if error_code(e) == 1062:  # another server stored the same nonce meanwhile
                         raise _Retry from e
                     raise
                 ids.append(int(cur.lastrowid))

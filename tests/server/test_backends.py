@@ -9,7 +9,7 @@ import pytest
 from chat_core import messages as m
 from chat_core.errors import ErrorCode
 from chat_srv.store import NewMessage, StoredId
-from chat_srv.store.mysql import parse_mysql_url
+from chat_srv.store.mysql_connect import parse_mysql_url
 from tests.databases import mysql_admin, mysql_database, mysql_server_url
 from tests.helpers import login, register, running_server
 

@@ -24,9 +24,8 @@ from chat_srv.store.mysql import (
     ROOM_AFTER_SQL,
     ROOM_BEFORE_SQL,
     MysqlStore,
-    MysqlUrl,
-    parse_mysql_url,
 )
+from chat_srv.store.mysql_connect import MysqlUrl, parse_mysql_url
 from chat_srv.store.sqlite import SqliteStore
 from tests.databases import mysql_admin, mysql_server_url, with_database
 

@@ -49,6 +49,19 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent not idle since boot (from /proc/stat).
+
+    Over a window, this minus the server's and the generator's CPU is what other work
+    on the machine used (other engineers' test suites, for instance).
+    """
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest is inside user)
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
 def proc_rss_kib(pid: int) -> int:
     """Resident set size of a process in KiB (VmRSS)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as f:

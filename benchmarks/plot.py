@@ -61,7 +61,7 @@ def plot(records: list[dict[str, Any]], out: Path) -> None:
         ax.set_title(panel, fontsize=10)
     first = records[0]
     fig.suptitle(
-        f"Fan-out latency against offered load: {first['members']} members, "
+        f"Fan-out latency against offered load\n{first['members']} members, "
         f"{first['senders']} senders, 64-byte messages, loopback, "
         f"{first.get('machine', {}).get('nproc', '?')} cores"
     )

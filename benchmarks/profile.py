@@ -23,31 +23,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks import scenarios
+from benchmarks import scenarios, servers
 from benchmarks.common import log
-
-
-def _children_running(module: str) -> list[int]:
-    """Pids of processes whose command line runs `module` (our own server only)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parent = int(stat[1])
-        if module.encode() in cmdline and parent == _self_pid():
-            pids.append(int(entry.name))
-    return pids
-
-
-def _self_pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 def summarize(path: Path, top: int = 25) -> str:
@@ -116,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     pids: list[int] = []
     while not pids and time.monotonic() < deadline:
         time.sleep(0.1)
-        pids = _children_running("benchmarks.serve_chat")
+        pids = [h.pid for h in servers.running("chat")]
     if not pids:
         log("the server did not start")
         return 1

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import scenarios
+from benchmarks import scenarios, servers
 from benchmarks.common import log, machine_info, median, table, write_result
 
 FANOUT_COLUMNS = [
@@ -39,6 +39,7 @@ FANOUT_COLUMNS = [
     "lat_p99_ms",
     "server_cpu_pct",
     "gen_cpu_pct",
+    "other_cpu_pct",
 ]
 
 
@@ -148,6 +149,7 @@ def cmd_fanout(
                 "lat_p99_ms",
                 "server_cpu_pct",
                 "gen_cpu_pct",
+                "other_cpu_pct",
             ],
             ratio="deliveries_per_s" if args.rate is None else "lat_p50_ms",
         )
@@ -183,7 +185,14 @@ def cmd_sweep(
         print(
             summarize(
                 [r for r in records if r["offered_rate"] == rate],
-                ["msgs_per_s", "lost", "lat_p50_ms", "lat_p99_ms", "server_cpu_pct"],
+                [
+                    "msgs_per_s",
+                    "lost",
+                    "lat_p50_ms",
+                    "lat_p99_ms",
+                    "server_cpu_pct",
+                    "other_cpu_pct",
+                ],
                 ratio="lat_p50_ms",
             )
         )
@@ -366,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run_id = time.strftime("%Y%m%d-%H%M%S")
     machine = machine_info()
+    machine.update(servers.chat_source())
+    log(f"chat-server code: {machine['chat_source']} at {machine['chat_commit']}")
     started = time.monotonic()
     records = COMMANDS[args.command](args, run_id, machine)
     lost = sum(int(r.get("lost") or 0) for r in records)

@@ -22,6 +22,7 @@ from benchmarks import prefill as pf
 from benchmarks.common import (
     latency_summary,
     log,
+    machine_busy_seconds,
     proc_cpu_seconds,
     proc_rss_kib,
     raise_nofile,
@@ -208,6 +209,7 @@ def fanout(
             time.sleep(1.0)  # let join/presence traffic settle
             cpu0 = proc_cpu_seconds(handle.pid)
             gen_cpu0 = self_cpu_seconds()
+            busy0, wall0 = machine_busy_seconds(), time.monotonic()
             t0 = time.monotonic_ns() + 300_000_000
             per_sender = rate / senders if rate else None
             starts = pool.ask_all(
@@ -237,6 +239,7 @@ def fanout(
             )
             cpu1 = proc_cpu_seconds(handle.pid)
             gen_main_cpu = self_cpu_seconds() - gen_cpu0
+            busy1, wall1 = machine_busy_seconds(), time.monotonic()
         finally:
             pool.close()
             code = handle.stop()
@@ -271,6 +274,11 @@ def fanout(
             "server_cpu_pct": 100 * (cpu1 - cpu0) / elapsed,
             "gen_cpu_s": sum(d["cpu_seconds"] for d in drains) + gen_main_cpu,
             "gen_cpu_pct": 100 * (sum(d["cpu_seconds"] for d in drains) + gen_main_cpu) / elapsed,
+            # CPU used by neither the server nor the generator over the same window
+            # (the generator's workers count from their own start: an approximation).
+            "other_cpu_pct": 100
+            * (busy1 - busy0 - (cpu1 - cpu0) - sum(d["cpu_seconds"] for d in drains) - gen_main_cpu)
+            / (wall1 - wall0),
             "closed": closed or None,
             "short_conns": len(short),
         }

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import queue
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from benchmarks.common import BENCH_DIR, LOOPBACK, Deadline, free_port, log
 
@@ -40,6 +46,7 @@ class ServerHandle:
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM (graceful), then SIGKILL after `timeout` seconds."""
+        _RUNNING.pop(self.process.pid, None)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -74,29 +81,128 @@ def _wait_listening(handle: ServerHandle, seconds: float) -> None:
     raise RuntimeError(f"{handle.kind} did not listen on port {handle.port} in {seconds} s")
 
 
+# The line chat-server logs at INFO once it listens (chat_srv/server.py); with
+# `--port 0` it is the only place the port chosen by the kernel is given.
+LISTENING = re.compile(rb"listening on (\S+) port (\d+)")
+SOURCE_ENV = "CHAT_BENCH_SOURCE"
+
+
+def chat_command() -> tuple[list[str], dict[str, str]]:
+    """How to start chat-server: the command, and the environment to start it in.
+
+    By default the installed `chat-server` script next to this Python. With
+    CHAT_BENCH_SOURCE=DIR (a git worktree of another commit, for instance), the same
+    command line (`chat_srv.cli:main`) is run from the sources in DIR instead.
+    """
+    env = dict(os.environ)
+    source = os.environ.get(SOURCE_ENV)
+    if source:
+        env["PYTHONPATH"] = str(Path(source).resolve())
+        return [sys.executable, "-c", "from chat_srv.cli import main; main()"], env
+    script = Path(sys.executable).parent / "chat-server"
+    if script.exists():
+        return [str(script)], env
+    found = shutil.which("chat-server")
+    if found:
+        return [found], env
+    return [sys.executable, "-c", "from chat_srv.cli import main; main()"], env
+
+
+def chat_source() -> dict[str, str | None]:
+    """Which chat-server code runs: the source directory and its git commit, if any."""
+    source = os.environ.get(SOURCE_ENV)
+    directory = Path(source).resolve() if source else BENCH_DIR.parent
+    commit: str | None = None
+    dirty: bool | None = None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        commit = out.stdout.strip() or None
+        status = subprocess.run(
+            ["git", "-C", str(directory), "status", "--porcelain", "--", "chat_srv", "chat_core"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {
+        "chat_source": str(directory) if source else "installed",
+        "chat_commit": commit,
+        "chat_dirty": "yes" if dirty else ("no" if dirty is not None else None),
+    }
+
+
+def _drain(stream: IO[bytes], log_path: Path, port_found: queue.Queue[int]) -> None:
+    """Copy the server's stderr to its log file until EOF; report the listening port.
+
+    Runs in a daemon thread for the life of the process, so the server never blocks
+    on a full pipe however much it logs.
+    """
+    reported = False
+    with log_path.open("ab") as out:
+        for line in iter(stream.readline, b""):
+            out.write(line)
+            out.flush()
+            if not reported:
+                match = LISTENING.search(line)
+                if match:
+                    port_found.put(int(match.group(2)))
+                    reported = True
+    stream.close()
+
+
+# Servers started by this process and not yet stopped (for benchmarks.profile).
+_RUNNING: dict[int, ServerHandle] = {}
+
+
+def running(kind: str = "chat") -> list[ServerHandle]:
+    """Live servers of `kind` this process started."""
+    return [h for h in list(_RUNNING.values()) if h.kind == kind and h.alive()]
+
+
 def start_chat(
     workdir: Path,
     *,
     db: str | None = None,
     argon2: tuple[int, int, int] = CHEAP_ARGON2,
-    log_level: str = "warning",
+    log_level: str = "info",
+    timeout: float = 60.0,
 ) -> ServerHandle:
-    """Start chat-server on a free port; `db` defaults to a fresh SQLite file in `workdir`."""
-    port = free_port()
+    """Start the real `chat-server` command on a kernel-chosen port (`--port 0`).
+
+    `db` defaults to a fresh SQLite file in `workdir`. The port is read from the
+    "listening on 127.0.0.1 port N" line the server logs at INFO on stderr (hence
+    the default log level). Benchmark settings: `--request-rate 0` (no per-connection
+    request limit, so a sender may go as fast as the server takes it) and connection
+    limits far above any scenario; everything else is the command's default.
+    """
     database = db if db is not None else str(workdir / "chat.db")
-    log_path = workdir / f"chat-server-{port}.log"
+    base, env = chat_command()
     command = [
-        sys.executable,
-        "-m",
-        "benchmarks.serve_chat",
+        *base,
+        "--no-console",
         "--address",
         LOOPBACK,
         "--port",
-        str(port),
+        "0",
         "--db",
         database,
         "--log-level",
         log_level,
+        "--request-rate",
+        "0",
+        "--max-connections",
+        "1000000",
+        "--max-connections-per-ip",
+        "1000000",
         "--argon2-time-cost",
         str(argon2[0]),
         "--argon2-memory-kib",
@@ -104,16 +210,37 @@ def start_chat(
         "--argon2-parallelism",
         str(argon2[2]),
     ]
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=BENCH_DIR.parent,
-        )
-    handle = ServerHandle("chat", process, port, workdir, database, log_path)
-    _wait_listening(handle, 60)
+    log_path = workdir / f"chat-server-{time.monotonic_ns()}.log"
+    log_path.write_bytes(b"$ " + " ".join(command).encode() + b"\n")
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=workdir,
+        env=env,
+    )
+    assert process.stderr is not None
+    port_found: queue.Queue[int] = queue.Queue()
+    threading.Thread(
+        target=_drain, args=(process.stderr, log_path, port_found), daemon=True
+    ).start()
+    handle = ServerHandle("chat", process, 0, workdir, database, log_path)
+    deadline = Deadline.after(timeout)
+    while not deadline.passed():
+        try:
+            handle.port = port_found.get(timeout=min(0.2, max(deadline.left(), 0.01)))
+            break
+        except queue.Empty:
+            if not handle.alive():
+                raise RuntimeError(
+                    f"chat-server exited with {process.returncode}:\n{handle.log_tail()}"
+                ) from None
+    else:
+        handle.stop()
+        raise RuntimeError(f"chat-server did not log its port in {timeout:.0f} s")
+    _wait_listening(handle, 10)
+    _RUNNING[handle.pid] = handle
     return handle
 
 

@@ -69,6 +69,22 @@ def sampled_body(now_ns: int) -> str:
     return f"L{now_ns:0{SAMPLE_DIGITS}d}".ljust(BODY_SIZE, ".")
 
 
+def collect_latencies(
+    buffer: bytearray, end: int, now: int, mark: bytes, samples: list[int]
+) -> None:
+    """Append `now - sent` for every sampled message in `buffer[:end]`.
+
+    A sampled body carries `mark` followed by its send time in SAMPLE_DIGITS digits.
+    """
+    find = buffer.find
+    skip = len(mark)
+    pos = find(mark, 0, end)
+    while pos >= 0:
+        start = pos + skip
+        samples.append(now - int(buffer[start : start + SAMPLE_DIGITS]))
+        pos = find(mark, start, end)
+
+
 @dataclass
 class Counters:
     """What one connection saw since the counters were last reset."""
@@ -232,15 +248,7 @@ class ChatConn(BenchConn):
         del buffer[:end]
 
     def _latencies(self, end: int, now: int) -> None:
-        buffer = self.buffer
-        find = buffer.find
-        samples = self.counters.latencies
-        skip = len(SAMPLE_MARK)
-        pos = find(SAMPLE_MARK, 0, end)
-        while pos >= 0:
-            start = pos + skip
-            samples.append(now - int(buffer[start : start + SAMPLE_DIGITS]))
-            pos = find(SAMPLE_MARK, start, end)
+        collect_latencies(self.buffer, end, now, SAMPLE_MARK, self.counters.latencies)
 
     # -- sending --------------------------------------------------------------------
 
@@ -346,15 +354,7 @@ class IrcConn(BenchConn):
         del buffer[:end]
 
     def _latencies(self, end: int, now: int) -> None:
-        buffer = self.buffer
-        find = buffer.find
-        samples = self.counters.latencies
-        skip = len(IRC_SAMPLE_MARK)
-        pos = find(IRC_SAMPLE_MARK, 0, end)
-        while pos >= 0:
-            start = pos + skip
-            samples.append(now - int(buffer[start : start + SAMPLE_DIGITS]))
-            pos = find(IRC_SAMPLE_MARK, start, end)
+        collect_latencies(self.buffer, end, now, IRC_SAMPLE_MARK, self.counters.latencies)
 
     def send_batch(self, count: int) -> None:
         """Max rate: whole batches, each closed by a PING; fixed rate: any count."""

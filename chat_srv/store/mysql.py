@@ -61,6 +61,7 @@ from chat_srv.store.mysql_connect import (
     open_error,
     parse_mysql_url,
 )
+from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
 
 T = TypeVar("T")
 Cursor = Any  # aiomysql ships no type information
@@ -137,29 +138,6 @@ class _Retry(Exception):
 class _Unsent(Exception):
     """The connection failed before COMMIT was sent: the server rolls back what it
     had received, so the transaction can run again on another connection."""
-
-
-def _message(row: Any) -> StoredMessage:
-    return StoredMessage(int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4], row[5])
-
-
-def _user(row: Any) -> UserRecord:
-    return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4])
-
-
-def _sanction(row: Any) -> Sanction:
-    return Sanction(
-        int(row[0]), SanctionKind(row[1]), str(row[2]), row[3], str(row[4]), str(row[5]), row[6]
-    )
-
-
-def _page(rows: Any, limit: int, newest_first: bool) -> tuple[list[StoredMessage], bool]:
-    """Trim the extra row fetched to detect `more`, and order the page oldest first."""
-    more = len(rows) > limit
-    page = [_message(r) for r in rows[:limit]]
-    if newest_first:
-        page.reverse()
-    return page, more
 
 
 def _marks(values: list[Any]) -> str:
@@ -402,11 +380,12 @@ class MysqlStore(Store):
         rows = await self._select(
             f"SELECT {_USER_COLUMNS} FROM users WHERE name_key = %s", (name_key(name),)
         )
-        return _user(rows[0]) if rows else None
+        return user_record(rows[0]) if rows else None
 
     async def get_users(self) -> list[UserRecord]:
         return [
-            _user(r) for r in await self._select(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")
+            user_record(r)
+            for r in await self._select(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")
         ]
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
@@ -542,10 +521,10 @@ class MysqlStore(Store):
     ) -> tuple[list[StoredMessage], bool]:
         if after is not None:
             rows = await self._select(ROOM_AFTER_SQL, (room_id, after, limit + 1))
-            return _page(rows, limit, newest_first=False)
+            return history_page(rows, limit, newest_first=False)
         start = _NO_LIMIT if before is None else before
         rows = await self._select(ROOM_BEFORE_SQL, (room_id, start, limit + 1))
-        return _page(rows, limit, newest_first=True)
+        return history_page(rows, limit, newest_first=True)
 
     async def dm_history(
         self, user_id: int, peer_id: int, *, before: int | None, after: int | None, limit: int
@@ -553,17 +532,17 @@ class MysqlStore(Store):
         lo, hi = dm_pair(user_id, peer_id)
         if after is not None:
             rows = await self._select(DM_AFTER_SQL, (lo, hi, after, limit + 1))
-            return _page(rows, limit, newest_first=False)
+            return history_page(rows, limit, newest_first=False)
         start = _NO_LIMIT if before is None else before
         rows = await self._select(DM_BEFORE_SQL, (lo, hi, start, limit + 1))
-        return _page(rows, limit, newest_first=True)
+        return history_page(rows, limit, newest_first=True)
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:
             rows = await self._select(_SINCE_SQL, (ts,))
         else:
             rows = await self._select(_ROOM_SINCE_SQL, (room_id, ts))
-        return [_message(r) for r in rows]
+        return [message_record(r) for r in rows]
 
     # -- read markers and unread counts -------------------------------------------
 
@@ -659,4 +638,4 @@ class MysqlStore(Store):
         rows = await self._select(
             f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
         )
-        return [_sanction(r) for r in rows]
+        return [sanction_record(r) for r in rows]

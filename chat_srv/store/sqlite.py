@@ -56,6 +56,7 @@ from chat_srv.store.migrations import (
     nonce_lookup,
     plan_batch,
 )
+from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
 
 # Larger than any id: lets "before nothing" use the same indexed range query.
 _NO_LIMIT = 2**63 - 1
@@ -170,29 +171,6 @@ def _add_messages(conn: sqlite3.Connection, batch: list[NewMessage]) -> list[Sto
             conn.execute("ROLLBACK")
         raise
     return plan.results(ids)
-
-
-def _user(row: Any) -> UserRecord:
-    return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4])
-
-
-def _message(row: Any) -> StoredMessage:
-    return StoredMessage(int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4], row[5])
-
-
-def _sanction(row: Any) -> Sanction:
-    return Sanction(
-        int(row[0]), SanctionKind(row[1]), str(row[2]), row[3], str(row[4]), str(row[5]), row[6]
-    )
-
-
-def _page(rows: list[Any], limit: int, newest_first: bool) -> tuple[list[StoredMessage], bool]:
-    """Trim the extra row fetched to detect `more`, and order the page oldest first."""
-    more = len(rows) > limit
-    page = [_message(r) for r in rows[:limit]]
-    if newest_first:
-        page.reverse()
-    return page, more
 
 
 class SqliteStore(Store):
@@ -354,11 +332,12 @@ class SqliteStore(Store):
         rows = await self._rows(
             f"SELECT {_USER_COLUMNS} FROM users WHERE name_key = ?", (name_key(name),)
         )
-        return _user(rows[0]) if rows else None
+        return user_record(rows[0]) if rows else None
 
     async def get_users(self) -> list[UserRecord]:
         return [
-            _user(r) for r in await self._rows(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")
+            user_record(r)
+            for r in await self._rows(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")
         ]
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
@@ -460,10 +439,10 @@ class SqliteStore(Store):
     ) -> tuple[list[StoredMessage], bool]:
         if after is not None:
             rows = await self._rows(ROOM_AFTER_SQL, (room_id, after, limit + 1))
-            return _page(rows, limit, newest_first=False)
+            return history_page(rows, limit, newest_first=False)
         start = _NO_LIMIT if before is None else before
         rows = await self._rows(ROOM_BEFORE_SQL, (room_id, start, limit + 1))
-        return _page(rows, limit, newest_first=True)
+        return history_page(rows, limit, newest_first=True)
 
     async def dm_history(
         self, user_id: int, peer_id: int, *, before: int | None, after: int | None, limit: int
@@ -471,10 +450,10 @@ class SqliteStore(Store):
         lo, hi = dm_pair(user_id, peer_id)
         if after is not None:
             rows = await self._rows(DM_AFTER_SQL, (lo, hi, after, limit + 1))
-            return _page(rows, limit, newest_first=False)
+            return history_page(rows, limit, newest_first=False)
         start = _NO_LIMIT if before is None else before
         rows = await self._rows(DM_BEFORE_SQL, (lo, hi, start, limit + 1))
-        return _page(rows, limit, newest_first=True)
+        return history_page(rows, limit, newest_first=True)
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:
@@ -483,7 +462,7 @@ class SqliteStore(Store):
             rows = await self._rows(
                 _MESSAGE_SELECT + "WHERE m.room_id = ? AND m.ts >= ? ORDER BY m.id", (room_id, ts)
             )
-        return [_message(r) for r in rows]
+        return [message_record(r) for r in rows]
 
     # -- read markers and unread counts -------------------------------------------
 
@@ -562,7 +541,7 @@ class SqliteStore(Store):
         rows = await self._rows(
             f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
         )
-        return [_sanction(r) for r in rows]
+        return [sanction_record(r) for r in rows]
 
 
 def _marks(values: list[Any]) -> str:

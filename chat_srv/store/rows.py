@@ -1,0 +1,33 @@
+"""Result rows into records: the column orders both backends' queries select."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat_srv.store.base import Sanction, SanctionKind, StoredMessage, UserRecord
+
+
+def user_record(row: Any) -> UserRecord:
+    """A row of (id, name, password_hash, created_at, last_ip)."""
+    return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4])
+
+
+def message_record(row: Any) -> StoredMessage:
+    """A row of (id, ts, sender name, body, room name, recipient name)."""
+    return StoredMessage(int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4], row[5])
+
+
+def sanction_record(row: Any) -> Sanction:
+    """A row of (id, kind, target, until_ts, reason, created_by, created_at)."""
+    return Sanction(
+        int(row[0]), SanctionKind(row[1]), str(row[2]), row[3], str(row[4]), str(row[5]), row[6]
+    )
+
+
+def history_page(rows: Any, limit: int, newest_first: bool) -> tuple[list[StoredMessage], bool]:
+    """Trim the extra row fetched to detect `more`, and order the page oldest first."""
+    more = len(rows) > limit
+    page = [message_record(r) for r in rows[:limit]]
+    if newest_first:
+        page.reverse()
+    return page, more

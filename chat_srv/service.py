@@ -372,30 +372,24 @@ class Service:
         users = self.users_by_id
         for message, stored in batch:
             sender = users[message.sender_id]
-            if message.room_id is not None:
-                room = self.rooms_by_id[message.room_id]
-                room.last_msg_id = stored.msg_id
-                event = m.Message(
+            room = self.rooms_by_id[message.room_id] if message.room_id is not None else None
+            recipient = users[message.recipient_id] if message.recipient_id is not None else None
+            data = m.encode(
+                m.Message(
                     msg_id=stored.msg_id,
                     ts=stored.ts,
                     sender=sender.name,
                     body=message.body,
-                    room=room.name,
+                    room=room.name if room is not None else None,
+                    to=recipient.name if recipient is not None else None,
                 )
-                to_rooms.setdefault(room.id, []).append(m.encode(event))
-                continue
-            assert message.recipient_id is not None
-            recipient = users[message.recipient_id]
-            event = m.Message(
-                msg_id=stored.msg_id,
-                ts=stored.ts,
-                sender=sender.name,
-                body=message.body,
-                to=recipient.name,
             )
-            data = m.encode(event)
-            self.hub.to_user(sender.id, data)
-            self.hub.to_user(recipient.id, data)
+            if room is not None:
+                room.last_msg_id = stored.msg_id
+                to_rooms.setdefault(room.id, []).append(data)
+            elif recipient is not None:
+                self.hub.to_user(sender.id, data)
+                self.hub.to_user(recipient.id, data)
         for room_id, frames in to_rooms.items():
             self.hub.to_room(room_id, frames[0] if len(frames) == 1 else b"".join(frames))
 

@@ -14,10 +14,6 @@ from typing import Protocol
 class Peer(Protocol):
     """What the hub needs of a connection."""
 
-    @property
-    def user_id(self) -> int | None:
-        """The logged-in user's id, or None before login."""
-
     def deliver(self, data: bytes) -> None:
         """Queue an encoded frame; never blocks."""
 

@@ -78,11 +78,6 @@ class Connection(asyncio.Protocol):
         self.ip: str | None = None
         self.connected_at = time.time()
 
-    @property
-    def user_id(self) -> int | None:
-        """The logged-in user's id, or None."""
-        return None if self.user is None else self.user.id
-
     # -- asyncio.Protocol ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from chat_srv.server import ChatServer
 from tests.databases import mysql_database, mysql_server_url
-from tests.helpers import running_server
+from tests.helpers import closing_clients, running_server
+
+pytest_plugins = ["pytester"]  # tests/test_isolation.py runs pytest on inner test modules
+
+
+@pytest.fixture(autouse=True)
+async def close_test_clients() -> AsyncIterator[None]:
+    """Every test client (`tests.helpers.Client`) is closed at teardown, pass or fail."""
+    async with closing_clients():
+        yield
 
 
 @pytest.fixture
@@ -40,3 +50,18 @@ async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         return
     async with mysql_database(mysql_server_url()) as url:
         yield url
+
+
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """Undo `configure_logging` after a test: its handler and the levels it set."""
+    root = logging.getLogger()
+    ours = logging.getLogger("chat_srv")
+    handlers, root_level, our_level = list(root.handlers), root.level, ours.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(root_level)
+    ours.setLevel(our_level)

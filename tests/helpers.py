@@ -1,4 +1,8 @@
-"""Test helpers: a real server on a free port of 127.0.0.1, and a protocol client."""
+"""Test helpers: a real server on a free port of 127.0.0.1, and a protocol client.
+
+Every `Client` is closed when the test that made it ends, passed or failed: each
+test runs inside `closing_clients()` (an autouse fixture in `tests/conftest.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
+from types import TracebackType
 from typing import Any, TypeVar
 
 from chat_core import messages as m
@@ -32,6 +37,22 @@ def test_config(db: str, **overrides: Any) -> ServerConfig:
     return ServerConfig(**settings)
 
 
+_closers: list[tuple[asyncio.AbstractEventLoop, contextlib.AsyncExitStack]] = []
+"""The `closing_clients()` blocks running now, innermost last, with their loops."""
+
+
+@contextlib.asynccontextmanager
+async def closing_clients() -> AsyncIterator[None]:
+    """Close every `Client` made in the block when it ends, even by an exception."""
+    async with contextlib.AsyncExitStack() as stack:
+        closer = (asyncio.get_running_loop(), stack)
+        _closers.append(closer)
+        try:
+            yield
+        finally:
+            _closers.remove(closer)
+
+
 @contextlib.asynccontextmanager
 async def running_server(db: str, **overrides: Any) -> AsyncIterator[ChatServer]:
     """Start a server on `db` and stop it (gracefully) on exit."""
@@ -44,7 +65,11 @@ async def running_server(db: str, **overrides: Any) -> AsyncIterator[ChatServer]
 
 
 class Client:
-    """A protocol client for tests: typed calls, and events kept in arrival order."""
+    """A protocol client for tests: typed calls, and events kept in arrival order.
+
+    Made in a `closing_clients()` block (every test is in one), it is closed when the
+    block ends; `async with` closes it sooner.
+    """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
@@ -52,18 +77,39 @@ class Client:
         self.events: list[m.Event] = []
         self._ids = itertools.count(1)
         self.name: str | None = None
+        # Owned by the innermost block in this loop (a test may run a loop of its own).
+        loop = asyncio.get_running_loop()
+        stacks = [stack for owner, stack in _closers if owner is loop]
+        if stacks:
+            stacks[-1].push_async_callback(self.close)
 
     @classmethod
-    async def connect(cls, port: int, host: str = "127.0.0.1") -> Client:
-        """Open a connection to the server."""
-        reader, writer = await asyncio.open_connection(host, port)
+    async def connect(cls, port: int, host: str = "127.0.0.1", *, source: str = "") -> Client:
+        """Open a connection to the server, from the address `source` if given.
+
+        Any address of 127/8 may be a source (all of it is loopback on Linux): a
+        test plays clients from several addresses while talking only to 127.0.0.1.
+        """
+        local = (source, 0) if source else None
+        reader, writer = await asyncio.open_connection(host, port, local_addr=local)
         return cls(reader, writer)
 
     async def close(self) -> None:
-        """Close the connection and wait for it to be closed."""
+        """Close the connection and wait for it to be closed (closing twice is harmless)."""
         self.writer.close()
         with contextlib.suppress(ConnectionError):
             await self.writer.wait_closed()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
 
     async def send_request(self, kind: type[m.Request], **fields: Any) -> int:
         """Write a request without waiting for its reply; its id."""
@@ -148,17 +194,17 @@ class Client:
         await self.call(m.Ping)
 
 
-async def register(port: int, name: str, password: str = PASSWORD) -> Client:
-    """A new connection, registered and logged in as `name`."""
-    client = await Client.connect(port)
+async def register(port: int, name: str, password: str = PASSWORD, *, source: str = "") -> Client:
+    """A new connection (from `source`, if given), registered and logged in as `name`."""
+    client = await Client.connect(port, source=source)
     await client.call(m.Register, user=name, password=password)
     client.name = name
     return client
 
 
-async def login(port: int, name: str, password: str = PASSWORD) -> Client:
-    """A new connection logged in as `name`."""
-    client = await Client.connect(port)
+async def login(port: int, name: str, password: str = PASSWORD, *, source: str = "") -> Client:
+    """A new connection (from `source`, if given) logged in as `name`."""
+    client = await Client.connect(port, source=source)
     await client.call(m.Login, user=name, password=password)
     client.name = name
     return client

@@ -60,8 +60,6 @@ async def test_kick_disconnects_refuses_until_expiry_then_allows(
     assert refused.details["reason"] == "cool down"
     await _until_past(until)
     assert (await client.call(m.Login, user="alice", password=PASSWORD)).user == "alice"
-    await client.close()
-    await bob.close()
 
 
 async def test_unkick_lifts_the_kick_early(server: ChatServer, console: CommandLine) -> None:
@@ -72,7 +70,6 @@ async def test_unkick_lifts_the_kick_early(server: ChatServer, console: CommandL
     assert (await client.fails(m.Login, user="alice", password=PASSWORD)).code is ErrorCode.KICKED
     await run(console, "unkick alice")
     await client.call(m.Login, user="alice", password=PASSWORD)
-    await client.close()
 
 
 async def test_ban_until_unban(server: ChatServer, console: CommandLine) -> None:
@@ -88,7 +85,6 @@ async def test_ban_until_unban(server: ChatServer, console: CommandLine) -> None
     assert refused.details["reason"] == "too many adverts"
     await run(console, "unban alice")
     await client.call(m.Login, user="alice", password=PASSWORD)
-    await client.close()
 
 
 async def test_sanctions_outlive_a_restart(db_path: str) -> None:
@@ -105,7 +101,6 @@ async def test_sanctions_outlive_a_restart(db_path: str) -> None:
         assert (
             await client.fails(m.Login, user="alice", password=PASSWORD)
         ).code is ErrorCode.BANNED
-        await client.close()
 
 
 async def test_ban_ip_closes_open_and_refuses_new_connections(
@@ -128,15 +123,13 @@ async def test_ban_ip_closes_open_and_refuses_new_connections(
     await newcomer.close()
 
     assert await run(console, "unban ip 127.0.0.1/8") == "unbanned address 127.0.0.0/8\n"
-    again = await login(server.port, "alice")
-    await again.close()
+    await login(server.port, "alice")  # welcome again
 
 
 async def test_ban_of_another_network_spares_us(server: ChatServer, console: CommandLine) -> None:
     alice = await register(server.port, "alice")
     assert "0 connections closed" in await run(console, "ban ip 10.0.0.0/8 elsewhere")
     await alice.sync()
-    await alice.close()
 
 
 async def test_kill_lets_the_user_back_at_once(server: ChatServer, console: CommandLine) -> None:
@@ -145,8 +138,7 @@ async def test_kill_lets_the_user_back_at_once(server: ChatServer, console: Comm
     bye = await _goodbye(alice)
     assert bye.reason is DisconnectReason.KILLED
     assert "reconnect please" in bye.text
-    back = await login(server.port, "alice")
-    await back.close()
+    await login(server.port, "alice")  # at once
 
 
 async def test_accept_pending_makes_a_member(server: ChatServer, console: CommandLine) -> None:
@@ -164,7 +156,6 @@ async def test_accept_pending_makes_a_member(server: ChatServer, console: Comman
     assert got.room == "Informatique"
     rooms = {info.name: info for info in (await alice.call(m.ListRooms)).rooms}
     assert rooms["Informatique"].state == "member"
-    await alice.close()
 
 
 async def test_reject_pending_says_none(server: ChatServer, console: CommandLine) -> None:
@@ -178,7 +169,6 @@ async def test_reject_pending_says_none(server: ChatServer, console: CommandLine
     assert rooms["Marketing"].state == "none"
     refused = await alice.fails(m.Send, room="Marketing", body="hello?")
     assert refused.code is ErrorCode.NOT_MEMBER
-    await alice.close()
 
 
 async def test_add_room_is_announced(server: ChatServer, console: CommandLine) -> None:
@@ -195,8 +185,6 @@ async def test_add_room_is_announced(server: ChatServer, console: CommandLine) -
     assert (await bob.call(m.Join, room="Projets")).state == "pending"
     names = [info.name for info in (await alice.call(m.ListRooms)).rooms]
     assert {"Projets", "Jeux", "Cinéma"} <= set(names)
-    await alice.close()
-    await bob.close()
 
 
 async def test_notice_reaches_every_logged_in_user(
@@ -208,7 +196,6 @@ async def test_notice_reaches_every_logged_in_user(
     assert "notice sent to 2 users" in await run(console, "notice restart at 18:00, sorry")
     for client in (alice, second, bob):
         assert (await client.event(m.Notice)).text == "restart at 18:00, sorry"
-        await client.close()
 
 
 async def test_console_mistakes_reach_no_client(server: ChatServer, console: CommandLine) -> None:
@@ -217,4 +204,3 @@ async def test_console_mistakes_reach_no_client(server: ChatServer, console: Com
         assert (await run(console, line)).startswith("error: ")
     await alice.sync()
     assert not [e for e in alice.events if not isinstance(e, m.Member)]
-    await alice.close()

@@ -37,16 +37,19 @@ async def pipe() -> AsyncIterator[Pipe]:
         await accepted.put((reader, writer))
 
     server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client_reader, client_writer = await asyncio.open_connection("127.0.0.1", port)
-    async with asyncio.timeout(GUARD_SECONDS):
-        server_reader, server_writer = await accepted.get()
+    writers: list[asyncio.StreamWriter] = []
     try:
+        port = server.sockets[0].getsockname()[1]
+        client_reader, client_writer = await asyncio.open_connection("127.0.0.1", port)
+        writers.append(client_writer)
+        async with asyncio.timeout(GUARD_SECONDS):
+            server_reader, server_writer = await accepted.get()
+        writers.append(server_writer)
         yield Pipe(client_reader, client_writer, server_reader, server_writer)
     finally:
-        for writer in (client_writer, server_writer):
+        for writer in writers:
             writer.close()
-        for writer in (client_writer, server_writer):
+        for writer in writers:
             # The other side may already have reset the connection.
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()

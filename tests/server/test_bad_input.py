@@ -48,7 +48,6 @@ async def test_malformed_payloads_get_an_error_and_the_connection_stays(
     error = await _raw_reply(client, frame(payload))
     assert (error.code, error.id) == (code, request_id)
     await client.call(m.Ping)  # still served
-    await client.close()
 
 
 async def test_garbage_after_login_loses_nothing(server: ChatServer) -> None:
@@ -59,8 +58,6 @@ async def test_garbage_after_login_loses_nothing(server: ChatServer) -> None:
     second = await alice.call(m.Send, room="Général", body="after")
     got = await bob.collect(m.Message, 2)
     assert [e.msg_id for e in got] == [first.msg_id, second.msg_id]
-    await alice.close()
-    await bob.close()
 
 
 @pytest.mark.parametrize(
@@ -85,8 +82,6 @@ async def test_framing_errors_disconnect_with_protocol_error(
     await bystander.call(m.Ping)
     sent = await bystander.call(m.Send, room="Général", body="still here")
     assert (await bystander.event(m.Message, msg_id=sent.msg_id)).body == "still here"
-    await client.close()
-    await bystander.close()
 
 
 async def test_a_frame_at_the_limit_is_read_and_answered(server: ChatServer) -> None:
@@ -96,7 +91,6 @@ async def test_a_frame_at_the_limit_is_read_and_answered(server: ChatServer) -> 
     error = await _raw_reply(client, frame(payload))
     assert error.code == ErrorCode.BAD_REQUEST
     await client.call(m.Ping)
-    await client.close()
 
 
 async def test_bytes_one_at_a_time_are_reassembled(server: ChatServer) -> None:
@@ -107,4 +101,3 @@ async def test_bytes_one_at_a_time_are_reassembled(server: ChatServer) -> None:
         await client.writer.drain()
     reply = await client.read_reply(1)
     assert reply.result(m.LoginOk).user == "slowpoke"
-    await client.close()

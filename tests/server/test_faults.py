@@ -43,7 +43,6 @@ async def test_sigkill_loses_no_acknowledged_message(any_db: str) -> None:
             before = page.messages[0].msg_id
         assert set(acked) <= set(stored)
         assert stored == sorted(set(stored))
-        await alice.close()
 
 
 async def test_sigterm_says_goodbye_and_exits_cleanly(db_path: str) -> None:
@@ -56,7 +55,6 @@ async def test_sigterm_says_goodbye_and_exits_cleanly(db_path: str) -> None:
         ]
         async with asyncio.timeout(20):
             assert await server.process.wait() == 0
-        await alice.close()
 
 
 async def test_sigint_stops_the_server_too(db_path: str) -> None:
@@ -67,4 +65,3 @@ async def test_sigint_stops_the_server_too(db_path: str) -> None:
         await client.closed()
         async with asyncio.timeout(20):
             assert await server.process.wait() == 0
-        await client.close()

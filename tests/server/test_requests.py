@@ -29,7 +29,6 @@ async def test_register_joins_general_and_logs_in(server: ChatServer) -> None:
     assert all(room.unread is None for room in result.rooms if room.state != "member")
     joined = await client.event(m.Member, room="Général")
     assert (joined.user, joined.joined) == ("Zoé", True)
-    await client.close()
 
 
 async def test_register_errors(server: ChatServer) -> None:
@@ -50,8 +49,6 @@ async def test_register_errors(server: ChatServer) -> None:
     assert (await alice.fails(m.Register, user="carol", password=PASSWORD)).code == (
         ErrorCode.ALREADY_LOGGED_IN
     )
-    await alice.close()
-    await other.close()
 
 
 async def test_login_matches_names_case_insensitively(server: ChatServer) -> None:
@@ -62,7 +59,6 @@ async def test_login_matches_names_case_insensitively(server: ChatServer) -> Non
     assert (await client.fails(m.Login, user="Général_fan", password=PASSWORD)).code == (
         ErrorCode.ALREADY_LOGGED_IN
     )
-    await client.close()
 
 
 async def test_login_failure_does_not_say_which_part_was_wrong(server: ChatServer) -> None:
@@ -72,7 +68,6 @@ async def test_login_failure_does_not_say_which_part_was_wrong(server: ChatServe
     unknown_user = await client.fails(m.Login, user="nobody", password=PASSWORD)
     assert wrong_password.code == unknown_user.code == ErrorCode.AUTH_FAILED
     assert wrong_password.message == unknown_user.message
-    await client.close()
 
 
 async def test_only_register_login_and_ping_before_login(server: ChatServer) -> None:
@@ -91,14 +86,12 @@ async def test_only_register_login_and_ping_before_login(server: ChatServer) -> 
     ]
     for kind, fields in requests:
         assert (await client.fails(kind, **fields)).code == ErrorCode.NOT_LOGGED_IN, kind
-    await client.close()
 
 
 async def test_logout_replies_then_closes(server: ChatServer) -> None:
     alice = await register(server.port, "alice")
     await alice.call(m.Logout)
     await alice.closed()
-    await alice.close()
 
 
 async def test_join_open_room_pending_room_and_errors(server: ChatServer) -> None:
@@ -118,8 +111,6 @@ async def test_join_open_room_pending_room_and_errors(server: ChatServer) -> Non
     assert rooms["Informatique"].state == "pending"
     assert rooms["Blabla"].state == "member"
     assert rooms["Blabla"].online == 2
-    await alice.close()
-    await bob.close()
 
 
 async def test_leave(server: ChatServer) -> None:
@@ -135,8 +126,6 @@ async def test_leave(server: ChatServer) -> None:
     await alice.call(m.Leave, room="Marketing")  # withdraws a pending request
     rooms = {room.name: room.state for room in (await alice.call(m.ListRooms)).rooms}
     assert rooms["Marketing"] == rooms["Général"] == "none"
-    await alice.close()
-    await bob.close()
 
 
 async def test_send_and_its_errors(server: ChatServer) -> None:
@@ -149,7 +138,6 @@ async def test_send_and_its_errors(server: ChatServer) -> None:
     for body in ["", "   \n", "esc \x1b[31m", "cr\r", "x" * 4001, "😀" * 4001]:
         error = await alice.fails(m.Send, room="Général", body=body)
         assert error.code == ErrorCode.BAD_REQUEST, repr(body[:10])
-    await alice.close()
 
 
 async def test_send_with_nonce_is_stored_once(server: ChatServer) -> None:
@@ -159,7 +147,6 @@ async def test_send_with_nonce_is_stored_once(server: ChatServer) -> None:
     assert (again.msg_id, again.ts) == (first.msg_id, first.ts)
     page = await alice.call(m.History, room="Général")
     assert [msg.msg_id for msg in page.messages] == [first.msg_id]
-    await alice.close()
 
 
 async def test_dm_to_offline_user_is_there_at_next_login(server: ChatServer) -> None:
@@ -181,8 +168,6 @@ async def test_dm_to_offline_user_is_there_at_next_login(server: ChatServer) -> 
     assert [(msg.sender, msg.to, msg.body) for msg in page.messages] == [
         ("alice", "bob", "are you there?")
     ]
-    await alice.close()
-    await bob.close()
 
 
 async def test_dm_reaches_both_parties_connections(server: ChatServer) -> None:
@@ -195,9 +180,6 @@ async def test_dm_reaches_both_parties_connections(server: ChatServer) -> None:
     assert (await alice.fails(m.Dm, to="nobody", body="x")).code == ErrorCode.NO_SUCH_USER
     assert (await alice.fails(m.Dm, to="alice", body="x")).code == ErrorCode.BAD_REQUEST
     assert (await alice.fails(m.Dm, to="b o b", body="x")).code == ErrorCode.INVALID_NAME
-    await alice.close()
-    await bob.close()
-    await bob_phone.close()
 
 
 async def test_history_errors(server: ChatServer) -> None:
@@ -214,7 +196,6 @@ async def test_history_errors(server: ChatServer) -> None:
     ]
     for fields in wrong:
         assert (await alice.fails(m.History, **fields)).code == ErrorCode.BAD_REQUEST, fields
-    await alice.close()
 
 
 async def test_dm_history_holds_only_the_two_parties(server: ChatServer) -> None:
@@ -227,8 +208,6 @@ async def test_dm_history_holds_only_the_two_parties(server: ChatServer) -> None
     page = await alice.call(m.History, peer="bob")
     assert [msg.body for msg in page.messages] == ["a to b", "b to a"]
     assert (await carol.call(m.History, peer="alice")).messages == []
-    for client in (alice, bob, carol):
-        await client.close()
 
 
 async def test_who(server: ChatServer) -> None:
@@ -240,7 +219,6 @@ async def test_who(server: ChatServer) -> None:
     assert [(u.name, u.online) for u in everyone.users] == [("alice", True)]
     assert (await alice.fails(m.Who, room="Blabla")).code == ErrorCode.NOT_MEMBER
     assert (await alice.fails(m.Who, room="Nowhere")).code == ErrorCode.NO_SUCH_ROOM
-    await alice.close()
 
 
 async def test_read_markers_and_unread_counts(server: ChatServer) -> None:
@@ -270,8 +248,6 @@ async def test_read_markers_and_unread_counts(server: ChatServer) -> None:
     assert (await alice.fails(m.MarkRead, room="Blabla", msg_id=1)).code == ErrorCode.NOT_MEMBER
     assert (await alice.fails(m.MarkRead, room="Nope", msg_id=1)).code == ErrorCode.NO_SUCH_ROOM
     assert (await alice.fails(m.MarkRead, peer="nobody", msg_id=1)).code == (ErrorCode.NO_SUCH_USER)
-    for client in (alice, bob, bob_phone, second):
-        await client.close()
 
 
 async def test_joining_starts_with_nothing_unread(server: ChatServer) -> None:
@@ -284,8 +260,6 @@ async def test_joining_starts_with_nothing_unread(server: ChatServer) -> None:
     rooms = {r.name: r for r in (await bob.call(m.ListRooms)).rooms}
     assert rooms["Blabla"].unread == 0
     assert len((await bob.call(m.History, room="Blabla")).messages) == 5
-    await alice.close()
-    await bob.close()
 
 
 async def test_presence_goes_to_users_sharing_a_room(server: ChatServer) -> None:
@@ -301,7 +275,6 @@ async def test_presence_goes_to_users_sharing_a_room(server: ChatServer) -> None
     await alice.event(m.Presence, user="bob", online=False)
     await alice.sync()
     assert not [e for e in alice.events if isinstance(e, m.Presence)]
-    await alice.close()
 
 
 @pytest.mark.parametrize("kind", [m.Send, m.Dm])
@@ -319,4 +292,3 @@ async def test_replies_come_in_request_order(
         msg_ids.append((await alice.read_reply(request_id)).result(m.SentOk).msg_id)
     await alice.read_reply(ids[-1])
     assert msg_ids == sorted(msg_ids)
-    await alice.close()

@@ -15,5 +15,3 @@ async def test_two_users_chat_in_general(server: ChatServer) -> None:
     assert (got.sender, got.body, got.room) == ("alice", "bonjour", "Général")
     page = await bob.call(m.History, room="général")
     assert [msg.body for msg in page.messages] == ["bonjour"]
-    await alice.close()
-    await bob.close()

@@ -38,9 +38,8 @@ def current(ui: Driver) -> str:
 
 async def server_unread(port: int, user: str) -> dict[str, int]:
     """The unread counts the server holds for `user` (from a fresh login)."""
-    client = await Client.connect(port)
-    reply: m.LoginOk = await client.call(m.Login, user=user, password=PASSWORD)
-    await client.close()
+    async with await Client.connect(port) as client:
+        reply: m.LoginOk = await client.call(m.Login, user=user, password=PASSWORD)
     counts = {"#" + room.name: room.unread or 0 for room in reply.rooms}
     counts.update({"@" + dm.peer: dm.unread for dm in reply.dms})
     return counts
@@ -66,7 +65,6 @@ async def test_send_and_receive(server: ChatServer, config_dir: Path) -> None:
         users = rendered(ui.chat.query_one(UserList))
         assert "● alice" in users
         assert "● bob" in users
-    await bob.close()
 
 
 async def test_a_pasted_block_is_one_message(server: ChatServer, config_dir: Path) -> None:
@@ -78,7 +76,6 @@ async def test_a_pasted_block_is_one_message(server: ChatServer, config_dir: Pat
         assert got.body == "line one\nline two\nline 3"
         await bob.sync()
         assert not [e for e in bob.events if isinstance(e, m.Message)]  # one message only
-    await bob.close()
 
 
 async def test_bodies_are_plain_text(server: ChatServer, config_dir: Path) -> None:
@@ -91,7 +88,6 @@ async def test_bodies_are_plain_text(server: ChatServer, config_dir: Path) -> No
         assert rendered(line).endswith(" bob [bold red]x[/] [i]y")
         assert isinstance(line.content, Text)
         assert not any("red" in str(span.style) for span in line.content.spans)
-    await bob.close()
 
 
 async def test_join_an_open_room_and_wait_for_an_approved_one(
@@ -156,7 +152,6 @@ async def test_direct_messages(server: ChatServer, config_dir: Path) -> None:
         assert [conv.target.label for conv in ui.app.session.state.sidebar()][-1] == "@bob"  # type: ignore[union-attr]
         await ui.settle()
         assert (await server_unread(server.port, "alice"))["@bob"] == 0
-    await bob.close()
 
 
 async def test_unread_counts_and_mentions_elsewhere(server: ChatServer, config_dir: Path) -> None:
@@ -184,7 +179,6 @@ async def test_unread_counts_and_mentions_elsewhere(server: ChatServer, config_d
         assert (await server_unread(server.port, "alice"))["#Blabla"] == 0
         mentioned = [line for line in ui.chat.query(MessageLine) if line.has_class("-mention")]
         assert [line.msg_id for line in mentioned] == [ui.chat.query(MessageLine).last().msg_id]
-    await bob.close()
 
 
 async def test_history_pages_load_at_the_top(tmp_path: Path, config_dir: Path) -> None:
@@ -210,11 +204,10 @@ async def test_history_pages_load_at_the_top(tmp_path: Path, config_dir: Path) -
                 ui.chat.query_one("#messages").scroll_y
                 < ui.chat.query_one("#messages").max_scroll_y
             )
-        await bob.close()
 
 
 async def test_commands_completion_and_input_history(server: ChatServer, config_dir: Path) -> None:
-    bob = await register(server.port, "bob")
+    await register(server.port, "bob")
     async with drive(make_app(server.port, config_dir)) as ui:
         await ui.log_in("alice")
         await ui.type("/who")
@@ -239,7 +232,6 @@ async def test_commands_completion_and_input_history(server: ChatServer, config_
         assert "You left Général." in notes(ui)
         assert Target.room("Général") not in ui.app.session.state.rooms.values()  # type: ignore[union-attr]
         await ui.wait(lambda: current(ui) == "@bob" or current(ui) == "", "Général to close")
-    await bob.close()
 
 
 async def test_keys_move_between_rooms(server: ChatServer, config_dir: Path) -> None:
@@ -264,7 +256,6 @@ async def test_keys_move_between_rooms(server: ChatServer, config_dir: Path) -> 
         await ui.wait(lambda: isinstance(ui.app.screen, HelpScreen), "the help")
         await ui.pilot.press("escape")
         await ui.settle()
-    await bob.close()
 
 
 async def test_events_update_the_screen(server: ChatServer, config_dir: Path) -> None:
@@ -288,4 +279,3 @@ async def test_events_update_the_screen(server: ChatServer, config_dir: Path) ->
         assert ("A new room was created: Jardinage", False) in toasts
         assert ("maintenance at [b]noon[/b]", False) in toasts
         assert "Jardinage" in ui.app.session.state.room_names()  # type: ignore[union-attr]
-        await carol.close()

@@ -101,7 +101,6 @@ async def test_requests_replies_and_events(server: ChatServer) -> None:
                 pass
         assert (event.sender, event.body, event.room) == ("bob", "hello", "Général")
     assert client.closed
-    await bob.close()
 
 
 async def test_a_resend_with_the_same_nonce_is_stored_once(server: ChatServer) -> None:

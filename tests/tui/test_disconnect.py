@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,9 +43,11 @@ async def test_a_kick_shows_why_and_until_then_the_login_screen(
 
 
 class GatedClient(ChatClient):
-    """A client that connects only while the gate is open (to hold a reconnection)."""
+    """A client that connects only while its gate is open (to hold a reconnection)."""
 
-    gate = asyncio.Event()
+    def __init__(self, host: str, port: int, *, gate: asyncio.Event) -> None:
+        super().__init__(host, port)
+        self.gate = gate
 
     async def connect(self) -> None:
         await self.gate.wait()
@@ -55,20 +58,20 @@ async def test_reconnection_after_a_restart_loses_and_doubles_nothing(
     tmp_path: Path, config_dir: Path
 ) -> None:
     db = str(tmp_path / "chat.db")
-    GatedClient.gate = asyncio.Event()
-    GatedClient.gate.set()
+    gate = asyncio.Event()
+    gate.set()
     async with contextlib.AsyncExitStack() as later:
         first = await later.enter_async_context(running_server(db))
         port = first.port
         bob = await register(port, "bob")
-        app = make_app(port, config_dir, client_factory=GatedClient)
+        app = make_app(port, config_dir, client_factory=functools.partial(GatedClient, gate=gate))
         async with drive(app) as ui:
             await ui.log_in("alice")
             await bob.call(m.Send, room="Général", body="before")
             await ui.wait(lambda: len(ui.lines()) == 1, "the first message")
             await bob.close()
 
-            GatedClient.gate.clear()  # hold the reconnection until messages were missed
+            gate.clear()  # hold the reconnection until messages were missed
             await later.aclose()  # the server stops: a shutdown, then the connection drops
             status = ui.chat.query_one(StatusBar)
             await ui.wait(lambda: not status.online, "the lost connection to show")
@@ -80,7 +83,7 @@ async def test_reconnection_after_a_restart_loses_and_doubles_nothing(
             bob = await login(second.port, "bob")
             for n in (1, 2, 3):
                 await bob.call(m.Send, room="Général", body=f"missed {n}")
-            GatedClient.gate.set()
+            gate.set()
             await ui.wait(lambda: status.online, "the reconnection")
             await bob.call(m.Send, room="Général", body="after")
             expected = [
@@ -103,4 +106,3 @@ async def test_reconnection_after_a_restart_loses_and_doubles_nothing(
             assert got.sender == "alice"
             page = await bob.call(m.History, room="Général")
             assert [msg.body for msg in page.messages].count("typed while offline") == 1
-        await bob.close()

@@ -1,14 +1,15 @@
 """Turning the admin API's plain data into Rich renderables, safely.
 
-Every text that came from a user (names, bodies, reasons, even a mistyped
-argument) is put in a `rich.text.Text`, never in a markup string, so `[bold]` is
-shown as typed; and control characters are replaced by visible escapes first,
-because Rich passes ESC through to the terminal untouched.
+Every text that came from a user (names, bodies, reasons, addresses, even a
+mistyped argument) is put in a `rich.text.Text`, never in a markup string, so
+`[bold]` is shown as typed; and every character that is invisible, reorders the
+line or breaks it is replaced by its escape first (`chat_srv.escapes`), because
+Rich passes ESC, bidi controls and newlines through to the terminal untouched.
+A message is one row: its newlines show as `\\n`.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 
@@ -17,40 +18,29 @@ from rich.table import Table
 from rich.text import Text
 
 from chat_srv.admin import ConnectedUser, PendingRequest, RoomSummary, SanctionView
+from chat_srv.escapes import escape, needs_escaping, runs
 from chat_srv.store.base import SanctionKind, StoredMessage
 
-# Cc (C0, DEL, C1), the line and paragraph separators, and the bidirectional
-# controls that can reorder what the terminal shows (the "Trojan Source" set).
-_SPECIAL = r"\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = re.compile(rf"[\x00-\x1f{_SPECIAL}]")
-_MULTILINE_INVISIBLE = re.compile(rf"[\x00-\x08\x0b-\x1f{_SPECIAL}]")  # keeps \t and \n
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\x1b": "\\x1b"}
-
 ERROR_STYLE = "bold red"
+ESCAPE_STYLE = "reverse"
 KIND_LABELS = {SanctionKind.KICK: "kick", SanctionKind.BAN: "ban", SanctionKind.IP_BAN: "ip ban"}
 
 
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    named = _NAMED.get(char)
-    if named is not None:
-        return named
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+def plain(text: str, style: str = "") -> Text:
+    """User text as a Rich `Text`: no markup, every hidden character escaped.
 
-
-def visible(text: str, *, multiline: bool = False) -> str:
-    """`text` with every control character spelled out (`\\x1b`, `\\u202e`).
-
-    With `multiline`, newlines and tabs are kept (message bodies may hold them).
+    The escapes are drawn in reverse video: on a terminal, a `\\n` the user
+    typed and a newline escaped here never look the same.
     """
-    pattern = _MULTILINE_INVISIBLE if multiline else _INVISIBLE
-    return pattern.sub(_escape, text)
-
-
-def plain(text: str, style: str = "", *, multiline: bool = False) -> Text:
-    """User text as a Rich `Text`: no markup, no control characters."""
-    return Text(visible(text, multiline=multiline), style=style)
+    if not needs_escaping(text):
+        return Text(text, style=style)
+    shown = Text(style=style)
+    for part, hidden in runs(text):
+        if hidden:
+            shown.append(escape(part), style=ESCAPE_STYLE)
+        else:
+            shown.append(part)
+    return shown
 
 
 def line(*parts: str | Text) -> Text:
@@ -168,7 +158,7 @@ def messages_table(messages: list[StoredMessage]) -> RenderableType:
             when(message.ts),
             where,
             plain(message.sender, "bold"),
-            plain(message.body, multiline=True),
+            plain(message.body),
         )
     if len(shown) < len(messages):
         note = Text(

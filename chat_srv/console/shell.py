@@ -29,7 +29,7 @@ from rich.text import Text
 from chat_srv.admin import Admin
 from chat_srv.console.commands import CommandLine
 from chat_srv.console.completion import complete
-from chat_srv.console.render import visible
+from chat_srv.logs import OneLineFormatter
 
 if TYPE_CHECKING:
     from chat_srv.server import ChatServer
@@ -131,15 +131,19 @@ def _history() -> History:
         return InMemoryHistory()
 
 
-class _VisibleFormatter(logging.Formatter):
-    """Formats as the handler it replaces did, with control characters spelled out."""
+# The console's own format for a handler it adds or one it cannot reuse the format of.
+_CONSOLE_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
-    def __init__(self, inner: logging.Formatter | None) -> None:
-        super().__init__()
-        self._inner = inner or logging.Formatter("%(levelname)s %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        return visible(self._inner.format(record), multiline=True)
+def _one_line(formatter: logging.Formatter | None) -> logging.Formatter:
+    """`formatter` if it is a `OneLineFormatter`, else one that is.
+
+    Only a formatter that escapes user text may write above the prompt: a raw
+    ESC or newline there would be the terminal's, not the log's.
+    """
+    if isinstance(formatter, OneLineFormatter):
+        return formatter
+    return OneLineFormatter(_CONSOLE_FORMAT)
 
 
 @contextlib.contextmanager
@@ -159,12 +163,14 @@ def _logs_above_prompt(stream: TextIO) -> Iterator[None]:
     for old in replaced:
         new = logging.StreamHandler(stream)
         new.setLevel(old.level)
-        new.setFormatter(_VisibleFormatter(old.formatter))
+        new.setFormatter(_one_line(old.formatter))
+        for log_filter in old.filters:  # e.g. the cap on other libraries' levels
+            new.addFilter(log_filter)
         substitutes.append(new)
     if not substitutes:
         fallback = logging.StreamHandler(stream)
         fallback.setLevel(logging.WARNING)
-        fallback.setFormatter(_VisibleFormatter(None))
+        fallback.setFormatter(_one_line(None))
         substitutes.append(fallback)
     for handler in replaced:
         root.removeHandler(handler)

@@ -10,7 +10,8 @@ from rich.text import Text
 from chat_srv.console.commands import COMMANDS, UsageError, parse
 from chat_srv.console.completion import complete
 from chat_srv.console.durations import DurationError, format_duration, parse_duration
-from chat_srv.console.render import error, plain, visible
+from chat_srv.console.render import ESCAPE_STYLE, error, plain
+from chat_srv.escapes import visible
 from tests.console import as_text
 
 # -- durations ------------------------------------------------------------------------
@@ -140,14 +141,19 @@ def test_control_characters_are_made_visible() -> None:
     assert visible("bell\x07 nul\x00 del\x7f c1\x9b") == "bell\\x07 nul\\x00 del\\x7f c1\\x9b"
     assert visible("line\nnext\ttab\r") == "line\\nnext\\ttab\\r"
     assert visible("rtl \u202egnp.exe") == "rtl \\u202egnp.exe"
-    assert visible("body\nkeeps\tlines", multiline=True) == "body\nkeeps\tlines"
     assert visible("Général ✓") == "Général ✓"
+
+
+def test_a_body_is_one_line_in_the_console() -> None:
+    shown = as_text(plain("first\nsecond\u2028third\tend"))
+    assert shown == "first\\nsecond\\u2028third\\tend\n"
 
 
 def test_plain_text_never_becomes_markup() -> None:
     text = plain("[bold red]x[/] [link=http://x]y[/link] \x1b[31m")
     assert isinstance(text, Text)
-    assert not text.spans
+    # The one style is the mark on the escape the console made, not the user's markup.
+    assert [(text.plain[s.start : s.end], s.style) for s in text.spans] == [("\\x1b", ESCAPE_STYLE)]
     shown = as_text(text)
     assert "[bold red]x[/] [link=http://x]y[/link] \\x1b[31m" in shown
     assert "\x1b" not in shown

@@ -13,11 +13,26 @@ _LISTENING = re.compile(rb"listening on \S+ port (\d+)")
 
 
 class ServerProcess:
-    """A `chat-server --no-console` child process and the port it listens on."""
+    """A `chat-server --no-console` child process, the port it listens on, and its log."""
 
-    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        port: int,
+        log: bytearray,
+        drain: asyncio.Task[None],
+    ) -> None:
         self.process = process
         self.port = port
+        self.log = log
+        """Everything read from stderr so far (all of it once `ended` returned)."""
+        self._drain = drain
+
+    async def ended(self) -> int:
+        """Wait for the process to exit and its stderr to be read to the end; its status."""
+        status = await self.process.wait()
+        await self._drain
+        return status
 
 
 @contextlib.asynccontextmanager
@@ -39,19 +54,21 @@ async def server_process(db: str, *extra: str) -> AsyncIterator[ServerProcess]:
         stderr=asyncio.subprocess.PIPE,
     )
     assert process.stderr is not None
+    log = bytearray()
     try:
         async with asyncio.timeout(20):
             while True:
                 line = await process.stderr.readline()
+                log += line
                 if not line:
                     raise RuntimeError("chat-server exited before listening")
                 found = _LISTENING.search(line)
                 if found:
                     break
         # Keep draining the log so the child never blocks on a full pipe.
-        drain = asyncio.create_task(_drain(process.stderr))
+        drain = asyncio.create_task(_drain(process.stderr, log))
         try:
-            yield ServerProcess(process, int(found.group(1)))
+            yield ServerProcess(process, int(found.group(1)), log, drain)
         finally:
             if process.returncode is None:
                 process.kill()
@@ -63,6 +80,6 @@ async def server_process(db: str, *extra: str) -> AsyncIterator[ServerProcess]:
             await process.wait()
 
 
-async def _drain(stream: asyncio.StreamReader) -> None:
-    while await stream.read(65536):
-        pass
+async def _drain(stream: asyncio.StreamReader, log: bytearray) -> None:
+    while chunk := await stream.read(65536):
+        log += chunk

@@ -89,11 +89,14 @@ class StoredId:
 
     `fresh` is False when the sender had already stored a message with the same
     nonce: `msg_id` and `ts` are then the original's and nothing was written.
+    `reused` adds that the earlier message said something else (another body, room
+    or peer): the nonce was used for another message.
     """
 
     msg_id: int
     ts: int
     fresh: bool
+    reused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +178,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def record_login(self, user_id: int, ip: str | None, now: int) -> None:
-        """Remember the address a user last logged in from."""
+        """Remember that a user logged in from `ip` (the last address, and one known)."""
+
+    @abc.abstractmethod
+    async def known_address(self, user_id: int, ip: str) -> bool:
+        """Whether the user has logged in (or registered) from `ip` before."""
 
     # -- rooms -----------------------------------------------------------------
 

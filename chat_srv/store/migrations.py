@@ -169,7 +169,44 @@ def nonce_lookup(batch: list[NewMessage]) -> tuple[list[int], list[str]]:
     return list(senders), list(nonces)
 
 
-KnownNonces = dict[tuple[int, str], tuple[int, int]]  # (sender, nonce) -> (msg_id, ts)
+@dataclass(frozen=True, slots=True)
+class KnownNonce:
+    """A message stored before with a nonce: its id and time, and what it said where."""
+
+    msg_id: int
+    ts: int
+    body: str
+    room_id: int | None
+    recipient_id: int | None
+
+    def same_as(self, message: NewMessage) -> bool:
+        """Whether `message` is this one sent again (same body, same room or peer)."""
+        return (
+            message.body == self.body
+            and message.room_id == self.room_id
+            and message.recipient_id == self.recipient_id
+        )
+
+
+KnownNonces = dict[tuple[int, str], KnownNonce]  # (sender, nonce) -> the stored message
+
+# The columns `known_nonce` reads, for the stores' SELECT.
+NONCE_COLUMNS = "sender_id, nonce, id, ts, body, room_id, recipient_id"
+
+
+def known_nonce(row: tuple[object, ...]) -> tuple[tuple[int, str], KnownNonce]:
+    """A row of `NONCE_COLUMNS` as an entry of `KnownNonces` (nonce as text)."""
+    sender, nonce, msg_id, ts, body, room_id, recipient_id = row
+    if isinstance(nonce, bytes | bytearray):  # MySQL keeps nonces as VARBINARY
+        nonce = bytes(nonce).decode()
+    key = (int(str(sender)), str(nonce))
+    return key, KnownNonce(
+        int(str(msg_id)),
+        int(str(ts)),
+        str(body),
+        None if room_id is None else int(str(room_id)),
+        None if recipient_id is None else int(str(recipient_id)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,44 +215,60 @@ class BatchPlan:
 
     `slots[i]` is either the `StoredId` of a message stored before this batch, or
     an index into `fresh`: the message inserted for it (the i-th message itself,
-    or an earlier one of the batch with the same sender and nonce).
+    or an earlier one of the batch with the same sender and nonce). `reused[i]`
+    says that message i repeats a nonce with another body, room or peer.
     """
 
     fresh: list[NewMessage]
     slots: list[StoredId | int]
     first_of: list[bool]  # slots[i] is an index and message i is the one inserted
+    reused: list[bool]
 
     def results(self, ids: list[int]) -> list[StoredId]:
         """The answers, given the ids the `fresh` messages received, in order."""
         out: list[StoredId] = []
-        for slot, first in zip(self.slots, self.first_of, strict=True):
+        for slot, first, reused in zip(self.slots, self.first_of, self.reused, strict=True):
             if isinstance(slot, StoredId):
                 out.append(slot)
             else:
-                out.append(StoredId(ids[slot], self.fresh[slot].ts, first))
+                out.append(StoredId(ids[slot], self.fresh[slot].ts, first, reused))
         return out
 
 
 def plan_batch(batch: list[NewMessage], known: KnownNonces) -> BatchPlan:
-    """Decide which messages of `batch` to insert, given the nonces already stored."""
+    """Decide which messages of `batch` to insert, given the nonces already stored.
+
+    A nonce repeated with the same message is the same send again (answered with
+    the original's id); repeated with another body, room or peer it is a client's
+    mistake, answered as such (`StoredId.reused`) rather than dropped in silence.
+    """
     fresh: list[NewMessage] = []
     slots: list[StoredId | int] = []
     first_of: list[bool] = []
+    reused: list[bool] = []
     in_batch: dict[tuple[int, str], int] = {}
     for m in batch:
         message_row(m)  # validate before anything is written
         key = (m.sender_id, m.nonce) if m.nonce is not None else None
         if key is not None and key in known:
-            msg_id, ts = known[key]
-            slots.append(StoredId(msg_id, ts, False))
+            stored = known[key]
+            clash = not stored.same_as(m)
+            slots.append(StoredId(stored.msg_id, stored.ts, False, clash))
             first_of.append(False)
+            reused.append(clash)
         elif key is not None and key in in_batch:
+            first = fresh[in_batch[key]]
             slots.append(in_batch[key])
             first_of.append(False)
+            reused.append(
+                (first.body, first.room_id, first.recipient_id)
+                != (m.body, m.room_id, m.recipient_id)
+            )
         else:
             if key is not None:
                 in_batch[key] = len(fresh)
             slots.append(len(fresh))
             first_of.append(True)
+            reused.append(False)
             fresh.append(m)
-    return BatchPlan(fresh, slots, first_of)
+    return BatchPlan(fresh, slots, first_of, reused)

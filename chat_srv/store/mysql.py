@@ -8,6 +8,12 @@ the pool reconnects by itself when the server is back. An operation whose
 connection fails before COMMIT is sent (typically a pooled connection that died
 while idle) runs once more on a fresh connection: the server has rolled it back.
 
+An operation runs in a task of its own that the caller's cancellation does not
+reach: a caller that goes away (its client closed the connection) stops waiting,
+while the transaction still commits or rolls back and its connection goes back to
+the pool. Cancelled half-way, a query would leave a connection in an unknown state
+and, at the wrong moment, a pool slot that is never given back.
+
 Text is utf8mb4 with binary collations: names are compared by the `name_key` column
 the store computes, never by a collation.
 """
@@ -44,10 +50,12 @@ from chat_srv.store.base import (
 from chat_srv.store.migrations import (
     DEFAULT_ROOMS,
     MESSAGE_COLUMNS,
+    NONCE_COLUMNS,
     KnownNonces,
     check_recorded,
     conversation_rows,
     dm_pair,
+    known_nonce,
     load_migrations,
     message_row,
     newer_than_code,
@@ -144,6 +152,28 @@ def _marks(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+_unfinished: set[asyncio.Task[Any]] = set()  # operations whose callers stopped waiting
+
+
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Await `work` in a task of its own, which cancelling the caller does not stop."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            # Keep it alive until it is done, and take its outcome then: nobody waits.
+            _unfinished.add(task)
+            task.add_done_callback(_forget_outcome)
+        raise
+
+
+def _forget_outcome(task: asyncio.Task[Any]) -> None:
+    _unfinished.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not report it as lost
+
+
 async def _fetchall(cur: Cursor, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
     await cur.execute(sql, args)
     return list(await cur.fetchall())
@@ -182,7 +212,7 @@ class MysqlStore(Store):
         while True:
             attempt += 1
             try:
-                return await self._attempt(op, seconds)
+                return await _to_the_end(self._attempt(op, seconds))
             except _Retry as e:
                 if attempt < _ATTEMPTS:
                     continue
@@ -359,7 +389,10 @@ class MysqlStore(Store):
                 if error_code(e) == 1062:
                     raise Conflict(f"the user name {name!r} is taken") from e
                 raise
-            return int(cur.lastrowid)
+            user_id = int(cur.lastrowid)
+            if ip is not None:
+                await _remember_address(cur, user_id, ip, now)
+            return user_id
 
         return UserRecord(await self._run(op), name, password_hash, now, ip)
 
@@ -394,9 +427,21 @@ class MysqlStore(Store):
         )
 
     async def record_login(self, user_id: int, ip: str | None, now: int) -> None:
-        await self._change(
-            "UPDATE users SET last_ip = %s, last_login_at = %s WHERE id = %s", (ip, now, user_id)
+        async def op(cur: Cursor) -> None:
+            await cur.execute(
+                "UPDATE users SET last_ip = %s, last_login_at = %s WHERE id = %s",
+                (ip, now, user_id),
+            )
+            if ip is not None:
+                await _remember_address(cur, user_id, ip, now)
+
+        await self._run(op)
+
+    async def known_address(self, user_id: int, ip: str) -> bool:
+        rows = await self._select(
+            "SELECT 1 FROM login_addresses WHERE user_id = %s AND ip = %s", (user_id, ip)
         )
+        return bool(rows)
 
     # -- rooms -------------------------------------------------------------------
 
@@ -480,14 +525,14 @@ class MysqlStore(Store):
             known: KnownNonces = {}
             senders, nonces = nonce_lookup(batch)
             if nonces:
+                # nonce is VARBINARY: compared byte for byte, no trailing-space padding.
                 rows = await _fetchall(
                     cur,
-                    "SELECT sender_id, nonce, id, ts FROM messages"
+                    f"SELECT {NONCE_COLUMNS} FROM messages"
                     f" WHERE sender_id IN ({_marks(senders)}) AND nonce IN ({_marks(nonces)})",
                     (*senders, *nonces),
                 )
-                # nonce is VARBINARY: compared byte for byte, no trailing-space padding.
-                known = {(int(r[0]), bytes(r[1]).decode()): (int(r[2]), int(r[3])) for r in rows}
+                known = dict(known_nonce(row) for row in rows)
             plan = plan_batch(batch, known)
             ids: list[int] = []
             # One INSERT per message: only a single-row insert reliably reports its
@@ -639,3 +684,12 @@ class MysqlStore(Store):
             f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
         )
         return [sanction_record(r) for r in rows]
+
+
+async def _remember_address(cur: Cursor, user_id: int, ip: str, now: int) -> None:
+    """Note that the user logged in from `ip` (see `Store.known_address`)."""
+    await cur.execute(
+        "INSERT INTO login_addresses (user_id, ip, last_login_at) VALUES (%s, %s, %s)"
+        " ON DUPLICATE KEY UPDATE last_login_at = %s",
+        (user_id, ip, now, now),
+    )

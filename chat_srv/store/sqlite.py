@@ -8,20 +8,24 @@ never corrupt the file. `synchronous="FULL"` (an fsync per commit) closes that g
 at the price of a disk flush per transaction; group commit (one transaction per
 `add_messages` batch) keeps that price per batch, not per message.
 
-One connection serves everything: aiosqlite runs it in a thread of its own, and an
-asyncio lock keeps each operation's statements together, so a read never sees
-another operation's uncommitted writes.
+One connection serves everything: aiosqlite runs it in a thread of its own. Every
+write is one function run in that thread from BEGIN to COMMIT (or ROLLBACK): one
+hop per operation, and nothing a caller does can stop it half-way. A caller that
+is cancelled while it waits (its client went away) only stops waiting; the
+transaction still ends, and the next operation queues behind it in the thread.
+An asyncio lock keeps operations from the loop in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -46,10 +50,12 @@ from chat_srv.store.base import (
 from chat_srv.store.migrations import (
     DEFAULT_ROOMS,
     MESSAGE_COLUMNS,
+    NONCE_COLUMNS,
     KnownNonces,
     check_recorded,
     conversation_rows,
     dm_pair,
+    known_nonce,
     load_migrations,
     message_row,
     newer_than_code,
@@ -57,6 +63,9 @@ from chat_srv.store.migrations import (
     plan_batch,
 )
 from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
+
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]  # statements run in the database thread
 
 # Larger than any id: lets "before nothing" use the same indexed range query.
 _NO_LIMIT = 2**63 - 1
@@ -134,42 +143,73 @@ def _probe(path: str) -> None:
     sqlite3.connect(path).close()
 
 
-def _add_messages(conn: sqlite3.Connection, batch: list[NewMessage]) -> list[StoredId]:
-    """Store a batch in one transaction, on the database thread (see `add_messages`)."""
+def _in_transaction(conn: sqlite3.Connection, work: Work[T]) -> T:
+    """Run `work` in one write transaction (in the database thread).
+
+    BEGIN IMMEDIATE takes the write lock up front, so what `work` reads cannot
+    change before it commits (even from another process).
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
-        known: KnownNonces = {}
-        senders, nonces = nonce_lookup(batch)
-        if nonces:
-            rows = conn.execute(
-                "SELECT sender_id, nonce, id, ts FROM messages"
-                f" WHERE sender_id IN ({_marks(senders)}) AND nonce IN ({_marks(nonces)})",
-                (*senders, *nonces),
-            ).fetchall()
-            known = {(r[0], r[1]): (r[2], r[3]) for r in rows}
-        plan = plan_batch(batch, known)
-        ids: list[int] = []
-        if plan.fresh:
-            cursor = conn.executemany(
-                f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [message_row(m) for m in plan.fresh],
-            )
-            cursor.close()
-            # The write lock is ours and each insert takes the next id
-            # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
-            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-            ids = list(range(last - len(plan.fresh) + 1, last + 1))
-            pairs = conversation_rows(plan.fresh)
-            if pairs:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO dm_reads (user_id, peer_id, msg_id) VALUES (?, ?, 0)",
-                    pairs,
-                ).close()
+        result = work(conn)
         conn.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         raise
+    return result
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
+    """The first row of a query, or None."""
+    return conn.execute(sql, tuple(params)).fetchone()
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    """The newest version recorded in `schema_version`."""
+    return int(_one(conn, "SELECT MAX(version) FROM schema_version")[0])
+
+
+def _changed(conn: sqlite3.Connection, sql: str, params: Iterable[Any]) -> int:
+    """Run a write statement; how many rows it changed."""
+    return conn.execute(sql, tuple(params)).rowcount
+
+
+def _inserted(conn: sqlite3.Connection, sql: str, params: Iterable[Any]) -> int:
+    """Run an INSERT; the new row's id."""
+    row_id = conn.execute(sql, tuple(params)).lastrowid
+    assert row_id is not None
+    return row_id
+
+
+def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[StoredId]:
+    """Store a batch (in a transaction, in the database thread; see `add_messages`)."""
+    known: KnownNonces = {}
+    senders, nonces = nonce_lookup(batch)
+    if nonces:
+        rows = conn.execute(
+            f"SELECT {NONCE_COLUMNS} FROM messages"
+            f" WHERE sender_id IN ({_marks(senders)}) AND nonce IN ({_marks(nonces)})",
+            (*senders, *nonces),
+        ).fetchall()
+        known = dict(known_nonce(row) for row in rows)
+    plan = plan_batch(batch, known)
+    ids: list[int] = []
+    if plan.fresh:
+        conn.executemany(
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [message_row(m) for m in plan.fresh],
+        ).close()
+        # The write lock is ours and each insert takes the next id
+        # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
+        last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+        ids = list(range(last - len(plan.fresh) + 1, last + 1))
+        pairs = conversation_rows(plan.fresh)
+        if pairs:
+            conn.executemany(
+                "INSERT OR IGNORE INTO dm_reads (user_id, peer_id, msg_id) VALUES (?, ?, 0)",
+                pairs,
+            ).close()
     return plan.results(ids)
 
 
@@ -201,31 +241,20 @@ class SqliteStore(Store):
             with _translate():
                 return list(await db.execute_fetchall(sql, tuple(params)))
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so
-        what it reads cannot change before it commits (even from another process)."""
+    async def _write(self, work: Work[T]) -> T:
+        """Run `work` in one write transaction, in one hop to the database thread.
+
+        Cancelling the caller does not stop the transaction (see the module's
+        docstring): it commits or rolls back whatever happens to the caller.
+        """
         async with self._lock:
             db = self._conn()
             with _translate():
-                await db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error, ValueError):
-                        await db.execute("ROLLBACK")
-                    raise
-                await db.execute("COMMIT")
-
-    @staticmethod
-    async def _one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
-        rows = list(await db.execute_fetchall(sql, tuple(params)))
-        return rows[0] if rows else None
-
-    @staticmethod
-    async def _changes(db: aiosqlite.Connection, sql: str, params: Iterable[Any]) -> int:
-        async with db.execute(sql, tuple(params)) as cursor:
-            return cursor.rowcount
+                # `_execute` is aiosqlite's own queue (pinned in pyproject).
+                result: T = await db._execute(  # type: ignore[no-untyped-call]
+                    _in_transaction, db._conn, work
+                )
+                return result
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -265,7 +294,8 @@ class SqliteStore(Store):
         deadline = loop.time() + self._busy_timeout
         while True:
             try:
-                return await self._one(db, "PRAGMA journal_mode = WAL")
+                rows = list(await db.execute_fetchall("PRAGMA journal_mode = WAL"))
+                return rows[0]
             except sqlite3.OperationalError as e:
                 if e.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() > deadline:
                     raise
@@ -275,26 +305,26 @@ class SqliteStore(Store):
         """Apply pending migrations and create missing default rooms, atomically:
         SQLite's DDL is transactional and BEGIN IMMEDIATE excludes other openers."""
         migrations = load_migrations("sqlite")
-        async with self._transaction() as db:
-            exists = await self._one(
-                db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        now = int(time.time() * 1000)
+
+        def work(conn: sqlite3.Connection) -> None:
+            exists = _one(
+                conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
             )
-            current = 0
-            if exists:
-                current = int((await self._one(db, "SELECT MAX(version) FROM schema_version"))[0])
+            current = _version(conn) if exists else 0
             newer_than_code(current, migrations)
             for migration in migrations[current:]:
                 for statement in migration.statements:
-                    await db.execute(statement)
-                recorded = await self._one(db, "SELECT MAX(version) FROM schema_version")
-                check_recorded(migration, int(recorded[0]))
-            now = int(time.time() * 1000)
+                    conn.execute(statement)
+                check_recorded(migration, _version(conn))
             for name, approval in DEFAULT_ROOMS:
-                await db.execute(
+                conn.execute(
                     "INSERT OR IGNORE INTO rooms (name, name_key, approval, created_at)"
                     " VALUES (?, ?, ?, ?)",
                     (name, name_key(name), int(approval), now),
                 )
+
+        await self._write(work)
 
     async def close(self) -> None:
         db = self._db
@@ -311,21 +341,23 @@ class SqliteStore(Store):
     async def create_user(
         self, name: str, password_hash: str, now: int, ip: str | None
     ) -> UserRecord:
+        def work(conn: sqlite3.Connection) -> int:
+            user_id = _inserted(
+                conn,
+                "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, name_key(name), password_hash, now, ip),
+            )
+            if ip is not None:
+                _remember_address(conn, user_id, ip, now)
+            return user_id
+
         try:
-            async with (
-                self._transaction() as db,
-                db.execute(
-                    "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (name, name_key(name), password_hash, now, ip),
-                ) as cursor,
-            ):
-                user_id = cursor.lastrowid
+            user_id = await self._write(work)
         except StoreError as e:
             if isinstance(e.__cause__, sqlite3.IntegrityError):
                 raise Conflict(f"the user name {name!r} is taken") from e
             raise
-        assert user_id is not None
         return UserRecord(user_id, name, password_hash, now, ip)
 
     async def get_user(self, name: str) -> UserRecord | None:
@@ -341,34 +373,36 @@ class SqliteStore(Store):
         ]
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
-            )
+        sql = "UPDATE users SET password_hash = ? WHERE id = ?"
+        await self._write(lambda conn: _changed(conn, sql, (password_hash, user_id)))
 
     async def record_login(self, user_id: int, ip: str | None, now: int) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE users SET last_ip = ?, last_login_at = ? WHERE id = ?", (ip, now, user_id)
             )
+            if ip is not None:
+                _remember_address(conn, user_id, ip, now)
+
+        await self._write(work)
+
+    async def known_address(self, user_id: int, ip: str) -> bool:
+        rows = await self._rows(
+            "SELECT 1 FROM login_addresses WHERE user_id = ? AND ip = ?", (user_id, ip)
+        )
+        return bool(rows)
 
     # -- rooms -------------------------------------------------------------------
 
     async def create_room(self, name: str, approval: bool) -> RoomRecord:
+        sql = "INSERT INTO rooms (name, name_key, approval, created_at) VALUES (?, ?, ?, ?)"
+        params = (name, name_key(name), int(approval), int(time.time() * 1000))
         try:
-            async with (
-                self._transaction() as db,
-                db.execute(
-                    "INSERT INTO rooms (name, name_key, approval, created_at) VALUES (?, ?, ?, ?)",
-                    (name, name_key(name), int(approval), int(time.time() * 1000)),
-                ) as cursor,
-            ):
-                room_id = cursor.lastrowid
+            room_id = await self._write(lambda conn: _inserted(conn, sql, params))
         except StoreError as e:
             if isinstance(e.__cause__, sqlite3.IntegrityError):
                 raise Conflict(f"the room name {name!r} is taken") from e
             raise
-        assert room_id is not None
         return RoomRecord(room_id, name, approval)
 
     async def get_rooms(self) -> list[RoomRecord]:
@@ -387,9 +421,9 @@ class SqliteStore(Store):
     async def set_membership(
         self, user_id: int, room_id: int, state: MembershipState, now: int
     ) -> Membership:
-        async with self._transaction() as db:
-            row = await self._one(
-                db,
+        def work(conn: sqlite3.Connection) -> Membership:
+            row = _one(
+                conn,
                 "SELECT state, read_marker, since FROM memberships"
                 " WHERE user_id = ? AND room_id = ?",
                 (user_id, room_id),
@@ -398,41 +432,30 @@ class SqliteStore(Store):
                 return Membership(user_id, room_id, state, row[1], row[2])
             marker = 0
             if state == MembershipState.MEMBER:
-                last = await self._one(
-                    db, "SELECT MAX(id) FROM messages WHERE room_id = ?", (room_id,)
-                )
+                last = _one(conn, "SELECT MAX(id) FROM messages WHERE room_id = ?", (room_id,))
                 marker = int(last[0] or 0)
-            await db.execute(
+            conn.execute(
                 "INSERT INTO memberships (user_id, room_id, state, read_marker, since)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, room_id) DO UPDATE SET"
                 " state = excluded.state, read_marker = excluded.read_marker,"
                 " since = excluded.since",
                 (user_id, room_id, str(state), marker, now),
             )
-        return Membership(user_id, room_id, state, marker, now)
+            return Membership(user_id, room_id, state, marker, now)
+
+        return await self._write(work)
 
     async def delete_membership(self, user_id: int, room_id: int) -> bool:
-        async with self._transaction() as db:
-            changed = await self._changes(
-                db, "DELETE FROM memberships WHERE user_id = ? AND room_id = ?", (user_id, room_id)
-            )
-        return changed > 0
+        sql = "DELETE FROM memberships WHERE user_id = ? AND room_id = ?"
+        return await self._write(lambda conn: _changed(conn, sql, (user_id, room_id)) > 0)
 
     # -- messages ----------------------------------------------------------------
 
     async def add_messages(self, batch: list[NewMessage]) -> list[StoredId]:
         if not batch:
             return []
-        async with self._lock:
-            db = self._conn()
-            with _translate():
-                # The whole transaction in one hop to the database thread: this is
-                # the hot path of every send, and each hop costs a thread round trip.
-                # `_execute` is aiosqlite's own queue (pinned in pyproject).
-                stored: list[StoredId] = await db._execute(  # type: ignore[no-untyped-call]
-                    _add_messages, db._conn, batch
-                )
-                return stored
+        # The hot path of every send: the whole batch in one hop, like every write.
+        return await self._write(functools.partial(_add_messages, batch))
 
     async def room_history(
         self, room_id: int, *, before: int | None, after: int | None, limit: int
@@ -467,31 +490,32 @@ class SqliteStore(Store):
     # -- read markers and unread counts -------------------------------------------
 
     async def mark_room_read(self, user_id: int, room_id: int, msg_id: int) -> bool:
-        async with self._transaction() as db:
-            changed = await self._changes(
-                db,
-                "UPDATE memberships SET read_marker = ? WHERE user_id = ? AND room_id = ?"
-                " AND state = 'member' AND read_marker < ?",
-                (msg_id, user_id, room_id, msg_id),
-            )
-        return changed > 0
+        sql = (
+            "UPDATE memberships SET read_marker = ? WHERE user_id = ? AND room_id = ?"
+            " AND state = 'member' AND read_marker < ?"
+        )
+        params = (msg_id, user_id, room_id, msg_id)
+        return await self._write(lambda conn: _changed(conn, sql, params) > 0)
 
     async def mark_dm_read(self, user_id: int, peer_id: int, msg_id: int) -> bool:
         if msg_id <= 0:
             return False
-        async with self._transaction() as db:
-            changed = await self._changes(
-                db,
+
+        def work(conn: sqlite3.Connection) -> bool:
+            changed = _changed(
+                conn,
                 "UPDATE dm_reads SET msg_id = ? WHERE user_id = ? AND peer_id = ? AND msg_id < ?",
                 (msg_id, user_id, peer_id, msg_id),
             )
             if not changed:
-                changed = await self._changes(
-                    db,
+                changed = _changed(
+                    conn,
                     "INSERT OR IGNORE INTO dm_reads (user_id, peer_id, msg_id) VALUES (?, ?, ?)",
                     (user_id, peer_id, msg_id),
                 )
-        return changed > 0
+            return changed > 0
+
+        return await self._write(work)
 
     async def room_unread(self, user_id: int) -> list[RoomUnread]:
         rows = await self._rows(ROOM_UNREAD_SQL, (user_id,))
@@ -517,31 +541,33 @@ class SqliteStore(Store):
         created_by: str,
         now: int,
     ) -> Sanction:
-        async with (
-            self._transaction() as db,
-            db.execute(
-                "INSERT INTO sanctions (kind, target, until_ts, reason, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (str(kind), target, until, reason, created_by, now),
-            ) as cursor,
-        ):
-            sanction_id = cursor.lastrowid
-        assert sanction_id is not None
+        sql = (
+            "INSERT INTO sanctions (kind, target, until_ts, reason, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        params = (str(kind), target, until, reason, created_by, now)
+        sanction_id = await self._write(lambda conn: _inserted(conn, sql, params))
         return Sanction(sanction_id, kind, target, until, reason, created_by, now)
 
     async def lift_sanctions(self, kind: SanctionKind, target: str, now: int) -> int:
-        async with self._transaction() as db:
-            return await self._changes(
-                db,
-                f"UPDATE sanctions SET lifted_at = ? WHERE kind = ? AND target = ? AND {_ACTIVE}",
-                (now, str(kind), target, now),
-            )
+        sql = f"UPDATE sanctions SET lifted_at = ? WHERE kind = ? AND target = ? AND {_ACTIVE}"
+        params = (now, str(kind), target, now)
+        return await self._write(lambda conn: _changed(conn, sql, params))
 
     async def active_sanctions(self, now: int) -> list[Sanction]:
         rows = await self._rows(
             f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
         )
         return [sanction_record(r) for r in rows]
+
+
+def _remember_address(conn: sqlite3.Connection, user_id: int, ip: str, now: int) -> None:
+    """Note that the user logged in from `ip` (see `Store.known_address`)."""
+    conn.execute(
+        "INSERT INTO login_addresses (user_id, ip, last_login_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (user_id, ip) DO UPDATE SET last_login_at = excluded.last_login_at",
+        (user_id, ip, now),
+    )
 
 
 def _marks(values: list[Any]) -> str:

@@ -26,10 +26,12 @@ REPO = Path(chat_srv.__file__).parent.parent
 def test_sql_files_are_found_and_split() -> None:
     assert sql_dir("sqlite") == REPO / "sql" / "sqlite"
     for backend in ("sqlite", "mysql"):
-        [first] = load_migrations(backend)
-        assert first.version == 1
+        first, second = load_migrations(backend)
+        assert (first.version, second.version) == (1, 2)
         assert any(s.startswith("CREATE TABLE messages") for s in first.statements)
-        assert first.statements[-1].startswith("INSERT INTO schema_version")
+        assert any(s.startswith("CREATE TABLE login_addresses") for s in second.statements)
+        for migration in (first, second):
+            assert migration.statements[-1].startswith("INSERT INTO schema_version")
     with pytest.raises(StoreError, match="missing"):
         sql_dir("oracle")
 

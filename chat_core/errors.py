@@ -26,6 +26,7 @@ class ErrorCode(enum.StrEnum):
     BANNED = "banned"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    FORBIDDEN = "forbidden"  # version 2: not yours to do (e.g. `register` when closed)
 
 
 class DisconnectReason(enum.StrEnum):

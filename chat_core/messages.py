@@ -187,13 +187,14 @@ PRE_LOGIN_TYPES: Final[tuple[type[Request], ...]] = (Register, Login, Ping)
 
 
 class RoomInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A room as a user sees it. `unread` only for rooms the user is a member of."""
+    """A room as a user sees it. `unread` only for rooms the user is a member of;
+    `online` and `last_msg_id` not for a room needing approval that they are not in."""
 
     name: str
     approval: bool
     state: str  # member | pending | none
-    online: int
-    last_msg_id: int
+    online: int | None = None
+    last_msg_id: int | None = None
     unread: int | None = None
 
 

@@ -9,15 +9,18 @@ it was. Every method returns plain data: rendering is the console's business.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason, ProtocolError
-from chat_core.names import check_room_name, has_forbidden_controls, name_key
+from chat_core.names import check_room_name, check_user_name, has_forbidden_controls, name_key
+from chat_srv.lookalikes import has_invisible
+from chat_srv.passwords import HasherBusy
 from chat_srv.sanctions import parse_network
-from chat_srv.service import Room, User, now_ms
+from chat_srv.service import Room, User
 from chat_srv.session import Connection
 from chat_srv.store.base import (
     Conflict,
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 CONSOLE = "console"  # `created_by` of sanctions made here
 REASON_MAX = 1000  # characters; a reason travels in every refused login
+GENERATED_PASSWORD_BYTES = 12  # `add user`: 16 URL-safe characters, 96 random bits
 
 
 class AdminError(Exception):
@@ -86,6 +90,14 @@ class SanctionView:
 
 
 @dataclass(frozen=True, slots=True)
+class NewAccount:
+    """An account made on the console, with the password generated for it."""
+
+    name: str
+    password: str  # shown once, to the administrator; only its hash is kept
+
+
+@dataclass(frozen=True, slots=True)
 class Moderated:
     """What a kick, ban, IP ban or kill did."""
 
@@ -102,6 +114,7 @@ class Admin:
         self._service = server.service
         self._hub = server.hub
         self._store = server.store
+        self._clock = server.service.clock
 
     # -- look-ups -------------------------------------------------------------
 
@@ -158,14 +171,14 @@ class Admin:
 
     def bans(self) -> list[SanctionView]:
         """Active kicks, user bans and IP bans, oldest first."""
-        return [self._view(s) for s in self._service.sanctions.active(now_ms())]
+        return [self._view(s) for s in self._service.sanctions.active(self._clock.now_ms())]
 
     async def messages_since(
         self, duration: timedelta, room: str | None = None
     ) -> list[StoredMessage]:
         """Room messages and direct messages of the last `duration` (one room's if given)."""
         room_id = self._room(room).id if room is not None else None
-        since = now_ms() - int(duration.total_seconds() * 1000)
+        since = self._clock.now_ms() - int(duration.total_seconds() * 1000)
         return await self._store.messages_since(since, room_id)
 
     # -- rooms and requests -----------------------------------------------------
@@ -178,9 +191,14 @@ class Admin:
                 name = check_room_name(name)
             except ProtocolError as error:
                 raise AdminError(f"{name!r}: {error.message}") from None
+            if has_invisible(name):
+                raise AdminError(f"{name!r}: a room name cannot hold invisible characters")
             key = name_key(name)
             if key in self._service.rooms or key in checked:
                 raise AdminError(f"a room called {name} exists")
+            clash = self._service.room_lookalikes.clash(name)
+            if clash is not None:
+                raise AdminError(f"{name} looks too much like the room {clash}")
             checked[key] = name
         created = []
         for name in checked.values():
@@ -194,11 +212,31 @@ class Admin:
             created.append(room.name)
         return created
 
+    async def add_user(self, name: str) -> NewAccount:
+        """Create an account with a generated password (also when registration is closed).
+
+        The name rules are the same as for `register`, but a reserved name may be
+        given here: the administrator is who those names are kept for.
+        """
+        try:
+            name = check_user_name(name)
+            password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+            user = await self._service.create_account(name, password, None, reserved_ok=True)
+        except ProtocolError as error:
+            raise AdminError(f"{name}: {error.message}") from None
+        except HasherBusy:
+            raise AdminError("password hashing is busy; try again in a moment") from None
+        self._service.announce_account(user)
+        log.info("console: added user %s", user.name)
+        return NewAccount(user.name, password)
+
     async def accept(self, user: str, rooms: list[str] | None) -> list[str]:
         """Turn pending requests into memberships (`rooms=None`: all of them)."""
         target, chosen = self._pending_rooms(user, rooms)
         for room in chosen:
-            await self._store.set_membership(target.id, room.id, MembershipState.MEMBER, now_ms())
+            await self._store.set_membership(
+                target.id, room.id, MembershipState.MEMBER, self._clock.now_ms()
+            )
             # The user hears of their own membership before the room hears of them.
             event = m.Membership(room=room.name, state=m.MEMBER)
             self._hub.to_user(target.id, m.encode(event))
@@ -246,7 +284,7 @@ class Admin:
         reason = _reason(reason)
         if duration <= timedelta(0):
             raise AdminError("a kick lasts longer than zero")
-        now = now_ms()
+        now = self._clock.now_ms()
         until = now + int(duration.total_seconds() * 1000)
         key = name_key(target.name)
         # A new kick replaces the old one rather than piling up beside it.
@@ -272,7 +310,7 @@ class Admin:
         """Lift a user's kick early; the user's name."""
         target = self._user(user)
         key = name_key(target.name)
-        now = now_ms()
+        now = self._clock.now_ms()
         self._service.sanctions.active(now)  # drops kicks that have run out
         if key not in self._service.sanctions.kicks:
             raise AdminError(f"{target.name} is not kicked")
@@ -289,7 +327,7 @@ class Admin:
         if key in self._service.sanctions.bans:
             raise AdminError(f"{target.name} is already banned")
         sanction = await self._store.add_sanction(
-            SanctionKind.BAN, key, None, reason, CONSOLE, now_ms()
+            SanctionKind.BAN, key, None, reason, CONSOLE, self._clock.now_ms()
         )
         self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(reason=DisconnectReason.BANNED, text=f"you are banned: {reason}")
@@ -305,7 +343,7 @@ class Admin:
         key = name_key(target.name)
         if key not in self._service.sanctions.bans:
             raise AdminError(f"{target.name} is not banned")
-        await self._store.lift_sanctions(SanctionKind.BAN, key, now_ms())
+        await self._store.lift_sanctions(SanctionKind.BAN, key, self._clock.now_ms())
         self._service.sanctions.lift(SanctionKind.BAN, key)
         log.info("console: unbanned %s", target.name)
         return target.name
@@ -318,7 +356,7 @@ class Admin:
         if parse_network(canonical) in sanctions.ip_bans:
             raise AdminError(f"{canonical} is already banned")
         sanction = await self._store.add_sanction(
-            SanctionKind.IP_BAN, canonical, None, reason, CONSOLE, now_ms()
+            SanctionKind.IP_BAN, canonical, None, reason, CONSOLE, self._clock.now_ms()
         )
         sanctions.add(sanction)
         # The same words a new connection from there gets (`ChatServer.connection_opened`).
@@ -343,7 +381,7 @@ class Admin:
         canonical = _network(network)
         if parse_network(canonical) not in self._service.sanctions.ip_bans:
             raise AdminError(f"{canonical} is not banned")
-        await self._store.lift_sanctions(SanctionKind.IP_BAN, canonical, now_ms())
+        await self._store.lift_sanctions(SanctionKind.IP_BAN, canonical, self._clock.now_ms())
         self._service.sanctions.lift(SanctionKind.IP_BAN, canonical)
         log.info("console: unbanned address %s", canonical)
         return canonical

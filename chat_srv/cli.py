@@ -15,7 +15,15 @@ from typing import Annotated, Any
 import typer
 
 from chat_core.framing import CLIENT_FRAME_LIMIT
-from chat_srv.config import DEFAULT_OUTBOUND_BUFFER, DEFAULT_PORT, Argon2Params, ServerConfig
+from chat_srv.config import (
+    DEFAULT_OUTBOUND_BUFFER,
+    DEFAULT_PORT,
+    DEFAULT_RESERVED_NAMES,
+    Argon2Params,
+    Registration,
+    ServerConfig,
+)
+from chat_srv.logs import configure_logging
 from chat_srv.server import ChatServer
 from chat_srv.store import StoreError
 
@@ -78,6 +86,42 @@ def serve(
     login_timeout: Annotated[
         float, typer.Option(min=1, help="Seconds a connection may take to log in.")
     ] = 30.0,
+    tls_handshake_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds from accept to a finished TLS handshake.")
+    ] = 10.0,
+    frame_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a frame may take to arrive whole.")
+    ] = 30.0,
+    user_request_rate: Annotated[
+        float,
+        typer.Option(min=0, help="Requests a second per user over all connections (0: no limit)."),
+    ] = 20.0,
+    user_request_burst: Annotated[
+        int, typer.Option(min=1, help="Requests a user may send at once.")
+    ] = 60,
+    login_failures_per_user: Annotated[
+        int, typer.Option(min=1, help="Failed logins a minute per account (see docs/security.md).")
+    ] = 5,
+    login_failures_per_ip: Annotated[
+        int, typer.Option(min=1, help="Failed logins a minute per address.")
+    ] = 20,
+    hash_workers: Annotated[
+        int, typer.Option(min=0, help="Passwords hashed at once (0: one per core).")
+    ] = 0,
+    hash_queue: Annotated[
+        int, typer.Option(min=0, help="Password checks that may wait for a worker.")
+    ] = 32,
+    registration: Annotated[
+        Registration,
+        typer.Option(help="open: anyone may register; closed: accounts come from the console."),
+    ] = Registration.OPEN,
+    registrations_per_ip: Annotated[
+        int, typer.Option(min=1, help="Accounts an hour from one address (loopback exempt).")
+    ] = 5,
+    reserved_names: Annotated[
+        str,
+        typer.Option(help="Comma-separated user names nobody may register (and look-alikes)."),
+    ] = ",".join(DEFAULT_RESERVED_NAMES),
     argon2_time_cost: Annotated[int, typer.Option(min=1, help="argon2id passes.")] = 3,
     argon2_memory_kib: Annotated[int, typer.Option(min=8, help="argon2id memory in KiB.")] = 65536,
     argon2_parallelism: Annotated[int, typer.Option(min=1, help="argon2id lanes.")] = 4,
@@ -86,7 +130,7 @@ def serve(
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level)
     config = ServerConfig(
         address=address,
         port=port,
@@ -102,6 +146,17 @@ def serve(
         max_connections_per_ip=max_connections_per_ip,
         limit_loopback=limit_loopback,
         login_timeout=login_timeout,
+        tls_handshake_timeout=tls_handshake_timeout,
+        frame_timeout=frame_timeout,
+        user_request_rate=user_request_rate,
+        user_request_burst=user_request_burst,
+        login_failures_per_user=login_failures_per_user,
+        login_failures_per_ip=login_failures_per_ip,
+        hash_workers=hash_workers,
+        hash_queue=hash_queue,
+        registration=registration,
+        registrations_per_ip=registrations_per_ip,
+        reserved_names=tuple(name.strip() for name in reserved_names.split(",") if name.strip()),
         argon2=Argon2Params(argon2_time_cost, argon2_memory_kib, argon2_parallelism),
     )
     interactive = not no_console and sys.stdin.isatty() and sys.stdout.isatty()

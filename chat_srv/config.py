@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,39 @@ from chat_core.framing import CLIENT_FRAME_LIMIT
 
 DEFAULT_PORT = 7878
 DEFAULT_OUTBOUND_BUFFER = 1024 * 1024
+
+# Names a stranger could use to pass for the server's staff or to address everyone
+# (`@all`), refused at registration along with their look-alikes. An administrator
+# may still create them on the console (`add user`).
+DEFAULT_RESERVED_NAMES = (
+    "abuse",
+    "admin",
+    "administrator",
+    "all",
+    "console",
+    "everyone",
+    "here",
+    "mod",
+    "moderator",
+    "nobody",
+    "operator",
+    "postmaster",
+    "root",
+    "security",
+    "server",
+    "staff",
+    "support",
+    "sysop",
+    "system",
+    "webmaster",
+)
+
+
+class Registration(enum.StrEnum):
+    """Who may create an account."""
+
+    OPEN = "open"  # anyone, with `register`
+    CLOSED = "closed"  # only the administrator (`add user` on the console)
 
 
 def default_db_path() -> Path:
@@ -45,12 +80,26 @@ class ServerConfig:
     request_rate: float = 10.0  # requests a second per connection; 0 = no limit
     request_burst: int = 30  # requests a connection may save up
     flood_limit: int = 50  # refused requests in a row before the connection is closed
-    login_failures_per_user: int = 5  # failed logins a minute before `rate_limited`
+    login_failures_per_user: int = 5  # failed logins a minute (strangers', or one known address's)
     login_failures_per_ip: int = 20  # the same per address (known user+address pairs pass)
+    hash_workers: int = 0  # argon2id computations at once; 0 = one per core
+    hash_queue: int = 32  # more that may wait for a worker before `rate_limited`
+    registration: Registration = Registration.OPEN
+    registrations_per_ip: int = 5  # accounts an hour from one address (see limit_loopback)
+    reserved_names: tuple[str, ...] = DEFAULT_RESERVED_NAMES
+    user_request_rate: float = 20.0  # a second per user, all connections (0: none)
+    user_request_burst: int = 60  # requests a user may save up
     max_connections: int = 10_000  # open connections in all
     max_connections_per_ip: int = 32  # open connections from one address
     limit_loopback: bool = False  # apply the per-address limit to 127.0.0.0/8 and ::1 too
     login_timeout: float = 30.0  # seconds a connection may stay without logging in
+    tls_handshake_timeout: float = 10.0  # seconds from accept to a finished TLS handshake
+    frame_timeout: float = 30.0  # seconds a frame may take from its first byte to its last
+
+    @property
+    def hashers(self) -> int:
+        """How many passwords are hashed at once: `hash_workers`, or one per core."""
+        return self.hash_workers or os.cpu_count() or 1
 
     @property
     def database(self) -> str:

@@ -1,4 +1,4 @@
-"""Rate limits: a token bucket for requests and a sliding window for failed logins.
+"""Rate limits: a token bucket for requests, and a sliding window for attempts.
 
 Both take the current time as an argument, so they hold no clock of their own and
 tests can drive them exactly.
@@ -6,6 +6,7 @@ tests can drive them exactly.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 
 
@@ -31,39 +32,73 @@ class TokenBucket:
         return (1.0 - tokens) / self.rate
 
 
-class FailureWindow:
-    """At most `limit` failures per key within `window` seconds."""
+_SWEEP_EVERY = 1024  # events added between two sweeps of expired keys
+
+
+class SlidingWindow:
+    """At most `limit` events per key within the last `window` seconds.
+
+    An event is counted when it starts (`add`), so attempts still in flight count
+    against the limit: sixty guesses sent at once cannot all be checked before the
+    first failure is known. An attempt that turns out harmless is taken back
+    (`discard`); a success can clear its key (`forget`).
+    """
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
+        self._events: dict[str, deque[float]] = {}
+        self._adds = 0  # since the last sweep
 
     def retry_after(self, key: str, now: float) -> float:
-        """0.0 if `key` may try now, else the seconds until its oldest failure expires."""
-        failures = self._recent(key, now)
-        if failures is None or len(failures) < self.limit:
+        """0.0 if `key` may try now, else the seconds until its oldest event expires."""
+        events = self._recent(key, now)
+        if events is None or len(events) < self.limit:
             return 0.0
-        return failures[0] + self.window - now
+        return events[0] + self.window - now
 
-    def fail(self, key: str, now: float) -> None:
-        """Count a failure for `key`."""
-        failures = self._recent(key, now)
-        if failures is None:
-            failures = self._failures[key] = deque()
-        failures.append(now)
+    def add(self, key: str, now: float) -> None:
+        """Count an event for `key` at `now`."""
+        events = self._recent(key, now)
+        if events is None:
+            events = self._events[key] = deque()
+        events.append(now)
+        self._adds += 1
+        if self._adds >= _SWEEP_EVERY:
+            self._sweep(now)
+
+    def discard(self, key: str, when: float) -> None:
+        """Take back the event counted for `key` at `when` (if it is still counted)."""
+        events = self._events.get(key)
+        if events is None:
+            return
+        with contextlib.suppress(ValueError):
+            events.remove(when)
+        if not events:
+            del self._events[key]
 
     def forget(self, key: str) -> None:
-        """Clear `key`'s failures (after a success)."""
-        self._failures.pop(key, None)
+        """Clear every event of `key`."""
+        self._events.pop(key, None)
+
+    def __len__(self) -> int:
+        """How many keys have events (recent or not yet swept)."""
+        return len(self._events)
+
+    def _sweep(self, now: float) -> None:
+        """Drop the keys whose events have all expired: keys never met again (a name
+        tried once) would otherwise stay for good. Amortised: once per `_SWEEP_EVERY`."""
+        self._adds = 0
+        for key in [k for k, events in self._events.items() if events[-1] <= now - self.window]:
+            del self._events[key]
 
     def _recent(self, key: str, now: float) -> deque[float] | None:
-        failures = self._failures.get(key)
-        if failures is None:
+        events = self._events.get(key)
+        if events is None:
             return None
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]  # the table holds only keys with recent failures
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if not events:
+            del self._events[key]  # the table holds only keys with recent events
             return None
-        return failures
+        return events

@@ -1,8 +1,9 @@
 """Listening, the lifecycle of connections, and graceful shutdown.
 
 `ChatServer` wires the store, the group committer, the hub and the service
-together, accepts connections, and on `stop()` (a signal, or the console's
-`shutdown`) says goodbye to every client, stores what is queued and closes.
+together, accepts connections and counts them against the limits from `accept`
+until their socket closes, and on `stop()` (a signal, or the console's `shutdown`)
+says goodbye to every client, stores what is queued and closes.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import asyncio
 import ipaddress
 import logging
 import ssl
+import time
 
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason
+from chat_srv.clock import Clock
 from chat_srv.config import ServerConfig
 from chat_srv.hub import Hub
 from chat_srv.passwords import PasswordHasher
@@ -44,18 +47,21 @@ def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
 class ChatServer:
     """A running chat server: `await start()`, then `await stop()` (or `serve_forever`)."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self.ssl_context = tls_context(config)
         self.store = open_store(config.database, timeout=config.db_timeout)
         self.hub = Hub()
-        self.service = Service(self.store, self.hub, PasswordHasher(config.argon2), config)
+        hasher = PasswordHasher(config.argon2, workers=config.hashers, queue=config.hash_queue)
+        self.service = Service(self.store, self.hub, hasher, config, clock=clock or Clock())
         self.committer = self.service.committer
         self.stopped = asyncio.Event()
         self._listener: asyncio.Server | None = None
         self._stopping = False
         self._dirty: list[Connection] = []  # connections with frames to write
-        self._per_ip: dict[str, int] = {}  # open, accepted connections per address
+        # Every socket from accept until it is closed: what the connection limits count.
+        self._accepted: set[Connection] = set()
+        self._per_ip: dict[str, int] = {}
 
     @property
     def port(self) -> int:
@@ -64,24 +70,33 @@ class ChatServer:
         port: int = self._listener.sockets[0].getsockname()[1]
         return port
 
+    @property
+    def open_sockets(self) -> int:
+        """Sockets open now, whatever their stage (TLS handshake, login, closing)."""
+        return len(self._accepted)
+
     async def start(self) -> None:
         """Open the store, load the picture, start listening."""
+        started = time.perf_counter()
         await self.store.open()
         try:
             await self.service.load()
+            log.debug("store opened and loaded in %.1f ms", (time.perf_counter() - started) * 1000)
             self.committer.start()
             loop = asyncio.get_running_loop()
+            # TLS is started by each connection once it is counted (`Connection`), so
+            # a socket that never finishes its handshake still counts and times out.
             self._listener = await loop.create_server(
                 lambda: Connection(self),
                 self.config.address,
                 self.config.port,
-                ssl=self.ssl_context,
                 reuse_address=True,
                 backlog=1024,
             )
         except BaseException:
             await self.committer.close()
             await self.store.close()
+            self.service.hasher.close()
             raise
         log.info("listening on %s port %d", self.config.address, self.port)
 
@@ -102,9 +117,11 @@ class ChatServer:
         # (their tasks resume before this one) ahead of the goodbye.
         await self.committer.close()
         goodbye = m.encode(m.Disconnect(reason=DisconnectReason.SHUTDOWN, text=text))
-        conns = [c for c in self.hub.connections if isinstance(c, Connection)]
+        conns = list(self._accepted)
         for conn in conns:
             conn.close_with(goodbye)
+            if not conn.closed:  # still in its TLS handshake: no frame to say it with
+                conn.abort()
         try:
             async with asyncio.timeout(self.config.shutdown_grace):
                 await asyncio.gather(*(conn.wait_closed() for conn in conns))
@@ -114,6 +131,7 @@ class ChatServer:
         if self._listener is not None:
             await self._listener.wait_closed()
         await self.store.close()
+        self.service.hasher.close()
         log.info("stopped")
         self.stopped.set()
 
@@ -134,29 +152,23 @@ class ChatServer:
         for conn in dirty:
             conn.flush()
 
-    def connection_opened(self, conn: Connection) -> bool:
-        """Register a new connection; False if it was refused (and is closing)."""
-        refusal = self._refusal(conn)
-        if refusal is not None:
-            reason, text = refusal
-            log.info("refused %s: %s", conn.ip, text)
-            conn.close_with(m.encode(m.Disconnect(reason=reason, text=text)))
-            return False
-        log.info("connection from %s", conn.ip)
-        self.hub.connections.add(conn)
+    def connection_accepted(self, conn: Connection) -> tuple[DisconnectReason, str] | None:
+        """Count a socket just accepted; why it may not stay, if it may not.
+
+        Over TLS only the capacity is judged here; the rest waits for the handshake
+        (`connection_refusal`), so that the refusal can be said in a frame.
+        """
+        refusal = self._capacity_refusal(conn)
+        self._accepted.add(conn)
         if conn.ip is not None:
             self._per_ip[conn.ip] = self._per_ip.get(conn.ip, 0) + 1
-        return True
+        if refusal is None and self.ssl_context is None:
+            refusal = self.connection_refusal(conn)
+        return refusal
 
-    def _refusal(self, conn: Connection) -> tuple[DisconnectReason, str] | None:
-        """Why a new connection may not stay, if it may not."""
-        if self._stopping:
-            return DisconnectReason.SHUTDOWN, "the server is shutting down"
-        ban = self.service.sanctions.ip_ban(conn.ip)
-        if ban is not None:
-            return DisconnectReason.BANNED, f"this address is banned: {ban.reason}"
+    def _capacity_refusal(self, conn: Connection) -> tuple[DisconnectReason, str] | None:
         config = self.config
-        if len(self.hub.connections) >= config.max_connections:
+        if len(self._accepted) >= config.max_connections:
             return DisconnectReason.PROTOCOL_ERROR, "the server is full; try again later"
         ip = conn.ip
         crowded = ip is not None and self._per_ip.get(ip, 0) >= config.max_connections_per_ip
@@ -165,13 +177,32 @@ class ChatServer:
             return DisconnectReason.PROTOCOL_ERROR, "too many connections from your address"
         return None
 
-    def connection_closed(self, conn: Connection) -> None:
-        """Forget a closed connection."""
-        log.info("closed %s (%s)", conn.ip, conn.user and conn.user.name)
-        if conn in self.hub.connections:  # accepted, so counted
+    def connection_refusal(self, conn: Connection) -> tuple[DisconnectReason, str] | None:
+        """Why a connection ready for frames may not stay (shutdown, banned address)."""
+        if self._stopping:
+            return DisconnectReason.SHUTDOWN, "the server is shutting down"
+        ban = self.service.sanctions.ip_ban(conn.ip)
+        if ban is not None:
+            return DisconnectReason.BANNED, f"this address is banned: {ban.reason}"
+        return None
+
+    def connection_ready(self, conn: Connection) -> None:
+        """A connection may now send requests."""
+        log.info("connection from %s", conn.ip)
+        self.hub.connections.add(conn)
+
+    def connection_released(self, conn: Connection) -> None:
+        """A connection is closing: it is offline for everyone else from now on."""
+        if conn in self.hub.connections:
+            log.info("closed %s (%s)", conn.ip, conn.user and conn.user.name)
             self.hub.connections.discard(conn)
+        self.service.disconnected(conn)
+
+    def connection_finished(self, conn: Connection) -> None:
+        """A socket is closed: it no longer counts against the limits."""
+        if conn in self._accepted:
+            self._accepted.discard(conn)
             if conn.ip is not None:
                 left = self._per_ip.pop(conn.ip) - 1
                 if left:
                     self._per_ip[conn.ip] = left
-        self.service.disconnected(conn)

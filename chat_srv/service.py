@@ -9,9 +9,9 @@ are the hub's; durability is the store's, reached through the group committer.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,11 +19,13 @@ from typing import Any, Protocol
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
+from chat_srv.clock import Clock
 from chat_srv.committer import Committer
-from chat_srv.config import ServerConfig
+from chat_srv.config import Registration, ServerConfig
 from chat_srv.hub import Hub, Peer
-from chat_srv.limits import FailureWindow
-from chat_srv.passwords import PasswordHasher
+from chat_srv.limits import SlidingWindow, TokenBucket
+from chat_srv.lookalikes import LookalikeIndex, has_invisible
+from chat_srv.passwords import HasherBusy, PasswordHasher
 from chat_srv.sanctions import Sanctions
 from chat_srv.store.base import (
     Conflict,
@@ -38,12 +40,8 @@ from chat_srv.store.base import (
 log = logging.getLogger(__name__)
 
 DEFAULT_ROOM = "Général"
-_FAILURE_WINDOW = 60.0  # seconds over which failed logins are counted
-
-
-def now_ms() -> int:
-    """Milliseconds since the Unix epoch."""
-    return time.time_ns() // 1_000_000
+_FAILURE_WINDOW = 60.0  # seconds over which login attempts are counted
+_REGISTRATION_WINDOW = 3600.0  # seconds over which registrations are counted
 
 
 @dataclass(slots=True)
@@ -53,6 +51,7 @@ class User:
     id: int
     name: str
     rooms: set[int] = field(default_factory=set)  # ids of rooms the user is a member of
+    bucket: TokenBucket | None = None  # requests over all the user's connections, while online
 
 
 @dataclass(slots=True)
@@ -72,6 +71,10 @@ class Client(Peer, Protocol):
     user: User | None
     ip: str | None
 
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has gone (closing or closed)."""
+
     def close_after_reply(self) -> None:
         """Close the connection once the current reply is written."""
 
@@ -88,18 +91,28 @@ class Service:
         hub: Hub,
         hasher: PasswordHasher,
         config: ServerConfig,
+        *,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
+        self.config = config
+        self.clock = clock or Clock()
         self.committer = Committer(store, config.max_batch, self._deliver)
         self.hasher = hasher
         self.sanctions = Sanctions()
-        self._user_failures = FailureWindow(config.login_failures_per_user, _FAILURE_WINDOW)
-        self._ip_failures = FailureWindow(config.login_failures_per_ip, _FAILURE_WINDOW)
+        # Login attempts, counted when they start (see `_login`).
+        self._user_attempts = SlidingWindow(config.login_failures_per_user, _FAILURE_WINDOW)
+        self._ip_attempts = SlidingWindow(config.login_failures_per_ip, _FAILURE_WINDOW)
+        self._registrations = SlidingWindow(config.registrations_per_ip, _REGISTRATION_WINDOW)
         self.users: dict[str, User] = {}  # by name key
         self.users_by_id: dict[int, User] = {}
         self.rooms: dict[str, Room] = {}  # by name key
         self.rooms_by_id: dict[int, Room] = {}
+        # Names taken or being created, by look-alike key (`chat_srv.lookalikes`).
+        self.user_lookalikes = LookalikeIndex()
+        self.room_lookalikes = LookalikeIndex()
+        self._reserved = LookalikeIndex(config.reserved_names)
         self._handlers: dict[type[m.Request], Handler] = {
             m.Register: self._register,
             m.Login: self._login,
@@ -122,7 +135,7 @@ class Service:
             self._remember_room(room.id, room.name, room.approval, last_ids.get(room.id, 0))
         for ms in await self.store.get_memberships():
             self._set_member_state(ms.user_id, ms.room_id, ms.state)
-        self.sanctions.load(await self.store.active_sanctions(now_ms()))
+        self.sanctions.load(await self.store.active_sanctions(self.clock.now_ms()))
 
     # -- dispatch ---------------------------------------------------------------
 
@@ -144,7 +157,7 @@ class Service:
             user = client.user
             if user is None:
                 raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first")
-            ts = now_ms()
+            ts = self.clock.now_ms()
             if isinstance(request, m.Send):
                 room = self._member_room(user, request.room)
                 message = NewMessage(
@@ -169,12 +182,25 @@ class Service:
             stored = await future
         except Exception as error:
             return self._error_reply(request_id, error)
+        if stored.reused:
+            return m.ErrorReply(
+                id=request_id,
+                code=ErrorCode.BAD_REQUEST,
+                message="nonce already used for another message",
+            )
         return m.SentOk(id=request_id, msg_id=stored.msg_id, ts=stored.ts)
 
     def _error_reply(self, request_id: int, error: Exception) -> m.ErrorReply:
         if isinstance(error, ProtocolError):
             error.request_id = request_id
             return m.ErrorReply.from_exception(error)
+        if isinstance(error, HasherBusy):
+            return m.ErrorReply(
+                id=request_id,
+                code=ErrorCode.RATE_LIMITED,
+                message="the server is busy checking passwords; try again shortly",
+                retry_after_ms=error.retry_after_ms,
+            )
         if isinstance(error, StoreUnavailable):
             log.warning("storage unavailable: %s", error)
             return m.ErrorReply(
@@ -189,61 +215,157 @@ class Service:
 
     async def _register(self, client: Client, request: m.Register) -> m.Reply:
         self._check_not_logged_in(client)
-        if name_key(request.user) in self.users:
-            raise ProtocolError(ErrorCode.USER_EXISTS, f"{request.user} is taken")
-        password_hash = await self.hasher.hash(request.password)
+        if self.config.registration is Registration.CLOSED:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                "registration is closed on this server: ask its administrator for an account",
+            )
+        self.check_new_user_name(request.user)
+        ip = client.ip
+        counted = ip is not None and self._limits_address(ip)
+        now = self.clock.monotonic()
+        if counted:
+            assert ip is not None
+            wait = self._registrations.retry_after(ip, now)
+            if wait > 0:
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED,
+                    "too many new accounts from your address; try again later",
+                    retry_after_ms=math.ceil(wait * 1000),
+                )
+            self._registrations.add(ip, now)  # from the start: registrations in flight count
         try:
-            record = await self.store.create_user(request.user, password_hash, now_ms(), client.ip)
-        except Conflict:
-            raise ProtocolError(ErrorCode.USER_EXISTS, f"{request.user} is taken") from None
-        user = self._remember_user(record.id, record.name)
-        log.info("registered %s from %s", user.name, client.ip)
-        general = self.rooms.get(name_key(DEFAULT_ROOM))
-        if general is not None:
-            await self.store.set_membership(user.id, general.id, MembershipState.MEMBER, now_ms())
-            self._set_member_state(user.id, general.id, MembershipState.MEMBER)
+            user = await self.create_account(request.user, request.password, ip)
+        except BaseException:
+            if counted:
+                assert ip is not None
+                self._registrations.discard(ip, now)  # no account was made
+            raise
+        log.info("registered %s from %s", user.name, ip)
         reply = await self._logged_in(client, request.id, user)
-        if general is not None:
-            # Announced after the reply, so the new user's connection hears its own
-            # join as a logged-in client, like every other member.
+        self.announce_account(user)
+        return reply
+
+    def announce_account(self, user: User) -> None:
+        """Tell Général that a new account joined it, once the current reply is out.
+
+        After the reply, so the new user's connection hears its own join as a
+        logged-in client, like every other member.
+        """
+        general = self.rooms.get(name_key(DEFAULT_ROOM))
+        if general is not None and user.id in general.members:
             event = m.encode(m.Member(room=general.name, user=user.name, joined=True))
             asyncio.get_running_loop().call_soon(self.hub.to_room, general.id, event)
-        return reply
+
+    def check_new_user_name(self, name: str, *, reserved_ok: bool = False) -> None:
+        """Raise unless `name` may be registered now (the rule is in docs/protocol.md).
+
+        Invisible characters make it `invalid_name`; a name taken, one that looks
+        like a name taken (UTS #39), or a reserved one (unless `reserved_ok`: the
+        console) is `user_exists`.
+        """
+        if has_invisible(name):
+            raise ProtocolError(
+                ErrorCode.INVALID_NAME, "a user name cannot hold invisible or filler characters"
+            )
+        if name_key(name) in self.users:
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is taken")
+        clash = self.user_lookalikes.clash(name)
+        if clash is not None:
+            raise ProtocolError(
+                ErrorCode.USER_EXISTS, f"{name} looks too much like {clash}, which is taken"
+            )
+        if not reserved_ok and self._reserved.clash(name) is not None:
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is reserved")
+
+    async def create_account(
+        self, name: str, password: str, ip: str | None, *, reserved_ok: bool = False
+    ) -> User:
+        """Create an account (a member of Général) and remember it.
+
+        Raises:
+            ProtocolError: the name may not be registered (`check_new_user_name`).
+            HasherBusy: the password cannot be hashed now.
+            StoreUnavailable: the store failed; nothing was created.
+        """
+        self.check_new_user_name(name, reserved_ok=reserved_ok)
+        # Claimed while it is created: a look-alike registering at the same time waits
+        # for nothing and is refused.
+        self.user_lookalikes.add(name)
+        try:
+            password_hash = await self.hasher.hash(password)
+            record = await self.store.create_user(name, password_hash, self.clock.now_ms(), ip)
+        except Conflict:
+            self.user_lookalikes.remove(name)
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is taken") from None
+        except BaseException:
+            self.user_lookalikes.remove(name)
+            raise
+        user = self._remember_user(record.id, record.name)
+        general = self.rooms.get(name_key(DEFAULT_ROOM))
+        if general is not None:
+            now = self.clock.now_ms()
+            await self.store.set_membership(user.id, general.id, MembershipState.MEMBER, now)
+            self._set_member_state(user.id, general.id, MembershipState.MEMBER)
+        return user
+
+    def _limits_address(self, ip: str) -> bool:
+        """Whether per-address limits apply to `ip` (loopback only with limit_loopback)."""
+        if self.config.limit_loopback:
+            return True
+        try:
+            return not ipaddress.ip_address(ip).is_loopback
+        except ValueError:
+            return True
 
     async def _login(self, client: Client, request: m.Login) -> m.Reply:
         self._check_not_logged_in(client)
         record = await self.store.get_user(request.user)
         user_key = name_key(request.user)
-        now = time.monotonic()
-        wait = self._user_failures.retry_after(user_key, now)
-        # Failures from one address (a NAT, a campus) never hold back a user who
-        # last logged in from there: only accounts new to that address wait.
-        known_here = record is not None and client.ip is not None and record.last_ip == client.ip
-        if client.ip is not None and not known_here:
-            wait = max(wait, self._ip_failures.retry_after(client.ip, now))
+        ip = client.ip
+        known_here = (
+            record is not None and ip is not None and await self.store.known_address(record.id, ip)
+        )
+        # The budgets this attempt spends (docs/security.md, "Failed logins"): at an
+        # address the owner has logged in from, one of that address's own; anywhere
+        # else, the account's budget for strangers and the address's.
+        budgets = [(self._user_attempts, f"{user_key} {ip}" if known_here else user_key)]
+        if ip is not None and not known_here:
+            budgets.append((self._ip_attempts, ip))
+        now = self.clock.monotonic()
+        wait = max(window.retry_after(key, now) for window, key in budgets)
         if wait > 0:
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED,
                 "too many failed logins; wait a little",
                 retry_after_ms=math.ceil(wait * 1000),
             )
+        # Counted when it starts, so that guesses sent at once are held to the limit;
+        # one that fails stays counted, one that succeeds is taken back.
+        for window, key in budgets:
+            window.add(key, now)
         known_hash = record.password_hash if record is not None else None
-        if not await self.hasher.verify(known_hash, request.password):
-            log.info("failed login for %r from %s", request.user, client.ip)
-            self._user_failures.fail(user_key, now)
-            if client.ip is not None:
-                self._ip_failures.fail(client.ip, now)
+        try:
+            matched = await self.hasher.verify(known_hash, request.password)
+        except BaseException:  # never checked (the hashing pool is full): no attempt
+            for window, key in budgets:
+                window.discard(key, now)
+            raise
+        if not matched:
+            log.info("failed login for %r from %s", request.user, ip)
             raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong user name or password")
         assert record is not None
-        self._user_failures.forget(user_key)
-        self.sanctions.check_login(user_key, now_ms())
+        for window, key in budgets:
+            window.discard(key, now)
+        self._user_attempts.forget(budgets[0][1])
+        self.sanctions.check_login(user_key, self.clock.now_ms())
         if self.hasher.needs_rehash(record.password_hash):
             await self.store.set_password_hash(record.id, await self.hasher.hash(request.password))
         user = self.users_by_id.get(record.id) or self._remember_user(record.id, record.name)
         return await self._logged_in(client, request.id, user)
 
     async def _logged_in(self, client: Client, request_id: int, user: User) -> m.Reply:
-        await self.store.record_login(user.id, client.ip, now_ms())
+        await self.store.record_login(user.id, client.ip, self.clock.now_ms())
         if client.user is not None:  # a second login raced this one on the same connection
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
         unread = {r.room_id: r.unread for r in await self.store.room_unread(user.id)}
@@ -252,17 +374,23 @@ class Service:
             for d in await self.store.dm_unread(user.id)
         ]
         # A kick or ban may have landed while this login waited on the store.
-        self.sanctions.check_login(name_key(user.name), now_ms())
-        client.user = user
-        if self.hub.attach(client, user.id, user.rooms):
-            self._announce_presence(user, online=True)
-        log.info("login %s from %s", user.name, client.ip)
+        self.sanctions.check_login(name_key(user.name), self.clock.now_ms())
+        if not client.closed:  # gone while the login waited: nothing to attach
+            client.user = user
+            config = self.config
+            # `request_rate` 0 turns request limiting off altogether (benchmarks).
+            if user.bucket is None and config.request_rate > 0 and config.user_request_rate > 0:
+                now = asyncio.get_running_loop().time()  # the connections' clock
+                user.bucket = TokenBucket(config.user_request_rate, config.user_request_burst, now)
+            if self.hub.attach(client, user.id, user.rooms):
+                self._announce_presence(user, online=True)
+            log.info("login %s from %s", user.name, client.ip)
         return m.LoginOk(
             id=request_id,
             user=user.name,
             rooms=self._room_infos(user, unread),
             dms=dms,
-            server_time=now_ms(),
+            server_time=self.clock.now_ms(),
         )
 
     async def _logout(self, client: Client, request: m.Logout) -> m.Reply:
@@ -276,6 +404,7 @@ class Service:
             return
         client.user = None
         if self.hub.detach(client, user.id, user.rooms):
+            user.bucket = None
             self._announce_presence(user, online=False)
 
     def _announce_presence(self, user: User, *, online: bool) -> None:
@@ -302,7 +431,7 @@ class Service:
         if state is MembershipState.PENDING:
             return m.JoinOk(id=request.id, state=m.PENDING)
         wanted = MembershipState.PENDING if room.approval else MembershipState.MEMBER
-        await self.store.set_membership(user.id, room.id, wanted, now_ms())
+        await self.store.set_membership(user.id, room.id, wanted, self.clock.now_ms())
         self.set_membership(user.id, room, wanted)
         return m.JoinOk(id=request.id, state=str(wanted))
 
@@ -338,15 +467,25 @@ class Service:
         return [self.room_info(room, user, unread) for room in self._sorted_rooms()]
 
     def room_info(self, room: Room, user: User | None, unread: dict[int, int]) -> m.RoomInfo:
-        """A room as `user` sees it (`unread` only where the user is a member)."""
+        """A room as `user` sees it.
+
+        `unread` only where the user is a member. Of a room that needs approval, a
+        user who is not a member learns only its name, that it needs approval, and
+        their own state: not how many are in it, nor whether anything is said there.
+        """
         state = room.members.get(user.id) if user is not None else None
+        member = state is MembershipState.MEMBER
+        if room.approval and not member:
+            return m.RoomInfo(
+                name=room.name, approval=True, state=str(state) if state is not None else m.NONE
+            )
         return m.RoomInfo(
             name=room.name,
             approval=room.approval,
             state=str(state) if state is not None else m.NONE,
             online=self.online_members(room),
             last_msg_id=room.last_msg_id,
-            unread=unread.get(room.id, 0) if state is MembershipState.MEMBER else None,
+            unread=unread.get(room.id, 0) if member else None,
         )
 
     def online_members(self, room: Room) -> int:
@@ -482,6 +621,7 @@ class Service:
         user = User(user_id, name)
         self.users[name_key(name)] = user
         self.users_by_id[user_id] = user
+        self.user_lookalikes.add(name)
         return user
 
     def add_room(self, record: RoomRecord) -> Room:
@@ -492,6 +632,7 @@ class Service:
         room = Room(room_id, name, approval, last_msg_id)
         self.rooms[name_key(name)] = room
         self.rooms_by_id[room_id] = room
+        self.room_lookalikes.add(name)
         return room
 
     def _set_member_state(self, user_id: int, room_id: int, state: MembershipState | None) -> None:

@@ -50,11 +50,15 @@ FINAL_LOGIN_ERRORS = {ErrorCode.AUTH_FAILED, ErrorCode.KICKED, ErrorCode.BANNED}
 
 
 class LoginFailed(Exception):
-    """Connecting or logging in failed; `final` if trying again cannot help."""
+    """Connecting or logging in failed; `final` if trying again cannot help.
 
-    def __init__(self, text: str, *, final: bool) -> None:
+    `retry_after` (seconds) is the server's word on when to try again, if it gave one.
+    """
+
+    def __init__(self, text: str, *, final: bool, retry_after: float = 0.0) -> None:
         super().__init__(text)
         self.final = final
+        self.retry_after = retry_after
 
 
 class ChatApp(App[None]):
@@ -153,7 +157,10 @@ class ChatApp(App[None]):
         except ProtocolError as error:
             await client.close()
             final = error.code in FINAL_LOGIN_ERRORS
-            raise LoginFailed(describe_error(error, self.tz), final=final) from None
+            wait = error.details.get("retry_after_ms")
+            retry_after = wait / 1000 if isinstance(wait, int) else 0.0
+            text = describe_error(error, self.tz)
+            raise LoginFailed(text, final=final, retry_after=retry_after) from None
         except (ConnectionError, TimeoutError):
             await client.close()
             goodbye = client.goodbye
@@ -265,6 +272,7 @@ class ChatApp(App[None]):
             while self.session is session:
                 attempt += 1
                 self._status(f"connection lost; reconnecting (attempt {attempt})…")
+                wait = delay
                 try:
                     client, reply = await self._open_session(self.host, self.port, *credentials)
                     missed = await session.resume(client, reply)
@@ -272,6 +280,8 @@ class ChatApp(App[None]):
                     if failure.final:
                         await self.back_to_login(str(failure))
                         return
+                    # A server busy with everyone coming back says when to return.
+                    wait = max(delay, min(failure.retry_after, longest))
                 except (ConnectionError, TimeoutError, ProtocolError):
                     pass  # dropped again while catching up: try again
                 else:
@@ -280,8 +290,8 @@ class ChatApp(App[None]):
                         await chat.resumed(missed)
                         chat.set_connection(f"{session.state.me} @ {self.address}", online=True)
                     break
-                self._status(f"offline; next attempt in {delay:g} s")
-                await asyncio.sleep(delay)
+                self._status(f"offline; next attempt in {wait:g} s")
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, longest)
         finally:
             self._reconnecting = False

@@ -7,6 +7,7 @@ markup, and control characters are shown as visible symbols: a body holding
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from datetime import datetime, tzinfo
@@ -95,7 +96,7 @@ def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
     if code == ErrorCode.AUTH_FAILED:
         return "Wrong user name or password."
     if code == ErrorCode.USER_EXISTS:
-        return "That user name is taken; choose another one or log in."
+        return f"That user name is not available ({plain(error.message)}); choose another one."
     if code in (ErrorCode.INVALID_NAME, ErrorCode.INVALID_PASSWORD):
         return f"Not accepted: {error.message}."
     if code == ErrorCode.KICKED:
@@ -104,7 +105,9 @@ def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
         reason = error.details.get("reason")
         return "This account is banned" + (f": {plain(reason)}" if reason else "") + "."
     if code == ErrorCode.RATE_LIMITED:
-        return "Slow down: too many requests."
+        wait = error.details.get("retry_after_ms")
+        after = f" Try again in {math.ceil(wait / 1000)} s." if isinstance(wait, int) else ""
+        return f"Slow down: {plain(error.message)}.{after}"
     if code == ErrorCode.UNAVAILABLE:
         return "The server's storage is unavailable; try again."
     return plain(error.message[:1].upper() + error.message[1:]) + "."

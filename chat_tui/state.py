@@ -159,7 +159,7 @@ class ChatState:
         conv = self.rooms.setdefault(key, Conversation(Target.room(info.name)))
         conv.state, conv.approval = info.state, info.approval
         conv.unread = info.unread or 0
-        conv.last_msg_id = max(conv.last_msg_id, info.last_msg_id)
+        conv.last_msg_id = max(conv.last_msg_id, info.last_msg_id or 0)
 
     def set_directory(self, rooms: Iterable[m.RoomInfo]) -> None:
         """Take a `rooms` answer: every room, and this user's state in each."""

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.streams import read_server_frame
+from chat_srv.clock import Clock
 from chat_srv.config import Argon2Params, ServerConfig
 from chat_srv.server import ChatServer
 
@@ -53,10 +54,31 @@ async def closing_clients() -> AsyncIterator[None]:
             _closers.remove(closer)
 
 
+class ManualClock(Clock):
+    """A clock that moves only when a test says so (`advance`): expiries without waiting."""
+
+    def __init__(self) -> None:
+        self._ms = Clock().now_ms()
+        self._monotonic = 1000.0
+
+    def now_ms(self) -> int:
+        return self._ms
+
+    def monotonic(self) -> float:
+        return self._monotonic
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward."""
+        self._ms += round(seconds * 1000)
+        self._monotonic += seconds
+
+
 @contextlib.asynccontextmanager
-async def running_server(db: str, **overrides: Any) -> AsyncIterator[ChatServer]:
-    """Start a server on `db` and stop it (gracefully) on exit."""
-    server = ChatServer(test_config(db, **overrides))
+async def running_server(
+    db: str, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[ChatServer]:
+    """Start a server on `db` (reading the time from `clock`) and stop it on exit."""
+    server = ChatServer(test_config(db, **overrides), clock=clock)
     await server.start()
     try:
         yield server

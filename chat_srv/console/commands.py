@@ -60,6 +60,16 @@ async def _add_room(admin: Admin, inv: Invocation) -> RenderableType:
     return r.line(f"added ({kind}): ", r.plain(", ".join(created), "bold"))
 
 
+async def _add_user(admin: Admin, inv: Invocation) -> RenderableType:
+    account = await admin.add_user(inv.text("username"))
+    return r.line(
+        "added user ",
+        r.plain(account.name, "bold"),
+        "; its password, shown only this once: ",
+        r.plain(account.password, "bold"),
+    )
+
+
 async def _pending(admin: Admin, inv: Invocation) -> RenderableType:
     return r.pending_table(admin.pending(inv.optional_text("username")))
 
@@ -174,6 +184,12 @@ COMMANDS: tuple[Command, ...] = (
         (Param("rooms", Kind.NEW_ROOMS, label="room1,room2,..."), Param("open", Kind.OPEN, True)),
         "create rooms (approval needed unless open)",
         _add_room,
+    ),
+    Command(
+        ("add", "user"),
+        (Param("username", Kind.NEW_USER),),
+        "create an account with a generated password (shown once)",
+        _add_user,
     ),
     Command(
         ("pending", "rooms"),

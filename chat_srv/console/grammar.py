@@ -27,6 +27,7 @@ class Kind(enum.Enum):
     """What an argument is: it decides its parsing and its completion."""
 
     USER = "user"
+    NEW_USER = "new user"  # a name for an account to create
     ROOM = "room"
     ROOMS = "rooms"  # existing rooms, comma-separated, or `all`
     NEW_ROOMS = "new rooms"  # comma-separated

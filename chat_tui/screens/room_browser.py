@@ -31,7 +31,7 @@ def room_entry(room: m.RoomInfo) -> Table:
     state, style = STATES.get(room.state, ("", ""))
     grid.add_row(
         Text("# " + room.name),
-        Text(f"{kind} · {room.online} online", style="dim"),
+        Text(kind if room.online is None else f"{kind} · {room.online} online", style="dim"),
         Text(state, style=style),
     )
     return grid

@@ -9,10 +9,12 @@ import pytest
 from chat_core import messages as m
 from chat_srv.admin import Admin
 from chat_srv.console.commands import CommandLine
+from chat_srv.passwords import PasswordHasher
 from chat_srv.server import ChatServer
+from chat_srv.store import open_store
 from chat_srv.store.base import StoreUnavailable
 from tests.console import run
-from tests.helpers import register
+from tests.helpers import FAST_ARGON2, PASSWORD, login, register, running_server
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ async def test_unknown_command(console: CommandLine) -> None:
 
 async def test_users_and_rooms(server: ChatServer, console: CommandLine) -> None:
     assert (await run(console, "users")).strip() == "no user is connected"
-    alice = await register(server.port, "alice")
+    await register(server.port, "alice")
     users = await run(console, "users")
     assert "alice" in users
     assert "127.0.0.1" in users
@@ -58,7 +60,6 @@ async def test_users_and_rooms(server: ChatServer, console: CommandLine) -> None
     assert general.split()[1:] == ["│", "open", "│", "1", "│", "0", "│", "1"]
     informatique = next(row for row in rooms.splitlines() if "Informatique" in row)
     assert "yes" in informatique
-    await alice.close()
 
 
 async def test_add_room(server: ChatServer, console: CommandLine) -> None:
@@ -103,7 +104,6 @@ async def test_pending_accept_reject(server: ChatServer, console: CommandLine) -
     )
     assert await run(console, "accept pending alice all") == "accepted alice into Comptabilité\n"
     assert (await run(console, "pending rooms")).strip() == "no pending requests"
-    await alice.close()
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,6 @@ async def test_pending_mistakes_change_nothing(
     assert shown.startswith(f"error: {message}")
     assert "\nusage: " in shown
     assert await run(console, "pending rooms") == before
-    await alice.close()
 
 
 async def test_kick_unkick(server: ChatServer, console: CommandLine) -> None:
@@ -148,7 +147,6 @@ async def test_kick_unkick(server: ChatServer, console: CommandLine) -> None:
     assert "flooding the room" in bans
     assert await run(console, "unkick Alice") == "unkicked alice: may log in again\n"
     assert (await run(console, "bans")).strip() == "no active kicks or bans"
-    await alice.close()
 
 
 @pytest.mark.parametrize(
@@ -213,16 +211,14 @@ async def test_kill(server: ChatServer, console: CommandLine) -> None:
     )
     await alice.closed()
     assert (await run(console, "bans")).strip() == "no active kicks or bans"
-    await alice.close()
 
 
 async def test_notice(server: ChatServer, console: CommandLine) -> None:
     assert await run(console, "notice  maintenance at 18:00 ") == (
         "notice sent to 0 users: maintenance at 18:00\n"
     )
-    alice = await register(server.port, "alice")
+    await register(server.port, "alice")
     assert (await run(console, "notice hi")).startswith("notice sent to 1 user: hi")
-    await alice.close()
 
 
 async def test_messages(server: ChatServer, console: CommandLine) -> None:
@@ -236,7 +232,6 @@ async def test_messages(server: ChatServer, console: CommandLine) -> None:
     assert (await run(console, "messages 1h Blabla")).strip() == "no messages"
     wrong = await run(console, "messages 1h Nowhere")
     assert wrong.startswith("error: no room called Nowhere\nusage: messages <duration> [<room>]")
-    await alice.close()
 
 
 async def test_user_text_is_shown_literally(server: ChatServer, console: CommandLine) -> None:
@@ -258,7 +253,82 @@ async def test_user_text_is_shown_literally(server: ChatServer, console: Command
     notice = await run(console, "notice \x1b]0;pwned\x07 hello")
     assert "\x1b" not in notice
     assert "control characters" in notice
+
+
+# Invisible (zero-width space and joiner, byte order mark), reordering (RLO), and a
+# line break: each must reach the administrator's terminal as an escape.
+HIDDEN = "\u200b\u200d\ufeff\u202e\n"
+SHOWN = "\\u200b\\u200d\\ufeff\\u202e\\n"
+FORGED_ROW = "2025-03-01 09:00:00 │ Général │ admin │ fake line"
+
+
+def _nothing_raw(shown: str) -> None:
+    for char in HIDDEN.strip():
+        assert char not in shown, f"U+{ord(char):04X} reached the terminal"
+
+
+async def test_a_body_with_hidden_characters_is_one_escaped_row(
+    server: ChatServer, console: CommandLine
+) -> None:
+    alice = await register(server.port, "alice")
+    await alice.call(m.Send, room="Général", body=f"ok{HIDDEN}{FORGED_ROW}")
+    await alice.call(m.Send, room="Général", body="first line\nsecond line\n\nlast")
+    shown = await run(console, "messages 1m", width=200)
+    _nothing_raw(shown)
+    rows = [row.rstrip() for row in shown.splitlines() if "│" in row]
+    assert len(rows) == 2  # one message, one row: the forged one is not a row
+    assert rows[0].endswith(f"│ alice │ ok{SHOWN}{FORGED_ROW}")
+    assert rows[1].endswith("│ alice │ first line\\nsecond line\\n\\nlast")
+    assert not any(line.startswith("2025-03-01") for line in shown.splitlines())
     await alice.close()
+
+
+async def _account_from_before(db: str, name: str) -> None:
+    """An account made before its name was refused at registration: it still logs in."""
+    store = open_store(db)
+    await store.open()
+    hasher = PasswordHasher(FAST_ARGON2)
+    try:
+        await store.create_user(name, await hasher.hash(PASSWORD), 0, None)
+    finally:
+        hasher.close()
+        await store.close()
+
+
+async def test_hidden_characters_in_names_reasons_and_notices_are_escaped(db_path: str) -> None:
+    # A Hangul filler is a letter by category and prints as nothing: this name looks
+    # like `mallory`. Refused at registration now, it may come from an older account.
+    await _account_from_before(db_path, "mal\u3164lory")
+    async with running_server(db_path) as server:
+        await _hidden_characters_are_escaped(server, CommandLine(Admin(server)))
+
+
+async def _hidden_characters_are_escaped(server: ChatServer, console: CommandLine) -> None:
+    mallory = await login(server.port, "mal\u3164lory")
+    assert "mal\\u3164lory" in await run(console, "users")
+    wrong = await run(console, f"kick mallory{HIDDEN.strip()} 1h spam")
+    assert wrong.startswith(f"error: no user called mallory{SHOWN[:-2]}\n")
+    reason = f"spam{HIDDEN}more"
+    kicked = await run(console, f"kick mal\u3164lory 1h {reason}")
+    assert kicked.startswith("kicked mal\\u3164lory for 1h, until ")
+    assert kicked.endswith(f"(1 connection closed): spam{SHOWN}more\n")
+    assert kicked.count("\n") == 1
+    bans = await run(console, "bans", width=200)
+    _nothing_raw(bans)
+    row = next(line for line in bans.splitlines() if line.startswith("kick"))
+    assert "│ mal\\u3164lory │" in row
+    assert f"│ spam{SHOWN}more │" in row
+    await mallory.closed()
+    await mallory.close()
+    notice = await run(console, f"notice maintenance{HIDDEN}at 18:00")
+    assert notice == f"notice sent to 0 users: maintenance{SHOWN}at 18:00\n"
+    for line in (wrong, kicked, notice):
+        _nothing_raw(line)
+
+
+async def test_look_alike_spaces_are_escaped(server: ChatServer, console: CommandLine) -> None:
+    shown = await run(console, "notice a\u00a0b\u3000c\u2028d")
+    assert shown == "notice sent to 0 users: a\\xa0b\\u3000c\\u2028d\n"
 
 
 async def test_storage_failure_is_one_line(
@@ -277,7 +347,6 @@ async def test_storage_failure_is_one_line(
     await alice.sync()  # still connected
     assert (await run(console, "bans")).strip() == "no active kicks or bans"
     assert "Neuve" not in await run(console, "rooms")
-    await alice.close()
 
 
 async def test_a_bug_is_one_line_and_a_logged_traceback(
@@ -299,4 +368,3 @@ async def test_shutdown(server: ChatServer, console: CommandLine) -> None:
     assert server.stopped.is_set()
     shutdown = await alice.event(m.Disconnect)
     assert shutdown.reason == "shutdown"
-    await alice.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from chat_core import messages as m
@@ -11,9 +9,8 @@ from chat_core.errors import DisconnectReason, ErrorCode
 from chat_srv.admin import Admin
 from chat_srv.console.commands import CommandLine
 from chat_srv.server import ChatServer
-from chat_srv.service import now_ms
 from tests.console import run
-from tests.helpers import PASSWORD, Client, login, register, running_server
+from tests.helpers import PASSWORD, Client, ManualClock, login, register, running_server
 
 
 @pytest.fixture
@@ -30,15 +27,13 @@ async def _goodbye(client: Client) -> m.Disconnect:
     return event
 
 
-async def _until_past(deadline_ms: int) -> None:
-    """Wait for the wall clock to pass `deadline_ms` (a kick's expiry; no synchronisation)."""
-    await asyncio.sleep(max(deadline_ms - now_ms() + 5, 0) / 1000)
-    assert now_ms() > deadline_ms
+async def test_kick_disconnects_refuses_until_expiry_then_allows(db_path: str) -> None:
+    clock = ManualClock()
+    async with running_server(db_path, clock=clock) as server:
+        await _kick_until_expiry(server, CommandLine(Admin(server)), clock)
 
 
-async def test_kick_disconnects_refuses_until_expiry_then_allows(
-    server: ChatServer, console: CommandLine
-) -> None:
+async def _kick_until_expiry(server: ChatServer, console: CommandLine, clock: ManualClock) -> None:
     first = await register(server.port, "alice")
     second = await login(server.port, "alice")
     bob = await register(server.port, "bob")
@@ -58,7 +53,9 @@ async def test_kick_disconnects_refuses_until_expiry_then_allows(
     assert refused.code is ErrorCode.KICKED
     assert refused.details["until"] == until
     assert refused.details["reason"] == "cool down"
-    await _until_past(until)
+    clock.advance(0.999)
+    assert (await client.fails(m.Login, user="alice", password=PASSWORD)).code is ErrorCode.KICKED
+    clock.advance(0.001)  # the kick's last millisecond is over
     assert (await client.call(m.Login, user="alice", password=PASSWORD)).user == "alice"
 
 

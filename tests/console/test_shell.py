@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import re
 import signal
@@ -14,7 +16,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from chat_srv.console.shell import HEADLESS, WELCOME
+from chat_core import messages as m
+from chat_srv.console.shell import HEADLESS, WELCOME, _logs_above_prompt
+from chat_srv.logs import configure_logging
+from tests.helpers import Client
 
 TIMEOUT = 20  # seconds for any one expected output
 SERVER = [sys.executable, "-c", "from chat_srv.cli import main; main()"]
@@ -105,6 +110,46 @@ def test_log_lines_and_completion(terminal: Terminal) -> None:
     assert terminal.exit_status() == 0
 
 
+def test_user_text_above_the_prompt_is_escaped(terminal: Terminal) -> None:
+    hidden = "mal\u3164lory"  # a Hangul filler prints as nothing: it looks like mallory
+    with socket.create_connection(("127.0.0.1", terminal.port)) as sock:
+        sock.sendall(m.encode(m.Login(id=1, user=hidden, password="correct horse")))
+        terminal.expect(r"INFO chat_srv\.service: failed login for '(\S+)' from 127\.0\.0\.1")
+        assert terminal.child.match.group(1) == "mal\\u3164lory"
+    register = m.Register(id=1, user="mallory", password="correct horse")
+    with socket.create_connection(("127.0.0.1", terminal.port)) as sock:
+        sock.sendall(m.encode(register))
+        terminal.expect(r"INFO chat_srv\.service: registered mallory from 127\.0\.0\.1")
+        terminal.command("kick mallory 1h spam\u202e\u200bgnp.exe")
+        terminal.expect(r"console: kicked mallory until .* reason ('[^']*')")
+        assert terminal.child.match.group(1) == "'spam\\u202e\\u200bgnp.exe'"
+        terminal.expect(r"\(1 connection closed\): (\S+)")
+        answer = terminal.child.match.group(1)
+        assert re.sub(r"\x1b\[[0-9;]*m", "", answer) == "spam\\u202e\\u200bgnp.exe"
+        assert "\x1b[7m\\u202e" in answer  # the console's escapes are in reverse video
+    terminal.command("shutdown")
+    terminal.expect("server stopped")
+    assert terminal.exit_status() == 0
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_log_lines_above_the_prompt_keep_the_log_rules(logging_restored: None) -> None:
+    configure_logging(logging.DEBUG, _Terminal())
+    above = io.StringIO()
+    with _logs_above_prompt(above):
+        logging.getLogger("chat_srv.service").info("registered %s", "eve\n\u202efake")
+        # A library's debug record handed straight to the handlers, past its logger's level.
+        debug = logging.LogRecord("aiosqlite", logging.DEBUG, __file__, 1, "secret", (), None)
+        logging.getLogger().handle(debug)
+    assert above.getvalue().endswith(" INFO chat_srv.service: registered eve\\n\\u202efake\n")
+    assert above.getvalue().count("\n") == 1
+    assert "secret" not in above.getvalue()
+
+
 def test_ctrl_c_clears_the_line_and_ctrl_d_leaves_the_server_running(
     terminal: Terminal,
 ) -> None:
@@ -169,11 +214,10 @@ async def test_headless_without_a_terminal_stops_on_sigterm(tmp_path: Path) -> N
                 assert line, "the server ended before listening"
             port = int(line.split()[-1])
             # A logged connection proves the loop runs `serve`, signal handlers installed.
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            while b"connection from" not in await process.stdout.readline():
-                pass
-            writer.close()
-            await writer.wait_closed()
+            client = await Client.connect(port)
+            while b"connection from" not in (line := await process.stdout.readline()):
+                assert line, "the server ended before logging the connection"
+            await client.close()
             process.send_signal(signal.SIGTERM)
             rest = (await process.stdout.read()).decode()
             assert await process.wait() == 0

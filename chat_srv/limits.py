@@ -38,10 +38,9 @@ _SWEEP_EVERY = 1024  # events added between two sweeps of expired keys
 class SlidingWindow:
     """At most `limit` events per key within the last `window` seconds.
 
-    An event is counted when it starts (`add`), so attempts still in flight count
-    against the limit: sixty guesses sent at once cannot all be checked before the
-    first failure is known. An attempt that turns out harmless is taken back
-    (`discard`); a success can clear its key (`forget`).
+    A caller may count an event when it starts (`add`), so that events still in
+    flight count against the limit, and take it back if it came to nothing
+    (`discard`).
     """
 
     def __init__(self, limit: int, window: float) -> None:
@@ -56,6 +55,11 @@ class SlidingWindow:
         if events is None or len(events) < self.limit:
             return 0.0
         return events[0] + self.window - now
+
+    def count(self, key: str, now: float) -> int:
+        """How many events of `key` are within the window."""
+        events = self._recent(key, now)
+        return 0 if events is None else len(events)
 
     def add(self, key: str, now: float) -> None:
         """Count an event for `key` at `now`."""
@@ -102,3 +106,46 @@ class SlidingWindow:
             del self._events[key]  # the table holds only keys with recent events
             return None
         return events
+
+
+class AttemptLimit:
+    """At most `limit` attempts per key: those that failed within the last `window`
+    seconds and those still being checked, together.
+
+    Attempts in flight count, so sixty guesses sent at once cannot all be checked
+    before the first failure is known. One that succeeds leaves nothing behind, and
+    one refused only because others are still in flight is told to come back
+    `soon` (when they will be done), not when a failure expires.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self._failures = SlidingWindow(limit, window)
+        self._running: dict[str, int] = {}
+
+    def retry_after(self, key: str, now: float, soon: float) -> float:
+        """0.0 if an attempt for `key` may start now, else the seconds to wait."""
+        wait = self._failures.retry_after(key, now)
+        if wait > 0:
+            return wait
+        if self._failures.count(key, now) + self._running.get(key, 0) >= self.limit:
+            return soon
+        return 0.0
+
+    def start(self, key: str) -> None:
+        """An attempt for `key` is being checked."""
+        self._running[key] = self._running.get(key, 0) + 1
+
+    def finish(self, key: str, now: float, *, failed: bool) -> None:
+        """The attempt started for `key` is over; it stays counted if it `failed`."""
+        left = self._running.get(key, 1) - 1
+        if left:
+            self._running[key] = left
+        else:
+            self._running.pop(key, None)
+        if failed:
+            self._failures.add(key, now)
+
+    def forget(self, key: str) -> None:
+        """Clear the failures of `key` (after a success)."""
+        self._failures.forget(key)

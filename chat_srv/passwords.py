@@ -67,6 +67,11 @@ class PasswordHasher:
         """Hash or verify jobs running or waiting now."""
         return self._jobs
 
+    @property
+    def job_seconds(self) -> float:
+        """How long one job takes, on a running mean of the last ones."""
+        return self._seconds
+
     async def hash(self, password: str) -> str:
         """An argon2id hash of `password`.
 

@@ -23,7 +23,7 @@ from chat_srv.clock import Clock
 from chat_srv.committer import Committer
 from chat_srv.config import Registration, ServerConfig
 from chat_srv.hub import Hub, Peer
-from chat_srv.limits import SlidingWindow, TokenBucket
+from chat_srv.limits import AttemptLimit, SlidingWindow, TokenBucket
 from chat_srv.lookalikes import LookalikeIndex, has_invisible
 from chat_srv.passwords import HasherBusy, PasswordHasher
 from chat_srv.sanctions import Sanctions
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ROOM = "Général"
 _FAILURE_WINDOW = 60.0  # seconds over which login attempts are counted
 _REGISTRATION_WINDOW = 3600.0  # seconds over which registrations are counted
+_SOON = 0.05  # seconds: the least a login held back by others in flight is told to wait
 
 
 @dataclass(slots=True)
@@ -101,9 +102,9 @@ class Service:
         self.committer = Committer(store, config.max_batch, self._deliver)
         self.hasher = hasher
         self.sanctions = Sanctions()
-        # Login attempts, counted when they start (see `_login`).
-        self._user_attempts = SlidingWindow(config.login_failures_per_user, _FAILURE_WINDOW)
-        self._ip_attempts = SlidingWindow(config.login_failures_per_ip, _FAILURE_WINDOW)
+        # Login attempts: the failed ones and those being checked (see `_login`).
+        self._user_attempts = AttemptLimit(config.login_failures_per_user, _FAILURE_WINDOW)
+        self._ip_attempts = AttemptLimit(config.login_failures_per_ip, _FAILURE_WINDOW)
         self._registrations = SlidingWindow(config.registrations_per_ip, _REGISTRATION_WINDOW)
         self.users: dict[str, User] = {}  # by name key
         self.users_by_id: dict[int, User] = {}
@@ -333,30 +334,27 @@ class Service:
         if ip is not None and not known_here:
             budgets.append((self._ip_attempts, ip))
         now = self.clock.monotonic()
-        wait = max(window.retry_after(key, now) for window, key in budgets)
+        soon = max(_SOON, self.hasher.job_seconds)
+        wait = max(limit.retry_after(key, now, soon) for limit, key in budgets)
         if wait > 0:
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED,
-                "too many failed logins; wait a little",
+                "too many login attempts; wait a little",
                 retry_after_ms=math.ceil(wait * 1000),
             )
-        # Counted when it starts, so that guesses sent at once are held to the limit;
-        # one that fails stays counted, one that succeeds is taken back.
-        for window, key in budgets:
-            window.add(key, now)
-        known_hash = record.password_hash if record is not None else None
+        for limit, key in budgets:
+            limit.start(key)
+        failed = False  # a check the pool refused is no attempt
         try:
-            matched = await self.hasher.verify(known_hash, request.password)
-        except BaseException:  # never checked (the hashing pool is full): no attempt
-            for window, key in budgets:
-                window.discard(key, now)
-            raise
-        if not matched:
+            known_hash = record.password_hash if record is not None else None
+            failed = not await self.hasher.verify(known_hash, request.password)
+        finally:
+            for limit, key in budgets:
+                limit.finish(key, self.clock.monotonic(), failed=failed)
+        if failed:
             log.info("failed login for %r from %s", request.user, ip)
             raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong user name or password")
         assert record is not None
-        for window, key in budgets:
-            window.discard(key, now)
         self._user_attempts.forget(budgets[0][1])
         self.sanctions.check_login(user_key, self.clock.now_ms())
         if self.hasher.needs_rehash(record.password_hash):

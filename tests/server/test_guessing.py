@@ -155,3 +155,21 @@ async def test_registration_waits_its_turn_for_the_pool_too(db_path: str) -> Non
         assert len(server.service.users) == created  # a refused one made nothing
         for client in clients:
             await client.close()
+
+
+async def test_logins_held_back_by_others_in_flight_are_told_to_come_back_soon(
+    db_path: str,
+) -> None:
+    settings: dict[str, Any] = {"argon2": SLOW_ARGON2, "login_failures_per_user": 5}
+    async with running_server(db_path, **settings) as server:
+        await register(server.port, "bouncer")
+        clients = [await Client.connect(server.port) for _ in range(12)]
+        ids = [await c.send_request(m.Login, user="bouncer", password=PASSWORD) for c in clients]
+        replies = [await c.read_reply(i) for c, i in zip(clients, ids, strict=True)]
+        waiting = [(c, r) for c, r in zip(clients, replies, strict=True) if not r.ok]
+        assert waiting, "twelve logins at once were all checked at once"
+        # Nothing failed: they only wait for the five being checked, a moment.
+        assert all(r.fields["retry_after_ms"] < 5_000 for _, r in waiting)
+        for client, _ in waiting:  # one at a time, as a client that waited would
+            await client.call(m.Login, user="bouncer", password=PASSWORD)
+        assert len(server.hub.user_connections(server.service.users["bouncer"].id)) == 13

@@ -82,7 +82,8 @@ class Connection(asyncio.Protocol):
         self._inbox: deque[m.Request | ProtocolError | m.Disconnect] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._out: list[bytes] = []  # frames queued in this loop iteration
-        self._backlog: deque[bytes] = deque()  # whole frames the socket would not take yet
+        # Whole frames the socket would not take yet; made only for a reader that lags.
+        self._backlog: deque[bytes] | None = None
         self._backlog_bytes = 0
         self._writable: asyncio.Future[None] | None = None  # set while writing is paused
         config = server.config
@@ -268,7 +269,7 @@ class Connection(asyncio.Protocol):
         # The worker is left to finish the request in hand: see the module docstring.
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
-        self._backlog.clear()
+        self._backlog = None
         self._backlog_bytes = 0
         self._finish()
 
@@ -359,6 +360,8 @@ class Connection(asyncio.Protocol):
             return
         if self._backlog or (self._writable is not None and not self._writable.done()):
             # The socket is full: keep whole frames here, behind those already waiting.
+            if self._backlog is None:
+                self._backlog = deque()
             self._backlog.extend(out)
             self._backlog_bytes += sum(map(len, out))
             out.clear()
@@ -380,11 +383,13 @@ class Connection(asyncio.Protocol):
             frame = backlog.popleft()
             self._backlog_bytes -= len(frame)
             transport.write(frame)
+        if not backlog:
+            self._backlog = None  # caught up
 
     def _drop_slow(self) -> None:
         log.warning("dropping %s (%s): slow consumer", self.user and self.user.name, self.ip)
         self._out.clear()
-        self._backlog.clear()  # whole frames: what the reader gets next stays aligned
+        self._backlog = None  # whole frames: what the reader gets next stays aligned
         self._backlog_bytes = 0
         text = "you were not reading fast enough"
         goodbye = m.encode(m.Disconnect(reason=DisconnectReason.SLOW_CONSUMER, text=text))
@@ -402,8 +407,8 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        queued = [*self._backlog, *self._out]
-        self._backlog.clear()
+        queued = [*(self._backlog or ()), *self._out]
+        self._backlog = None
         self._backlog_bytes = 0
         self._out.clear()
         if queued:

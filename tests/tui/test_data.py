@@ -199,6 +199,13 @@ def test_errors_and_goodbyes_in_plain_words() -> None:
     assert describe_error(kicked, UTC) == "You were kicked until 10:05 on 3 June 2025: spam."
     banned = ProtocolError(ErrorCode.BANNED, "banned", reason="[b]x[/b]")
     assert describe_error(banned, UTC) == "This account is banned: [b]x[/b]."
+    busy = ProtocolError(ErrorCode.RATE_LIMITED, "too many login attempts", retry_after_ms=1500)
+    assert describe_error(busy, UTC) == "Slow down: too many login attempts. Try again in 2 s."
+    taken = ProtocolError(ErrorCode.USER_EXISTS, "аlice looks too much like alice, which is taken")
+    assert describe_error(taken, UTC) == (
+        "That user name is not available (аlice looks too much like alice, which is taken);"
+        " choose another one."
+    )
     goodbye = m.Disconnect(reason=DisconnectReason.KICKED, text="you are kicked: spam", until=until)
     assert describe_disconnect(goodbye, UTC) == (
         "You were kicked",

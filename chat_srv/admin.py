@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chat_core import messages as m
-from chat_core.errors import DisconnectReason, ProtocolError
+from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
 from chat_core.names import check_room_name, check_user_name, has_forbidden_controls, name_key
 from chat_srv.lookalikes import has_invisible
 from chat_srv.passwords import HasherBusy
@@ -223,7 +223,9 @@ class Admin:
             password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
             user = await self._service.create_account(name, password, None, reserved_ok=True)
         except ProtocolError as error:
-            raise AdminError(f"{name}: {error.message}") from None
+            if error.code is ErrorCode.INVALID_NAME:
+                raise AdminError(f"{name!r}: {error.message}") from None
+            raise AdminError(error.message) from None  # it names the name already
         except HasherBusy:
             raise AdminError("password hashing is busy; try again in a moment") from None
         self._service.announce_account(user)
@@ -359,7 +361,7 @@ class Admin:
             SanctionKind.IP_BAN, canonical, None, reason, CONSOLE, self._clock.now_ms()
         )
         sanctions.add(sanction)
-        # The same words a new connection from there gets (`ChatServer.connection_opened`).
+        # The same words a new connection from there gets (`ChatServer.connection_refusal`).
         goodbye = m.encode(m.Disconnect(reason=DisconnectReason.BANNED, text=f"banned: {reason}"))
         closing = [
             conn

@@ -100,10 +100,10 @@ def serve(
         int, typer.Option(min=1, help="Requests a user may send at once.")
     ] = 60,
     login_failures_per_user: Annotated[
-        int, typer.Option(min=1, help="Failed logins a minute per account (see docs/security.md).")
+        int, typer.Option(min=1, help="Login attempts failed (a minute) or running, per account.")
     ] = 5,
     login_failures_per_ip: Annotated[
-        int, typer.Option(min=1, help="Failed logins a minute per address.")
+        int, typer.Option(min=1, help="The same, per address (docs/security.md).")
     ] = 20,
     hash_workers: Annotated[
         int, typer.Option(min=0, help="Passwords hashed at once (0: one per core).")

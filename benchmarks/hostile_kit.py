@@ -162,6 +162,8 @@ def _spawn(command: list[str], log_path: Path, workdir: Path) -> subprocess.Pope
             stdout=log_file,
             stderr=log_file,
             cwd=workdir,
+            # Its state (the admin socket, where the server has one) stays in workdir.
+            env={**os.environ, "XDG_STATE_HOME": str(workdir)},
             start_new_session=True,  # a Ctrl-C on the harness is not sent to it too
         )
 

@@ -212,6 +212,8 @@ def start_chat(
     ]
     log_path = workdir / f"chat-server-{time.monotonic_ns()}.log"
     log_path.write_bytes(b"$ " + " ".join(command).encode() + b"\n")
+    # Its state (the admin socket, where the server has one) stays in workdir.
+    env["XDG_STATE_HOME"] = str(workdir)
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,

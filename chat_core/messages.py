@@ -8,6 +8,7 @@ request or raises `ProtocolError` with the code the protocol names;
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Any, Final, TypeVar
 
 import msgspec
@@ -26,6 +27,16 @@ HISTORY_LIMIT_DEFAULT: Final = 50
 MEMBER: Final = "member"
 PENDING: Final = "pending"
 NONE: Final = "none"
+
+COMMAND_MAX = 5000  # characters in one console line sent with `moderate`
+
+
+class Role(enum.StrEnum):
+    """What an account may do beyond chatting (version 2)."""
+
+    USER = "user"
+    MODERATOR = "moderator"  # moderation commands (see `moderate`)
+    ADMIN = "admin"  # every console command but `shutdown`
 
 
 class Frame(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -165,6 +176,25 @@ class Ping(Request, tag="ping", kw_only=True):
     """Check the connection."""
 
 
+class Moderate(Request, tag="moderate", kw_only=True):
+    """Run one line of the administrator's console (moderators and admins)."""
+
+    command: Annotated[str, msgspec.Meta(min_length=1, max_length=COMMAND_MAX)]
+    # The columns the client shows the output in (tables are laid out for it).
+    width: Annotated[int, msgspec.Meta(ge=20, le=1000)] | None = None
+
+    def check(self) -> None:
+        check_command_line(self.command)
+
+
+def check_command_line(line: str) -> None:
+    """Raise `bad_request` unless `line` is one line of text (no control characters)."""
+    if any(char < " " or "\x7f" <= char <= "\x9f" for char in line):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, "a command is one line, without control characters"
+        )
+
+
 REQUEST_TYPES: Final[tuple[type[Request], ...]] = (
     Register,
     Login,
@@ -178,6 +208,7 @@ REQUEST_TYPES: Final[tuple[type[Request], ...]] = (
     Who,
     MarkRead,
     Ping,
+    Moderate,
 )
 REQUEST_TAGS: Final[frozenset[str]] = frozenset(str(t.__struct_config__.tag) for t in REQUEST_TYPES)
 PRE_LOGIN_TYPES: Final[tuple[type[Request], ...]] = (Register, Login, Ping)
@@ -206,11 +237,12 @@ class DmInfo(msgspec.Struct, kw_only=True):
     unread: int
 
 
-class UserInfo(msgspec.Struct, kw_only=True):
-    """A user in a `who` answer."""
+class UserInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A user in a `who` answer; `role` only where it is not `user`."""
 
     name: str
     online: bool
+    role: str | None = None
 
 
 # ------------------------------------------------------------------------- events
@@ -305,6 +337,7 @@ class LoginOk(Ok, kw_only=True):
     rooms: list[RoomInfo]
     dms: list[DmInfo]
     server_time: int
+    role: str = Role.USER  # version 2; left out when `user`
 
 
 class RoomsOk(Ok, kw_only=True):
@@ -337,6 +370,12 @@ class WhoOk(Ok, kw_only=True):
     """Result of `who`."""
 
     users: list[UserInfo]
+
+
+class ModerateOk(Ok, kw_only=True):
+    """Result of `moderate`: the command's output as plain text lines."""
+
+    lines: list[str]
 
 
 class ErrorReply(Reply, tag="error", kw_only=True):
@@ -381,6 +420,7 @@ RESULT_TYPES: Final[dict[type[Request], type[Ok]]] = {
     Dm: SentOk,
     History: HistoryOk,
     Who: WhoOk,
+    Moderate: ModerateOk,
 }
 """The `ok` reply each request gets; requests not listed get a plain `Ok`."""
 
@@ -423,6 +463,7 @@ _request_decoder: Final = msgspec.msgpack.Decoder(
     | Who
     | MarkRead
     | Ping
+    | Moderate
 )
 _any_decoder: Final = msgspec.msgpack.Decoder()
 

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
+from chat_core.messages import Role
 from chat_core.names import check_room_name, check_user_name, has_forbidden_controls, name_key
 from chat_srv.lookalikes import has_invisible
 from chat_srv.passwords import HasherBusy
+from chat_srv.roles import CONSOLE, Actor
 from chat_srv.sanctions import parse_network
 from chat_srv.service import Room, User
 from chat_srv.session import Connection
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONSOLE = "console"  # `created_by` of sanctions made here
 REASON_MAX = 1000  # characters; a reason travels in every refused login
 GENERATED_PASSWORD_BYTES = 12  # `add user`: 16 URL-safe characters, 96 random bits
 
@@ -107,14 +108,29 @@ class Moderated:
 
 
 class Admin:
-    """The console's view of a running `ChatServer`: one method per operation."""
+    """The console's view of a running `ChatServer`: one method per operation.
 
-    def __init__(self, server: ChatServer) -> None:
+    `actor` is who runs them (the operator by default): the log names them, and
+    the sanctions they make are `created_by` their name. Whether they may run a
+    command at all is checked at the door (`CommandLine`), with `may_run`.
+    """
+
+    def __init__(self, server: ChatServer, actor: Actor = CONSOLE) -> None:
         self._server = server
+        self._actor = actor
         self._service = server.service
         self._hub = server.hub
         self._store = server.store
         self._clock = server.service.clock
+
+    @property
+    def actor(self) -> Actor:
+        """Who runs the operations."""
+        return self._actor
+
+    def may_run(self, command: str) -> bool:
+        """Whether the actor may run the command named by its words."""
+        return self._actor.may_run(command)
 
     # -- look-ups -------------------------------------------------------------
 
@@ -208,7 +224,12 @@ class Admin:
                 raise AdminError(f"a room called {name} exists") from None
             room = self._service.add_room(record)
             self._hub.to_everyone(m.encode(m.RoomAdded(room=room.name, approval=room.approval)))
-            log.info("console: added room %s (%s)", room.name, "approval" if approval else "open")
+            log.info(
+                "%s: added room %s (%s)",
+                self._actor.label,
+                room.name,
+                "approval" if approval else "open",
+            )
             created.append(room.name)
         return created
 
@@ -229,7 +250,7 @@ class Admin:
         except HasherBusy:
             raise AdminError("password hashing is busy; try again in a moment") from None
         self._service.announce_account(user)
-        log.info("console: added user %s", user.name)
+        log.info("%s: added user %s", self._actor.label, user.name)
         return NewAccount(user.name, password)
 
     async def accept(self, user: str, rooms: list[str] | None) -> list[str]:
@@ -243,7 +264,7 @@ class Admin:
             event = m.Membership(room=room.name, state=m.MEMBER)
             self._hub.to_user(target.id, m.encode(event))
             self._service.set_membership(target.id, room, MembershipState.MEMBER)
-            log.info("console: accepted %s into %s", target.name, room.name)
+            log.info("%s: accepted %s into %s", self._actor.label, target.name, room.name)
         return [room.name for room in chosen]
 
     async def reject(self, user: str, rooms: list[str] | None) -> list[str]:
@@ -253,7 +274,7 @@ class Admin:
             await self._store.delete_membership(target.id, room.id)
             self._service.set_membership(target.id, room, None)
             self._hub.to_user(target.id, m.encode(m.Membership(room=room.name, state=m.NONE)))
-            log.info("console: rejected %s from %s", target.name, room.name)
+            log.info("%s: rejected %s from %s", self._actor.label, target.name, room.name)
         return [room.name for room in chosen]
 
     def _pending_rooms(self, name: str, rooms: list[str] | None) -> tuple[User, list[Room]]:
@@ -292,7 +313,7 @@ class Admin:
         # A new kick replaces the old one rather than piling up beside it.
         await self._store.lift_sanctions(SanctionKind.KICK, key, now)
         sanction = await self._store.add_sanction(
-            SanctionKind.KICK, key, until, reason, CONSOLE, now
+            SanctionKind.KICK, key, until, reason, self._actor.name, now
         )
         self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(
@@ -300,7 +321,8 @@ class Admin:
         )
         closed = self._hub.close_user(target.id, m.encode(goodbye))
         log.info(
-            "console: kicked %s until %s (%d connections closed), reason %r",
+            "%s: kicked %s until %s (%d connections closed), reason %r",
+            self._actor.label,
             target.name,
             datetime.fromtimestamp(until / 1000).isoformat(sep=" ", timespec="seconds"),
             closed,
@@ -318,7 +340,7 @@ class Admin:
             raise AdminError(f"{target.name} is not kicked")
         await self._store.lift_sanctions(SanctionKind.KICK, key, now)
         self._service.sanctions.lift(SanctionKind.KICK, key)
-        log.info("console: unkicked %s", target.name)
+        log.info("%s: unkicked %s", self._actor.label, target.name)
         return target.name
 
     async def ban(self, user: str, reason: str) -> Moderated:
@@ -329,13 +351,17 @@ class Admin:
         if key in self._service.sanctions.bans:
             raise AdminError(f"{target.name} is already banned")
         sanction = await self._store.add_sanction(
-            SanctionKind.BAN, key, None, reason, CONSOLE, self._clock.now_ms()
+            SanctionKind.BAN, key, None, reason, self._actor.name, self._clock.now_ms()
         )
         self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(reason=DisconnectReason.BANNED, text=f"you are banned: {reason}")
         closed = self._hub.close_user(target.id, m.encode(goodbye))
         log.info(
-            "console: banned %s (%d connections closed), reason %r", target.name, closed, reason
+            "%s: banned %s (%d connections closed), reason %r",
+            self._actor.label,
+            target.name,
+            closed,
+            reason,
         )
         return Moderated(target.name, closed)
 
@@ -347,7 +373,7 @@ class Admin:
             raise AdminError(f"{target.name} is not banned")
         await self._store.lift_sanctions(SanctionKind.BAN, key, self._clock.now_ms())
         self._service.sanctions.lift(SanctionKind.BAN, key)
-        log.info("console: unbanned %s", target.name)
+        log.info("%s: unbanned %s", self._actor.label, target.name)
         return target.name
 
     async def ban_ip(self, network: str, reason: str) -> Moderated:
@@ -358,7 +384,7 @@ class Admin:
         if parse_network(canonical) in sanctions.ip_bans:
             raise AdminError(f"{canonical} is already banned")
         sanction = await self._store.add_sanction(
-            SanctionKind.IP_BAN, canonical, None, reason, CONSOLE, self._clock.now_ms()
+            SanctionKind.IP_BAN, canonical, None, reason, self._actor.name, self._clock.now_ms()
         )
         sanctions.add(sanction)
         # The same words a new connection from there gets (`ChatServer.connection_refusal`).
@@ -371,7 +397,8 @@ class Admin:
         for conn in closing:
             conn.close_with(goodbye)
         log.info(
-            "console: banned address %s (%d connections closed), reason %r",
+            "%s: banned address %s (%d connections closed), reason %r",
+            self._actor.label,
             canonical,
             len(closing),
             reason,
@@ -385,7 +412,7 @@ class Admin:
             raise AdminError(f"{canonical} is not banned")
         await self._store.lift_sanctions(SanctionKind.IP_BAN, canonical, self._clock.now_ms())
         self._service.sanctions.lift(SanctionKind.IP_BAN, canonical)
-        log.info("console: unbanned address %s", canonical)
+        log.info("%s: unbanned address %s", self._actor.label, canonical)
         return canonical
 
     async def kill(self, user: str, reason: str) -> Moderated:
@@ -398,8 +425,31 @@ class Admin:
             reason=DisconnectReason.KILLED, text=f"disconnected by the administrator: {reason}"
         )
         closed = self._hub.close_user(target.id, m.encode(goodbye))
-        log.info("console: killed %s (%d connections), reason %r", target.name, closed, reason)
+        log.info(
+            "%s: killed %s (%d connections), reason %r",
+            self._actor.label,
+            target.name,
+            closed,
+            reason,
+        )
         return Moderated(target.name, closed)
+
+    async def set_role(self, user: str, role: Role) -> tuple[str, Role]:
+        """Give a user a role (`user` takes it back); their name and the role.
+
+        It applies at once: the next `moderate` of their open connections sees it.
+        """
+        target = self._user(user)
+        if target.role is role:
+            raise AdminError(
+                f"{target.name} is already {role}"
+                if role is not Role.USER
+                else f"{target.name} is neither a moderator nor an admin"
+            )
+        await self._store.set_role(target.id, role)
+        target.role = role
+        log.info("%s: %s is now %s", self._actor.label, target.name, role)
+        return target.name, role
 
     # -- everyone -------------------------------------------------------------------
 
@@ -414,12 +464,14 @@ class Admin:
             raise AdminError("a notice cannot hold control characters")
         self._hub.to_everyone(m.encode(m.Notice(text=text)))
         reached = sum(1 for _ in self._hub.online_users())
-        log.info("console: notice of %d characters sent to %d users", len(text), reached)
+        log.info(
+            "%s: notice of %d characters sent to %d users", self._actor.label, len(text), reached
+        )
         return reached
 
     async def shutdown(self) -> None:
         """Stop the server gracefully, as a signal would; returns once it has stopped."""
-        log.info("console: shutdown")
+        log.info("%s: shutdown", self._actor.label)
         await self._server.stop()
 
     # -- helpers ----------------------------------------------------------------------

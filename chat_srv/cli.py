@@ -23,6 +23,7 @@ from chat_srv.config import (
     Registration,
     ServerConfig,
 )
+from chat_srv.control import ControlSocketError
 from chat_srv.logs import configure_logging
 from chat_srv.server import ChatServer
 from chat_srv.store import StoreError
@@ -118,6 +119,10 @@ def serve(
     registrations_per_ip: Annotated[
         int, typer.Option(min=1, help="Accounts an hour from one address (loopback exempt).")
     ] = 5,
+    admin_socket: Annotated[
+        str,
+        typer.Option(help="The admin socket's path (default: in the state folder), or none."),
+    ] = "",
     reserved_names: Annotated[
         str,
         typer.Option(help="Comma-separated user names nobody may register (and look-alikes)."),
@@ -156,6 +161,7 @@ def serve(
         hash_queue=hash_queue,
         registration=registration,
         registrations_per_ip=registrations_per_ip,
+        admin_socket=admin_socket,
         reserved_names=tuple(name.strip() for name in reserved_names.split(",") if name.strip()),
         argon2=Argon2Params(argon2_time_cost, argon2_memory_kib, argon2_parallelism),
     )
@@ -188,6 +194,8 @@ async def _serve(config: ServerConfig, interactive: bool) -> None:
         await server.start()
     except StoreError as error:
         raise ServerStartError(f"cannot open the database: {error}") from None
+    except ControlSocketError as error:
+        raise ServerStartError(f"admin socket: {error}") from None
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise ServerStartError(

@@ -53,6 +53,14 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("chat-server")) / "chat.db"
 
 
+def default_admin_socket() -> Path:
+    """The admin socket used when no `--admin-socket` is given: in the user's state directory."""
+    return Path(platformdirs.user_state_dir("chat-server")) / "admin.sock"
+
+
+NO_ADMIN_SOCKET = "none"  # the `--admin-socket` value that turns the socket off
+
+
 @dataclass(frozen=True, slots=True)
 class Argon2Params:
     """Cost of the argon2id password hash (RFC 9106 low-memory profile by default)."""
@@ -95,11 +103,19 @@ class ServerConfig:
     login_timeout: float = 30.0  # seconds a connection may stay without logging in
     tls_handshake_timeout: float = 10.0  # seconds from accept to a finished TLS handshake
     frame_timeout: float = 30.0  # seconds a frame may take from its first byte to its last
+    admin_socket: str = ""  # the admin socket's path; "" = default_admin_socket(); "none" = off
 
     @property
     def hashers(self) -> int:
         """How many passwords are hashed at once: `hash_workers`, or one per core."""
         return self.hash_workers or os.cpu_count() or 1
+
+    @property
+    def admin_socket_path(self) -> Path | None:
+        """Where the admin socket goes, or None when it is turned off."""
+        if self.admin_socket == NO_ADMIN_SOCKET:
+            return None
+        return Path(self.admin_socket) if self.admin_socket else default_admin_socket()
 
     @property
     def database(self) -> str:

@@ -18,7 +18,9 @@ from chat_core import messages as m
 from chat_core.errors import DisconnectReason
 from chat_srv.clock import Clock
 from chat_srv.config import ServerConfig
+from chat_srv.control import ControlSocket
 from chat_srv.hub import Hub
+from chat_srv.moderation import Moderation
 from chat_srv.passwords import PasswordHasher
 from chat_srv.service import Service
 from chat_srv.session import Connection
@@ -55,6 +57,9 @@ class ChatServer:
         hasher = PasswordHasher(config.argon2, workers=config.hashers, queue=config.hash_queue)
         self.service = Service(self.store, self.hub, hasher, config, clock=clock or Clock())
         self.committer = self.service.committer
+        self.service.moderator = Moderation(self)
+        socket_path = config.admin_socket_path
+        self.control = ControlSocket(self, socket_path) if socket_path is not None else None
         self.stopped = asyncio.Event()
         self._listener: asyncio.Server | None = None
         self._stopping = False
@@ -93,7 +98,11 @@ class ChatServer:
                 reuse_address=True,
                 backlog=1024,
             )
+            if self.control is not None:
+                await self.control.start()
         except BaseException:
+            if self._listener is not None:
+                self._listener.close()
             await self.committer.close()
             await self.store.close()
             self.service.hasher.close()
@@ -113,6 +122,8 @@ class ChatServer:
         log.info("shutting down")
         if self._listener is not None:
             self._listener.close()
+        if self.control is not None:
+            await self.control.close()
         # Store and deliver what is queued first: its senders get their replies
         # (their tasks resume before this one) ahead of the goodbye.
         await self.committer.close()

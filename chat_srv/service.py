@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.messages import Role
 from chat_core.names import name_key
 from chat_srv.clock import Clock
 from chat_srv.committer import Committer
@@ -53,6 +54,7 @@ class User:
     name: str
     rooms: set[int] = field(default_factory=set)  # ids of rooms the user is a member of
     bucket: TokenBucket | None = None  # requests over all the user's connections, while online
+    role: Role = Role.USER
 
 
 @dataclass(slots=True)
@@ -81,6 +83,8 @@ class Client(Peer, Protocol):
 
 
 Handler = Callable[[Any, Any], Awaitable[m.Reply]]
+Moderator = Callable[[Client, m.Moderate], Awaitable[m.Reply]]
+"""Runs a `moderate` request's console line (`chat_srv.moderation`, set by the server)."""
 
 
 class Service:
@@ -114,6 +118,7 @@ class Service:
         self.user_lookalikes = LookalikeIndex()
         self.room_lookalikes = LookalikeIndex()
         self._reserved = LookalikeIndex(config.reserved_names)
+        self.moderator: Moderator | None = None
         self._handlers: dict[type[m.Request], Handler] = {
             m.Register: self._register,
             m.Login: self._login,
@@ -125,12 +130,13 @@ class Service:
             m.Who: self._who,
             m.MarkRead: self._mark_read,
             m.Ping: self._ping,
+            m.Moderate: self._moderate,
         }
 
     async def load(self) -> None:
         """Read users, rooms, memberships and sanctions from the store."""
         for record in await self.store.get_users():
-            self._remember_user(record.id, record.name)
+            self._remember_user(record.id, record.name, record.role)
         last_ids = await self.store.room_last_ids()
         for room in await self.store.get_rooms():
             self._remember_room(room.id, room.name, room.approval, last_ids.get(room.id, 0))
@@ -359,7 +365,9 @@ class Service:
         self.sanctions.check_login(user_key, self.clock.now_ms())
         if self.hasher.needs_rehash(record.password_hash):
             await self.store.set_password_hash(record.id, await self.hasher.hash(request.password))
-        user = self.users_by_id.get(record.id) or self._remember_user(record.id, record.name)
+        user = self.users_by_id.get(record.id) or self._remember_user(
+            record.id, record.name, record.role
+        )
         return await self._logged_in(client, request.id, user)
 
     async def _logged_in(self, client: Client, request_id: int, user: User) -> m.Reply:
@@ -389,6 +397,7 @@ class Service:
             rooms=self._room_infos(user, unread),
             dms=dms,
             server_time=self.clock.now_ms(),
+            role=user.role,
         )
 
     async def _logout(self, client: Client, request: m.Logout) -> m.Reply:
@@ -584,12 +593,25 @@ class Service:
         else:
             ids = list(self.hub.online_users())
         people = [self.users_by_id[uid] for uid in ids]
-        users = [m.UserInfo(name=u.name, online=self.hub.is_online(u.id)) for u in people]
+        users = [
+            m.UserInfo(
+                name=u.name,
+                online=self.hub.is_online(u.id),
+                role=u.role if u.role is not Role.USER else None,
+            )
+            for u in people
+        ]
         users.sort(key=lambda u: (not u.online, name_key(u.name)))
         return m.WhoOk(id=request.id, users=users)
 
     async def _ping(self, client: Client, request: m.Ping) -> m.Reply:
         return m.Ok(id=request.id)
+
+    async def _moderate(self, client: Client, request: m.Moderate) -> m.Reply:
+        user = _logged(client)
+        if user.role is Role.USER or self.moderator is None:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "moderation is for moderators and admins")
+        return await self.moderator(client, request)
 
     # -- look-ups and bookkeeping -----------------------------------------------
 
@@ -615,8 +637,8 @@ class Service:
             raise ProtocolError(ErrorCode.NO_SUCH_USER, f"no user called {name}")
         return user
 
-    def _remember_user(self, user_id: int, name: str) -> User:
-        user = User(user_id, name)
+    def _remember_user(self, user_id: int, name: str, role: Role = Role.USER) -> User:
+        user = User(user_id, name, role=role)
         self.users[name_key(name)] = user
         self.users_by_id[user_id] = user
         self.user_lookalikes.add(name)

@@ -324,7 +324,8 @@ class ChatApp(App[None]):
     def action_help(self) -> None:
         """Keys and commands."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            moderator = self.session is not None and self.session.state.moderator
+            self.push_screen(HelpScreen(moderator))
 
     async def action_quit(self) -> None:
         """Close the connection and leave."""

@@ -248,6 +248,11 @@ class ChatClient:
         """Check the connection."""
         await self.request(m.Ping, m.Ok)
 
+    async def moderate(self, command: str, width: int | None = None) -> list[str]:
+        """Run a line of the server's console (moderators and admins); its output."""
+        fields = {} if width is None else {"width": width}
+        return (await self.request(m.Moderate, m.ModerateOk, command=command, **fields)).lines
+
     async def logout(self) -> None:
         """Log out; the server closes the connection after the reply."""
         await self.request(m.Logout, m.Ok)

@@ -22,14 +22,48 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Each command: its arguments and what it does (shown by /help)."""
 
+MODERATION: dict[str, tuple[str, str]] = {
+    "/kick": ("USER DURATION REASON", "disconnect USER; logins refused for DURATION (10m, 2h)"),
+    "/ban": ("USER REASON", "disconnect USER; logins refused until /unban"),
+    "/unban": ("USER", "lift USER's ban"),
+    "/kill": ("USER REASON", "disconnect USER now (may log in again at once)"),
+    "/pending": ("[USER]", "join requests waiting for approval"),
+    "/accept": ("USER ROOM,...|all", "approve USER's requests"),
+    "/reject": ("USER ROOM,...|all", "refuse USER's requests"),
+    "/notice": ("TEXT", "a notice to everyone connected"),
+    "/mod": ("LINE", "any line of the server's console (/mod help: what you may run)"),
+}
+"""Moderators' and admins' commands: each is a line of the server's console."""
+
+# The console's words for each moderation command (the arguments follow as typed).
+_CONSOLE_WORDS = {
+    "/kick": "kick",
+    "/ban": "ban",
+    "/unban": "unban",
+    "/kill": "kill",
+    "/pending": "pending rooms",
+    "/accept": "accept pending",
+    "/reject": "reject pending",
+    "/notice": "notice",
+    "/mod": "",
+}
+# Commands whose first argument is a user name (completed as one).
+_USER_FIRST = frozenset(
+    {"/msg", "/kick", "/ban", "/unban", "/kill", "/pending", "/accept", "/reject"}
+)
+_MIN_ARGS = {"/kick": 3, "/ban": 2, "/unban": 1, "/kill": 2, "/accept": 2, "/reject": 2}
+
 
 @dataclass(frozen=True)
 class Command:
-    """A parsed input line: `name` is a command (`/join`) or `say` for a message."""
+    """A parsed input line: `name` is a command (`/join`) or `say` for a message.
+
+    Every moderation command becomes `/mod`, its `text` the console line to run.
+    """
 
     name: str
     args: tuple[str, ...] = ()
-    text: str = ""  # the message (say) or the trailing text (/msg)
+    text: str = ""  # the message (say), the trailing text (/msg), the console line (/mod)
 
 
 @dataclass(frozen=True)
@@ -49,6 +83,8 @@ def parse(line: str) -> Command | Invalid | None:
         return Command("say", text=line)
     word, _, rest = line.partition(" ")
     name = word.lower()
+    if name in MODERATION:
+        return _moderation(name, rest)
     if name not in COMMANDS:
         return Invalid(f"unknown command {word} (/help lists them)")
     usage = f"usage: {name} {COMMANDS[name][0]}".rstrip()
@@ -67,18 +103,30 @@ def parse(line: str) -> Command | Invalid | None:
     return Command(name, args)
 
 
-def help_lines() -> list[tuple[str, str]]:
-    """`(usage, description)` for every command."""
-    return [(f"{name} {args}".rstrip(), text) for name, (args, text) in COMMANDS.items()]
+def _moderation(name: str, rest: str) -> Command | Invalid:
+    """A moderation command as the console line it stands for."""
+    args = rest.split()
+    if len(args) < _MIN_ARGS.get(name, 0) or (name in ("/notice", "/mod") and not args):
+        return Invalid(f"usage: {name} {MODERATION[name][0]}")
+    if name == "/pending" and len(args) > 1:
+        return Invalid(f"usage: {name} {MODERATION[name][0]}")
+    return Command("/mod", text=" ".join([_CONSOLE_WORDS[name], rest.strip()]).strip())
+
+
+def help_lines(moderator: bool = False) -> list[tuple[str, str]]:
+    """`(usage, description)` for every command (moderators' too, for one)."""
+    shown = {**COMMANDS, **MODERATION} if moderator else COMMANDS
+    return [(f"{name} {args}".rstrip(), text) for name, (args, text) in shown.items()]
 
 
 def completions(
-    line: str, cursor: int, users: Iterable[str], rooms: Iterable[str]
+    line: str, cursor: int, users: Iterable[str], rooms: Iterable[str], moderator: bool = False
 ) -> tuple[int, list[str]]:
     """What the word before `cursor` could be completed to.
 
-    Commands complete at the start of the line, rooms after `/join` and `/leave`,
-    user names anywhere else (an `@` before the name is kept).
+    Commands complete at the start of the line (a moderator's too, for one), rooms
+    after `/join` and `/leave`, user names anywhere else (an `@` before the name is
+    kept).
 
     Returns:
         Where the word starts, and the candidates (sorted, case-insensitively).
@@ -89,10 +137,10 @@ def completions(
     before = head[:start].split()
     at_user = False
     if not before and word.startswith("/"):
-        pool: list[str] = list(COMMANDS)
+        pool: list[str] = [*COMMANDS, *(MODERATION if moderator else ())]
     elif len(before) == 1 and before[0].lower() in ("/join", "/leave"):
         pool = list(rooms)
-    elif before and before[0].startswith("/") and before[0].lower() != "/msg":
+    elif before and before[0].startswith("/") and before[0].lower() not in _USER_FIRST:
         return start, []
     else:
         pool, at_user = list(users), word.startswith("@")

@@ -129,6 +129,7 @@ class ChatState:
         self.online: dict[str, bool] = {}  # user key -> online
         self.names: dict[str, str] = {}  # user key -> name as registered
         self.current: Target | None = None
+        self.role: str = m.Role.USER  # this user's, as the last login said
 
     @classmethod
     def from_login(cls, reply: m.LoginOk) -> ChatState:
@@ -140,6 +141,7 @@ class ChatState:
     def merge_login(self, reply: m.LoginOk) -> None:
         """Take the rooms, DMs and unread counts of a (re-)login; keep the messages."""
         self.me = reply.user
+        self.role = reply.role
         self._learn(reply.user)
         for info in reply.rooms:
             self.directory[name_key(info.name)] = info
@@ -168,6 +170,11 @@ class ChatState:
             self._room_info(info)
 
     # -- look-ups -------------------------------------------------------------
+
+    @property
+    def moderator(self) -> bool:
+        """Whether this user may moderate (a moderator or an admin)."""
+        return self.role != m.Role.USER
 
     def conversation(self, target: Target) -> Conversation | None:
         """The room or conversation, if the user has it."""

@@ -32,8 +32,14 @@ R = TypeVar("R", bound=m.Ok)
 
 
 def test_config(db: str, **overrides: Any) -> ServerConfig:
-    """A configuration for a test server: port 0, fast hashing."""
-    settings: dict[str, Any] = {"address": "127.0.0.1", "port": 0, "db": db, "argon2": FAST_ARGON2}
+    """A configuration for a test server: port 0, fast hashing, no admin socket."""
+    settings: dict[str, Any] = {
+        "address": "127.0.0.1",
+        "port": 0,
+        "db": db,
+        "argon2": FAST_ARGON2,
+        "admin_socket": "none",  # tests that want one give a path of their own
+    }
     settings.update(overrides)
     return ServerConfig(**settings)
 

@@ -1,19 +1,23 @@
 """The console's commands and the executor that runs them.
 
 `COMMANDS` lists every command with its handler; `parse` reads a line against
-it (see `grammar`); `CommandLine.execute` runs the line through the `Admin` API
-and always answers with a Rich renderable: a table for lists, one line for
-actions, an error line plus the usage for every mistake. Nothing here raises,
-prints, or reaches past `Admin`.
+it (see `grammar`); `CommandLine.run` checks that the `Admin`'s actor may run the
+command (the one permission check, for every door: terminal, admin socket,
+`moderate`), runs it through the `Admin` API, and always answers with an
+`Outcome` holding a Rich renderable: a table for lists, one line for actions, an
+error line plus the usage for every mistake. Nothing here raises, prints, or
+reaches past `Admin`.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from rich.console import RenderableType
 from rich.text import Text
 
+from chat_core.messages import Role
 from chat_srv.admin import Admin, AdminError
 from chat_srv.console import grammar
 from chat_srv.console import render as r
@@ -21,7 +25,7 @@ from chat_srv.console.durations import format_duration
 from chat_srv.console.grammar import Command, Invocation, Kind, Param, UsageError
 from chat_srv.store.base import StoreUnavailable
 
-__all__ = ["COMMANDS", "CommandLine", "Kind", "UsageError", "parse"]
+__all__ = ["COMMANDS", "CommandLine", "Kind", "Outcome", "UsageError", "parse"]
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +34,11 @@ log = logging.getLogger(__name__)
 
 async def _help(admin: Admin, inv: Invocation) -> RenderableType:
     topic = inv.optional_text("command")
+    mine = [c for c in COMMANDS if admin.may_run(c.name)]  # what this actor may run
     if not topic:
-        return r.help_table([(c.usage, c.summary) for c in COMMANDS])
+        return r.help_table([(c.usage, c.summary) for c in mine])
     words = topic.split()
-    chosen = [c for c in COMMANDS if c.words[: len(words)] == tuple(words[: len(c.words)])]
+    chosen = [c for c in mine if c.words[: len(words)] == tuple(words[: len(c.words)])]
     if not chosen:
         raise UsageError(f"no command called {topic}", (inv.command.usage,))
     return r.help_table([(c.usage, c.summary) for c in chosen])
@@ -152,6 +157,16 @@ async def _notice(admin: Admin, inv: Invocation) -> RenderableType:
     return r.line(f"notice sent to {r.count(reached, 'user')}: ", r.plain(inv.text("text")))
 
 
+async def _op(admin: Admin, inv: Invocation) -> RenderableType:
+    name, role = await admin.set_role(inv.text("username"), Role(inv.text("role")))
+    return r.line(r.plain(name, "bold"), f" is now {role}")
+
+
+async def _deop(admin: Admin, inv: Invocation) -> RenderableType:
+    name, _ = await admin.set_role(inv.text("username"), Role.USER)
+    return r.line(r.plain(name, "bold"), " is a plain user again")
+
+
 async def _shutdown(admin: Admin, inv: Invocation) -> RenderableType:
     await admin.shutdown()
     return Text("server stopped")
@@ -228,6 +243,13 @@ COMMANDS: tuple[Command, ...] = (
     Command(("kill",), (_U, _REASON), "disconnect now; may log in again at once", _kill),
     Command(("bans",), (), "active kicks, user bans and IP bans", _bans),
     Command(("notice",), (Param("text", Kind.TEXT),), "a notice to every connected user", _notice),
+    Command(
+        ("op",),
+        (_U, Param("role", Kind.ROLE, label="moderator|admin")),
+        "make a user a moderator or an admin (the moderate request)",
+        _op,
+    ),
+    Command(("deop",), (_U,), "take a moderator's or admin's role back", _deop),
     Command(("shutdown",), (), "graceful shutdown (as on SIGTERM)", _shutdown),
 )
 """Every command, in the order `help` lists them."""
@@ -241,31 +263,58 @@ def parse(line: str) -> Invocation | None:
 # -- executor ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What running a line gave: what to show, and whether it failed and why."""
+
+    shown: RenderableType  # what a terminal prints (errors included)
+    failed: bool = False
+    forbidden: bool = False  # not the actor's to run (checked at the door)
+    message: str = ""  # the explanation, when it failed
+    usage: tuple[str, ...] = ()  # the forms of the command, when it failed
+
+    @property
+    def explanation(self) -> str:
+        """The message and the usage, as plain lines (for the doors without Rich)."""
+        return "\n".join([self.message, *(f"usage: {form}" for form in self.usage)])
+
+
+def _failure(message: str, usage: tuple[str, ...] = (), *, forbidden: bool = False) -> Outcome:
+    return Outcome(r.error(message, usage), True, forbidden, message, usage)
+
+
 class CommandLine:
-    """Runs console lines against an `Admin`; every outcome is a renderable."""
+    """Runs console lines against an `Admin`, checking first that its actor may."""
 
     def __init__(self, admin: Admin) -> None:
         self.admin = admin
 
     async def execute(self, line: str) -> RenderableType:
-        """Run one line; a blank line gives an empty `Text`."""
+        """Run one line; what to show (a blank line gives an empty `Text`)."""
+        return (await self.run(line)).shown
+
+    async def run(self, line: str) -> Outcome:
+        """Run one line; never raises."""
         try:
             invocation = parse(line)
         except UsageError as error:
-            return r.error(error.message, error.usage)
+            return _failure(error.message, error.usage)
         if invocation is None:
-            return Text()
-        usage = (invocation.command.usage,)
+            return Outcome(Text())
+        command = invocation.command
+        if not self.admin.may_run(command.name):
+            return _failure(f"{command.name} is not for {self.admin.actor.label}", forbidden=True)
+        usage = (command.usage,)
         try:
-            return await invocation.command.handler(self.admin, invocation)
+            return Outcome(await command.handler(self.admin, invocation))
         except UsageError as error:
-            return r.error(error.message, error.usage)
+            return _failure(error.message, error.usage)
         except AdminError as error:
-            return r.error(error.message, usage)
+            return _failure(error.message, usage)
         except StoreUnavailable as error:
             log.warning("console: storage unavailable: %s", error)
-            return r.error("storage unavailable; try again")
+            return _failure("storage unavailable; try again")
         except Exception:
             # A bug, not a mistake: the traceback goes to the log, the console stays up.
-            log.exception("console command %r failed", invocation.command.name)
-            return r.error(f"{invocation.command.name} failed unexpectedly; see the log")
+            log.exception("console command %r failed", command.name)
+            return _failure(f"{command.name} failed unexpectedly; see the log")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from chat_core.names import name_key
 from chat_srv.console.commands import COMMANDS, Kind
+from chat_srv.console.grammar import ROLES
 
 _WORD = re.compile(r"\S+")
 DURATION_EXAMPLES = ("30s", "10m", "1h", "1d", "7d")
@@ -70,6 +71,8 @@ def _candidates(
                 yield from _matching(["all"], current)
         elif kind is Kind.OPEN:
             yield from _matching(["open"], current)
+        elif kind is Kind.ROLE:
+            yield from _matching(ROLES, current)
         elif kind is Kind.DURATION:
             yield from _matching(DURATION_EXAMPLES, current)
         elif kind is Kind.COMMAND and index == 0:

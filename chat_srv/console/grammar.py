@@ -32,6 +32,7 @@ class Kind(enum.Enum):
     ROOMS = "rooms"  # existing rooms, comma-separated, or `all`
     NEW_ROOMS = "new rooms"  # comma-separated
     OPEN = "open"  # the literal word `open`
+    ROLE = "role"  # `moderator` or `admin`
     DURATION = "duration"
     NETWORK = "network"
     TEXT = "text"  # the rest of the line, spaces included
@@ -118,6 +119,7 @@ class Invocation:
 
 
 _WORD = re.compile(r"\S+")
+ROLES = ("moderator", "admin")  # what `op` may give
 
 
 def find(commands: Sequence[Command], words: list[str]) -> Command | None:
@@ -186,6 +188,10 @@ def _convert(param: Param, word: str, usage: tuple[str, ...]) -> str | list[str]
     if param.kind is Kind.OPEN:
         if word != "open":
             raise UsageError(f"expected the word open, not {word}", usage)
+        return word
+    if param.kind is Kind.ROLE:
+        if word not in ROLES:
+            raise UsageError(f"a role is moderator or admin, not {word}", usage)
         return word
     if param.kind in (Kind.ROOMS, Kind.NEW_ROOMS):
         if param.kind is Kind.ROOMS and word == "all":

@@ -10,10 +10,11 @@ A message is one row: its newlines show as `\\n`.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterable
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -178,3 +179,24 @@ def help_table(entries: list[tuple[str, str]]) -> RenderableType:
     for usage, summary in entries:
         table.add_row(Text(usage), Text(summary))
     return table
+
+
+def render_lines(renderable: RenderableType, width: int, *, ansi: bool) -> list[str]:
+    """`renderable` as the lines a terminal `width` columns wide would show.
+
+    With `ansi`, styles are ANSI sequences (for the admin socket's console);
+    without, plain text (for `moderate` and one-shot commands piped elsewhere).
+    """
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=ansi,
+        color_system="standard" if ansi else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
+    console.print(renderable)
+    text = buffer.getvalue()
+    return text.rstrip("\n").split("\n") if text.strip() else []

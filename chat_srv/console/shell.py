@@ -48,7 +48,7 @@ async def run_console(server: ChatServer) -> None:
         console = Console(file=sys.stdout, highlight=False, markup=False, emoji=False)
         with _logs_above_prompt(sys.stdout):
             session: PromptSession[str] = PromptSession(
-                history=_history(),
+                history=history(),
                 completer=_Completer(admin),
                 complete_while_typing=False,
             )
@@ -69,7 +69,7 @@ async def _read_eval_print(
     stopped = asyncio.ensure_future(server.stopped.wait())
     try:
         while not server.stopped.is_set():
-            prompt = asyncio.ensure_future(_read_line(session))
+            prompt = asyncio.ensure_future(read_line(session))
             await asyncio.wait({prompt, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if not prompt.done():  # the server stopped (a signal) under the prompt
                 prompt.cancel()
@@ -88,7 +88,7 @@ async def _read_eval_print(
             await stopped
 
 
-async def _read_line(session: PromptSession[str]) -> str | None:
+async def read_line(session: PromptSession[str]) -> str | None:
     """The next line, "" after Ctrl-C, None after Ctrl-D.
 
     The keys' exceptions stop here: a KeyboardInterrupt escaping a task would be
@@ -119,7 +119,7 @@ class _Completer(Completer):
             yield Completion(candidate.text, start_position=-candidate.replaces)
 
 
-def _history() -> History:
+def history() -> History:
     """Lines typed in earlier sessions, kept in the user's state directory if it can be."""
     try:
         directory = Path(platformdirs.user_state_dir("chat-server"))

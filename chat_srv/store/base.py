@@ -12,6 +12,8 @@ import abc
 import enum
 from dataclasses import dataclass
 
+from chat_core.messages import Role
+
 
 class StoreError(Exception):
     """Base of the errors a store raises."""
@@ -49,6 +51,7 @@ class UserRecord:
     password_hash: str
     created_at: int  # ms since the epoch
     last_ip: str | None
+    role: Role = Role.USER
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def known_address(self, user_id: int, ip: str) -> bool:
         """Whether the user has logged in (or registered) from `ip` before."""
+
+    @abc.abstractmethod
+    async def set_role(self, user_id: int, role: Role) -> None:
+        """Give a user a role (`user` takes it back)."""
 
     # -- rooms -----------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import aiomysql
 import pymysql
 
+from chat_core.messages import Role
 from chat_core.names import name_key
 from chat_srv.store.base import (
     Conflict,
@@ -81,7 +82,7 @@ _SCHEMA_LOCK_WAIT = 30  # seconds another server may hold the schema lock
 _DEADLOCK_CODES = frozenset({1205, 1213})  # lock wait timeout, deadlock: run again
 _ATTEMPTS = 3
 
-_USER_COLUMNS = "id, name, password_hash, created_at, last_ip"
+_USER_COLUMNS = "id, name, password_hash, created_at, last_ip, role"
 # Names through scalar subqueries, not joins: a join may be buffered, which loses
 # the index order and sorts the whole range. FORCE INDEX fixes the plan (a range
 # of the room or conversation index) whatever the optimizer guesses from statistics.
@@ -436,6 +437,9 @@ class MysqlStore(Store):
                 await _remember_address(cur, user_id, ip, now)
 
         await self._run(op)
+
+    async def set_role(self, user_id: int, role: Role) -> None:
+        await self._change("UPDATE users SET role = %s WHERE id = %s", (str(role), user_id))
 
     async def known_address(self, user_id: int, ip: str) -> bool:
         rows = await self._select(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat_core.messages import Role
 from chat_srv.store.base import Sanction, SanctionKind, StoredMessage, UserRecord
 
 
 def user_record(row: Any) -> UserRecord:
-    """A row of (id, name, password_hash, created_at, last_ip)."""
-    return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4])
+    """A row of (id, name, password_hash, created_at, last_ip, role)."""
+    return UserRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4], Role(row[5]))
 
 
 def message_record(row: Any) -> StoredMessage:

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from chat_core.messages import Role
 from chat_core.names import name_key
 from chat_srv.store.base import (
     Conflict,
@@ -70,7 +71,7 @@ Work = Callable[[sqlite3.Connection], T]  # statements run in the database threa
 # Larger than any id: lets "before nothing" use the same indexed range query.
 _NO_LIMIT = 2**63 - 1
 
-_USER_COLUMNS = "id, name, password_hash, created_at, last_ip"
+_USER_COLUMNS = "id, name, password_hash, created_at, last_ip, role"
 # Names through scalar subqueries, not joins: the planner cannot start from the
 # users table, so a page is always a range of the messages index, in index order.
 _MESSAGE_SELECT = """
@@ -385,6 +386,10 @@ class SqliteStore(Store):
                 _remember_address(conn, user_id, ip, now)
 
         await self._write(work)
+
+    async def set_role(self, user_id: int, role: Role) -> None:
+        sql = "UPDATE users SET role = ? WHERE id = ?"
+        await self._write(lambda conn: _changed(conn, sql, (str(role), user_id)))
 
     async def known_address(self, user_id: int, ip: str) -> bool:
         rows = await self._rows(

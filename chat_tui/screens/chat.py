@@ -147,6 +147,11 @@ class ChatScreen(ChatCommands, Screen[None]):
         """A line from the client in the message pane."""
         await self.query_one(MessagePane).note(text)
 
+    def pane_width(self) -> int | None:
+        """The columns the message pane shows text in (for the console's tables)."""
+        width = self.query_one(MessagePane).content_size.width
+        return min(max(width - 1, 20), 1000) if width else None
+
     async def apply_change(self, change: Change) -> None:
         """Redraw what a server event changed; toast DMs and mentions from elsewhere."""
         current = self.state.current
@@ -333,7 +338,10 @@ class ChatScreen(ChatCommands, Screen[None]):
     # -- the input line ------------------------------------------------------------
 
     def _complete(self, line: str, cursor: int) -> tuple[int, list[str]]:
-        return completions(line, cursor, self.state.user_names(), self.state.room_names())
+        state = self.state
+        return completions(
+            line, cursor, state.user_names(), state.room_names(), moderator=state.moderator
+        )
 
     @on(Input.Submitted, "#input")
     async def _submitted(self, event: Input.Submitted) -> None:

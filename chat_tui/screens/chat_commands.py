@@ -66,6 +66,8 @@ class ChatCommands:
             await self._who()
         elif command.name == "/rooms":
             self.browse_rooms()
+        elif command.name == "/mod":
+            await self._moderate(command.text)
         elif command.name == "/help":
             await self.app_action("help")
         elif command.name == "/quit":
@@ -101,6 +103,21 @@ class ChatCommands:
         self.redraw_sidebar()
         if self.state.current is None and self.state.openable():
             self.open_target(self.state.openable()[0])
+
+    async def _moderate(self, line: str) -> None:
+        """Run a console line on the server; its output (or its error) in the pane."""
+        try:
+            lines = await self.session.client.moderate(line, width=self.pane_width())
+        except ProtocolError as error:
+            if error.code not in (ErrorCode.BAD_REQUEST, ErrorCode.FORBIDDEN):
+                raise
+            lines = error.message.splitlines()
+            lines[0] = f"Refused: {lines[0]}" if error.code == ErrorCode.FORBIDDEN else lines[0]
+        await self.note("\n".join(lines) or "(nothing to show)")
+
+    def pane_width(self) -> int | None:
+        """The message pane's width in columns (the screen's), if known."""
+        return None
 
     async def _who(self) -> None:
         current = self.state.current

@@ -30,8 +30,8 @@ KEYS = (
 )
 
 
-def help_table() -> Table:
-    """Keys, then commands, in two columns."""
+def help_table(moderator: bool = False) -> Table:
+    """Keys, then commands (a moderator's too, for one), in two columns."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -40,26 +40,30 @@ def help_table() -> Table:
         table.add_row(key, text)
     table.add_row("", "")
     table.add_row(Text("Commands", style="underline"), "")
-    for usage, text in help_lines():
+    for usage, text in help_lines(moderator):
         table.add_row(usage, text)
     table.add_row("//text", "send a message that starts with /")
     return table
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys and commands; Escape or F1 closes it."""
+    """Keys and commands (with the moderation commands for a moderator); Esc closes it."""
 
     CSS_PATH = "modals.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f1,q", "close", "Close", id="help.close", tooltip="Close the help"),
     ]
 
+    def __init__(self, moderator: bool = False) -> None:
+        super().__init__()
+        self._moderator = moderator
+
     def compose(self) -> ComposeResult:
         """The table in a scrollable box."""
         with VerticalScroll(id="help-box", classes="dialog") as box:
             box.border_title = "Help"
             box.border_subtitle = "Esc closes"
-            yield Static(help_table(), markup=False)
+            yield Static(help_table(self._moderator), markup=False)
 
     def action_close(self) -> None:
         """Close the help."""

@@ -28,7 +28,7 @@ PROMPT = "chat>"  # prompt_toolkit draws the trailing space as a cursor move
 
 
 def _args(tmp_path: Path) -> list[str]:
-    return ["--port", "0", "--db", str(tmp_path / "chat.db"), *FAST]
+    return ["--port", "0", "--db", str(tmp_path / "chat.db"), "--admin-socket", "none", *FAST]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -96,6 +96,13 @@ requests: st.SearchStrategy[m.Request] = st.one_of(
     st.builds(m.Who, id=request_ids, room=st.none() | room_names),
     _mark_read(),
     st.builds(m.Ping, id=request_ids),
+    st.builds(
+        m.Moderate,
+        id=request_ids,
+        command=st.text(
+            st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=80
+        ),
+    ),
 )
 
 

@@ -96,6 +96,10 @@ REQUESTS: list[tuple[m.Request, dict[str, Any]]] = [
         {"type": "mark_read", "id": 16, "peer": "bob", "msg_id": 7},
     ),
     (m.Ping(id=2**31 - 1), {"type": "ping", "id": 2**31 - 1}),
+    (
+        m.Moderate(id=17, command="kick bob 10m flooding"),
+        {"type": "moderate", "id": 17, "command": "kick bob 10m flooding"},
+    ),
 ]
 
 EVENTS: list[tuple[m.Event, dict[str, Any]]] = [
@@ -160,6 +164,14 @@ OK_REPLIES: list[tuple[m.Ok, dict[str, Any]]] = [
         m.WhoOk(id=7, users=[m.UserInfo(name="bob", online=False)]),
         {"type": "ok", "id": 7, "users": [{"name": "bob", "online": False}]},
     ),
+    (
+        m.WhoOk(id=7, users=[m.UserInfo(name="eve", online=True, role=m.Role.MODERATOR)]),
+        {"type": "ok", "id": 7, "users": [{"name": "eve", "online": True, "role": "moderator"}]},
+    ),
+    (
+        m.ModerateOk(id=9, lines=["kicked bob for 10m"]),
+        {"type": "ok", "id": 9, "lines": ["kicked bob for 10m"]},
+    ),
 ]
 
 ERROR_REPLIES: list[tuple[m.ErrorReply, dict[str, Any]]] = [
@@ -218,6 +230,7 @@ def test_examples_cover_every_type() -> None:
         m.SentOk,
         m.HistoryOk,
         m.WhoOk,
+        m.ModerateOk,
     }
     assert {str(w["type"]) for _, w in REQUESTS} == m.REQUEST_TAGS
 
@@ -359,6 +372,7 @@ def test_result_types_follow_the_request_table() -> None:
         m.Who: m.WhoOk,
         m.MarkRead: m.Ok,
         m.Ping: m.Ok,
+        m.Moderate: m.ModerateOk,
     }
     assert set(expected) == set(m.REQUEST_TYPES)
     assert {kind: m.RESULT_TYPES.get(kind, m.Ok) for kind in m.REQUEST_TYPES} == expected

@@ -48,6 +48,8 @@ async def server_process(db: str, *extra: str) -> AsyncIterator[ServerProcess]:
         "--db",
         db,
         *FAST_ARGS,
+        "--admin-socket",
+        "none",  # a test that wants one gives its own (the last one given counts)
         *extra,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,

@@ -30,6 +30,8 @@ from chat_srv.store.base import (
     Sanction,
     SanctionKind,
     StoredMessage,
+    StoreError,
+    StoreUnavailable,
 )
 
 if TYPE_CHECKING:
@@ -468,6 +470,17 @@ class Admin:
             "%s: notice of %d characters sent to %d users", self._actor.label, len(text), reached
         )
         return reached
+
+    async def backup(self, path: str) -> str:
+        """Copy the database to a new file at `path` while the server runs; the path."""
+        try:
+            await self._store.backup(path)
+        except StoreUnavailable:
+            raise
+        except StoreError as error:
+            raise AdminError(str(error)) from None
+        log.info("%s: backed up the database to %s", self._actor.label, path)
+        return path
 
     async def shutdown(self) -> None:
         """Stop the server gracefully, as a signal would; returns once it has stopped."""

@@ -35,8 +35,10 @@ MODERATOR_COMMANDS: Final = frozenset(
 )
 """Commands a moderator may run, by their words."""
 
-OPERATOR_ONLY: Final = frozenset({"shutdown"})
-"""Commands an admin may not run: only the server's operator."""
+OPERATOR_ONLY: Final = frozenset({"shutdown", "backup"})
+"""Commands an admin may not run: only the server's operator. `backup` writes a file
+where the server's user may write, with contents that chat users chose (message
+bodies): a chat role must not reach the server's file system."""
 
 
 def may_run(role: Role | None, command: str) -> bool:

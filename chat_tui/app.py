@@ -47,6 +47,7 @@ TRANSIENT = {
     DisconnectReason.PROTOCOL_ERROR,
 }
 FINAL_LOGIN_ERRORS = {ErrorCode.AUTH_FAILED, ErrorCode.KICKED, ErrorCode.BANNED}
+TLS_NEEDED = "This server speaks TLS: start chat-tui with --tls (and --ca for a private CA)."
 
 
 class LoginFailed(Exception):
@@ -168,6 +169,8 @@ class ChatApp(App[None]):
                 title, text = describe_disconnect(goodbye, self.tz)
                 final = goodbye.reason not in TRANSIENT
                 raise LoginFailed(f"{title}: {text}", final=final) from None
+            if await client.speaks_tls():  # it closed on bytes that were not TLS
+                raise LoginFailed(TLS_NEEDED, final=True) from None
             raise LoginFailed("The server closed the connection.", final=False) from None
         return client, reply
 

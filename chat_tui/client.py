@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=m.Ok)
 
 CONNECT_TIMEOUT = 10.0  # seconds to open the connection (and the TLS handshake)
+PROBE_TIMEOUT = 3.0  # seconds for the TLS handshake of `speaks_tls`
 REQUEST_TIMEOUT = 30.0  # seconds a reply may take before the request fails
 _MAX_ID = 2**31 - 1
 
@@ -89,6 +90,24 @@ class ChatClient:
         sock = self._writer.get_extra_info("socket")
         if sock is not None:  # let the system notice a peer that vanished without a FIN
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+    async def speaks_tls(self) -> bool:
+        """Whether the server answers a TLS handshake (asked when a plain connection was
+        closed before any answer: the usual sign of a TLS-only server)."""
+        if self.ssl_context is not None:
+            return False
+        probe = ssl.create_default_context()
+        probe.check_hostname = False
+        probe.verify_mode = ssl.CERT_NONE  # only the handshake is of interest, not whose
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                _, writer = await asyncio.open_connection(self.host, self.port, ssl=probe)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
 
     async def events(self) -> AsyncGenerator[m.Event, None]:
         """Read the connection until it ends, yielding events and resolving replies.

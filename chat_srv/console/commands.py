@@ -167,6 +167,11 @@ async def _deop(admin: Admin, inv: Invocation) -> RenderableType:
     return r.line(r.plain(name, "bold"), " is a plain user again")
 
 
+async def _backup(admin: Admin, inv: Invocation) -> RenderableType:
+    path = await admin.backup(inv.text("path"))
+    return r.line("database copied to ", r.plain(path, "bold"))
+
+
 async def _shutdown(admin: Admin, inv: Invocation) -> RenderableType:
     await admin.shutdown()
     return Text("server stopped")
@@ -250,6 +255,12 @@ COMMANDS: tuple[Command, ...] = (
         _op,
     ),
     Command(("deop",), (_U,), "take a moderator's or admin's role back", _deop),
+    Command(
+        ("backup",),
+        (Param("path", Kind.TEXT, label="file"),),
+        "copy the SQLite database to a new file, while serving",
+        _backup,
+    ),
     Command(("shutdown",), (), "graceful shutdown (as on SIGTERM)", _shutdown),
 )
 """Every command, in the order `help` lists them."""

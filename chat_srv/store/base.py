@@ -159,6 +159,15 @@ class Store(abc.ABC):
     async def close(self) -> None:
         """Finish pending writes and disconnect."""
 
+    async def backup(self, path: str) -> None:
+        """Copy the whole database to a new file at `path`, while it serves.
+
+        Raises:
+            StoreError: this backend has no such copy (MySQL: use mariadb-dump), or
+                the file exists or cannot be written.
+        """
+        raise StoreError("this database is backed up with its own tools (see docs/deploy.md)")
+
     # -- users -----------------------------------------------------------------
 
     @abc.abstractmethod

@@ -327,6 +327,14 @@ class SqliteStore(Store):
 
         await self._write(work)
 
+    async def backup(self, path: str) -> None:
+        async with self._lock:
+            db = self._conn()
+            with _translate():
+                # SQLite's online backup, in the database thread: a consistent copy
+                # while the server goes on (writes wait for each step).
+                await db._execute(_backup, db._conn, path)  # type: ignore[no-untyped-call]
+
     async def close(self) -> None:
         db = self._db
         if db is None:
@@ -564,6 +572,20 @@ class SqliteStore(Store):
             f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
         )
         return [sanction_record(r) for r in rows]
+
+
+def _backup(conn: sqlite3.Connection, path: str) -> None:
+    """Copy the database to a new file (in the database thread)."""
+    where = Path(path)
+    if where.exists():
+        raise StoreError(f"{path} exists: a backup goes to a new file")
+    if not where.parent.is_dir():
+        raise StoreError(f"there is no folder {where.parent} to put {where.name} in")
+    target = sqlite3.connect(path)
+    try:
+        conn.backup(target, pages=1024)
+    finally:
+        target.close()
 
 
 def _remember_address(conn: sqlite3.Connection, user_id: int, ip: str, now: int) -> None:

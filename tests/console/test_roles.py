@@ -92,8 +92,9 @@ async def test_an_admin_may_do_all_but_shut_down(db_path: str) -> None:
         ]
         added = await boss.call(m.Moderate, command="add room Projets", width=60)
         assert added.lines == ["added (approval needed): Projets"]
-        refused = await boss.fails(m.Moderate, command="shutdown")
-        assert refused.code == ErrorCode.FORBIDDEN
+        for line in ("shutdown", "backup /tmp/chat-copy.db"):
+            refused = await boss.fails(m.Moderate, command=line)
+            assert refused.code == ErrorCode.FORBIDDEN, line
 
 
 async def test_a_role_change_applies_to_open_connections_at_once(db_path: str) -> None:

@@ -22,7 +22,8 @@ from chat_core import messages as m
 from chat_core.errors import DisconnectReason
 from chat_srv.control import ControlSocketError
 from chat_srv.remote import FAILED, NO_SERVER, OK, AdminLink, one_command
-from tests.helpers import register, running_server
+from tests.databases import mysql_database, mysql_server_url
+from tests.helpers import login, register, running_server
 from tests.server.process import server_process
 
 
@@ -173,3 +174,31 @@ def test_the_default_socket_is_in_the_state_folder(monkeypatch: pytest.MonkeyPat
     assert os.fspath(ServerConfig(admin_socket="/run/c.sock").admin_socket_path or "") == (
         "/run/c.sock"
     )
+
+
+async def test_a_backup_while_serving(db_path: str, sockets: Path, tmp_path: Path) -> None:
+    path = sockets / "admin.sock"
+    copy = tmp_path / "copy.db"
+    async with running_server(db_path, admin_socket=str(path)) as server:
+        alice = await register(server.port, "alice")
+        sent = await alice.call(m.Send, room="Général", body="keep me")
+        assert await admin(path, f"backup {copy}") == (OK, f"database copied to {copy}\n", "")
+        status, _, err = await admin(path, f"backup {copy}")
+        assert status == FAILED
+        assert f"{copy} exists" in err
+    async with running_server(str(copy)) as restored:
+        alice = await login(restored.port, "alice")
+        page = await alice.call(m.History, room="Général")
+        assert [msg.msg_id for msg in page.messages] == [sent.msg_id]
+
+
+@pytest.mark.mysql
+async def test_mysql_is_backed_up_with_its_own_tools(sockets: Path) -> None:
+    path = sockets / "admin.sock"
+    async with (
+        mysql_database(mysql_server_url()) as url,
+        running_server(url, admin_socket=str(path)),
+    ):
+        status, _, err = await admin(path, "backup /tmp/never.db")
+        assert status == FAILED
+        assert "backed up with its own tools" in err

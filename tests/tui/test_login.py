@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import trustme
 from textual.widgets import Input, Static
 
 from chat_core import messages as m
@@ -95,6 +97,24 @@ async def test_an_unreachable_server_is_said_so(tmp_path: Path, config_dir: Path
         await ui.login_form("alice", PASSWORD, register=False)
         await ui.settle()
         assert f"Cannot reach the server at 127.0.0.1:{port}" in login_error(ui.app.screen)
+
+
+async def test_a_plain_client_of_a_tls_server_is_told_to_use_tls(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    cert = trustme.CA().issue_cert("127.0.0.1")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    tls: dict[str, Any] = {"tls_cert": str(cert_file), "tls_key": str(key_file)}
+    async with (
+        running_server(str(tmp_path / "chat.db"), **tls) as server,
+        drive(make_app(server.port, config_dir)) as ui,
+    ):
+        await ui.login_form("alice", PASSWORD, register=True)
+        await ui.settle()
+        assert "This server speaks TLS: start chat-tui with --tls" in login_error(ui.app.screen)
+        assert ui.app.session is None
 
 
 async def test_a_kicked_user_is_told_until_when_and_why(

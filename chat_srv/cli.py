@@ -1,4 +1,16 @@
-"""`chat-server`: the command line that starts the server."""
+"""`chat-server`: the command line that starts the server, and its two subcommands.
+
+`chat-server [OPTIONS]` runs the server, as it always has: the options belong to a
+group whose callback serves when no subcommand follows. `chat-server admin
+COMMAND...` and `chat-server console` reach a running server through its admin
+socket (`chat_srv.remote`, imported only when they run).
+
+Settings come from `chat_srv.settings`: an option typed here overrides a `CHAT_*`
+variable, which overrides the `--config` file, which overrides the defaults. Exit
+statuses: 0 done; 1 the server could not start (port in use, database, TLS files);
+2 the configuration was refused (a bad option, key or variable), as typer does for
+a bad option.
+"""
 
 from __future__ import annotations
 
@@ -8,166 +20,328 @@ import logging
 import signal
 import ssl
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from chat_core.framing import CLIENT_FRAME_LIMIT
-from chat_srv.config import (
-    DEFAULT_OUTBOUND_BUFFER,
-    DEFAULT_PORT,
-    DEFAULT_RESERVED_NAMES,
-    Argon2Params,
-    Registration,
-    ServerConfig,
-)
+from chat_srv.config import Registration, ServerConfig
 from chat_srv.control import ControlSocketError
 from chat_srv.logs import configure_logging
 from chat_srv.server import ChatServer
+from chat_srv.settings import (
+    CONFIG_VARIABLE,
+    KEYS,
+    Loaded,
+    Settings,
+    SettingsError,
+    admin_socket_path,
+    load,
+)
+from chat_srv.settings_toml import to_toml
 from chat_srv.store import StoreError
 
 log = logging.getLogger("chat_srv")
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+DEFAULTS = Settings()
+"""The defaults, shown by `--help`; `chat_srv.settings` applies them, not typer."""
+_REGISTRATION = Registration(DEFAULTS.registration)
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help wraps texts and never cuts option names
+    context_settings={"max_content_width": 100},
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND [ARGS]...]",
+    epilog="Every option is also a key of the --config file and a CHAT_<OPTION> variable "
+    "(docs/configuration.md): an option wins over a variable, a variable over the file.",
+)
 
 
-@app.command()
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"chat-server {version('chat-suite')}")
+        raise typer.Exit()
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar=CONFIG_VARIABLE,
+        dir_okay=False,
+        help="A TOML file of settings; its keys are the options' names with _ for -.",
+    ),
+]
+SocketOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--socket", help="The server's admin socket (default: as the server's --admin-socket)."
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outer:
+    """What the options before a subcommand said, for its --socket default."""
+
+    config: Path | None
+    options: Mapping[str, object]
+
+
+@app.callback()
 def serve(
-    address: Annotated[
-        str, typer.Option("--address", "-a", help="Address to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", "-p", min=0, max=65535, help="TCP port to listen on.")
-    ] = DEFAULT_PORT,
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config", help="Print the settings as a --config file (TOML) and exit."
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version and exit."
+        ),
+    ] = False,
+    address: Annotated[str, typer.Option("--address", "-a", help="Address to listen on.")] = (
+        DEFAULTS.address
+    ),
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port to listen on (0-65535).")] = (
+        DEFAULTS.port
+    ),
     db: Annotated[
         str,
         typer.Option(
-            "--db",
-            envvar="CHAT_DB",
+            metavar="<path|url>",
             help="SQLite file, or mysql://user:password@host:port/database. "
             "Default: chat.db in the user's data directory.",
+            show_default=False,
         ),
-    ] = "",
-    db_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds a MySQL operation may take.")
-    ] = 5.0,
+    ] = DEFAULTS.db,
+    db_timeout: Annotated[float, typer.Option(help="Seconds a MySQL operation may take.")] = (
+        DEFAULTS.db_timeout
+    ),
     log_level: Annotated[
-        str, typer.Option("--log-level", help="debug, info, warning or error.")
-    ] = "info",
+        str, typer.Option(metavar="<level>", help="debug, info, warning, error or critical.")
+    ] = DEFAULTS.log_level,
+    log_format: Annotated[
+        str, typer.Option(metavar="<text|json>", help="Log lines as text or JSON.")
+    ] = DEFAULTS.log_format,
+    log_file: Annotated[
+        str,
+        typer.Option(
+            metavar="<path>", help="Append the log to this file (default: standard error)."
+        ),
+    ] = DEFAULTS.log_file,
     no_console: Annotated[
-        bool, typer.Option("--no-console", help="Run headless even in a terminal.")
-    ] = False,
+        bool,
+        typer.Option(
+            "--no-console/--console",
+            help="Run headless even in a terminal (--console: the console in a terminal, "
+            "whatever the file or the environment says).",
+            show_default=False,
+        ),
+    ] = DEFAULTS.no_console,
     tls_cert: Annotated[
-        Path | None, typer.Option(help="PEM certificate chain: serve TLS only.")
-    ] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="The certificate's private key.")] = None,
+        str, typer.Option(metavar="<path>", help="PEM certificate chain: serve TLS only.")
+    ] = DEFAULTS.tls_cert,
+    tls_key: Annotated[
+        str, typer.Option(metavar="<path>", help="The certificate's private key.")
+    ] = DEFAULTS.tls_key,
     max_frame: Annotated[
-        int, typer.Option(min=1024, max=16 * 1024 * 1024, help="Largest frame from a client.")
-    ] = CLIENT_FRAME_LIMIT,
+        int, typer.Option(help="Largest frame from a client (1024-16777216).")
+    ] = DEFAULTS.max_frame,
     outbound_buffer: Annotated[
-        int,
-        typer.Option(min=64 * 1024, help="Bytes queued to a client before it is dropped as slow."),
-    ] = DEFAULT_OUTBOUND_BUFFER,
+        int, typer.Option(help="Bytes queued to a client before it is dropped as slow.")
+    ] = DEFAULTS.outbound_buffer,
     request_rate: Annotated[
-        float,
-        typer.Option(min=0, help="Requests a second per connection (0: no limit, benchmarks)."),
-    ] = 10.0,
+        float, typer.Option(help="Requests a second per connection (0: no limit, benchmarks).")
+    ] = DEFAULTS.request_rate,
     request_burst: Annotated[
-        int, typer.Option(min=1, help="Requests a connection may send at once.")
-    ] = 30,
-    max_connections: Annotated[int, typer.Option(min=1, help="Open connections in all.")] = 10_000,
+        int, typer.Option(help="Requests a connection may send at once.")
+    ] = DEFAULTS.request_burst,
+    max_connections: Annotated[int, typer.Option(help="Open connections in all.")] = (
+        DEFAULTS.max_connections
+    ),
     max_connections_per_ip: Annotated[
-        int, typer.Option(min=1, help="Open connections from one address.")
-    ] = 32,
+        int, typer.Option(help="Open connections from one address.")
+    ] = DEFAULTS.max_connections_per_ip,
     limit_loopback: Annotated[
         bool, typer.Option(help="Apply the per-address limit to loopback too.")
-    ] = False,
+    ] = DEFAULTS.limit_loopback,
     login_timeout: Annotated[
-        float, typer.Option(min=1, help="Seconds a connection may take to log in.")
-    ] = 30.0,
+        float, typer.Option(help="Seconds a connection may take to log in.")
+    ] = DEFAULTS.login_timeout,
     tls_handshake_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds from accept to a finished TLS handshake.")
-    ] = 10.0,
+        float, typer.Option(help="Seconds from accept to a finished TLS handshake.")
+    ] = DEFAULTS.tls_handshake_timeout,
     frame_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds a frame may take to arrive whole.")
-    ] = 30.0,
+        float, typer.Option(help="Seconds a frame may take to arrive whole.")
+    ] = DEFAULTS.frame_timeout,
     user_request_rate: Annotated[
-        float,
-        typer.Option(min=0, help="Requests a second per user over all connections (0: no limit)."),
-    ] = 20.0,
+        float, typer.Option(help="Requests a second per user over all connections (0: no limit).")
+    ] = DEFAULTS.user_request_rate,
     user_request_burst: Annotated[
-        int, typer.Option(min=1, help="Requests a user may send at once.")
-    ] = 60,
+        int, typer.Option(help="Requests a user may send at once.")
+    ] = DEFAULTS.user_request_burst,
     login_failures_per_user: Annotated[
-        int, typer.Option(min=1, help="Login attempts failed (a minute) or running, per account.")
-    ] = 5,
+        int, typer.Option(help="Login attempts failed (a minute) or running, per account.")
+    ] = DEFAULTS.login_failures_per_user,
     login_failures_per_ip: Annotated[
-        int, typer.Option(min=1, help="The same, per address (docs/security.md).")
-    ] = 20,
+        int, typer.Option(help="The same, per address (docs/security.md).")
+    ] = DEFAULTS.login_failures_per_ip,
     hash_workers: Annotated[
-        int, typer.Option(min=0, help="Passwords hashed at once (0: one per core).")
-    ] = 0,
+        int, typer.Option(help="Passwords hashed at once (0: one per core).")
+    ] = DEFAULTS.hash_workers,
     hash_queue: Annotated[
-        int, typer.Option(min=0, help="Password checks that may wait for a worker.")
-    ] = 32,
+        int, typer.Option(help="Password checks that may wait for a worker.")
+    ] = DEFAULTS.hash_queue,
     registration: Annotated[
         Registration,
         typer.Option(help="open: anyone may register; closed: accounts come from the console."),
-    ] = Registration.OPEN,
+    ] = _REGISTRATION,
     registrations_per_ip: Annotated[
-        int, typer.Option(min=1, help="Accounts an hour from one address (loopback exempt).")
-    ] = 5,
-    admin_socket: Annotated[
-        str,
-        typer.Option(help="The admin socket's path (default: in the state folder), or none."),
-    ] = "",
+        int, typer.Option(help="Accounts an hour from one address (loopback exempt).")
+    ] = DEFAULTS.registrations_per_ip,
     reserved_names: Annotated[
         str,
-        typer.Option(help="Comma-separated user names nobody may register (and look-alikes)."),
-    ] = ",".join(DEFAULT_RESERVED_NAMES),
-    argon2_time_cost: Annotated[int, typer.Option(min=1, help="argon2id passes.")] = 3,
-    argon2_memory_kib: Annotated[int, typer.Option(min=8, help="argon2id memory in KiB.")] = 65536,
-    argon2_parallelism: Annotated[int, typer.Option(min=1, help="argon2id lanes.")] = 4,
+        typer.Option(
+            metavar="<names>",
+            help="Comma-separated user names nobody may register (and look-alikes). "
+            "Default: admin, root, all, staff and more (--print-config lists them).",
+            show_default=False,
+        ),
+    ] = ",".join(DEFAULTS.reserved_names),
+    argon2_time_cost: Annotated[
+        int, typer.Option(help="argon2id passes.")
+    ] = DEFAULTS.argon2_time_cost,
+    argon2_memory_kib: Annotated[int, typer.Option(help="argon2id memory in KiB.")] = (
+        DEFAULTS.argon2_memory_kib
+    ),
+    argon2_parallelism: Annotated[int, typer.Option(help="argon2id lanes.")] = (
+        DEFAULTS.argon2_parallelism
+    ),
+    admin_socket: Annotated[
+        str,
+        typer.Option(
+            metavar="<path>",
+            help="The admin socket for chat-server admin and console (none: no socket). "
+            "Default: admin.sock in the user's state directory.",
+            show_default=False,
+        ),
+    ] = DEFAULTS.admin_socket,
+    metrics: Annotated[
+        str,
+        typer.Option(
+            metavar="<address:port>",
+            help="Serve Prometheus metrics there (default: off).",
+            show_default=False,
+        ),
+    ] = DEFAULTS.metrics,
 ) -> None:
     """Run the chat server (embedded SQLite unless --db names a MySQL server)."""
-    level = getattr(logging, log_level.upper(), None)
-    if not isinstance(level, int):
-        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
-    configure_logging(level)
-    config = ServerConfig(
-        address=address,
-        port=port,
-        db=db,
-        db_timeout=db_timeout,
-        tls_cert=str(tls_cert) if tls_cert else None,
-        tls_key=str(tls_key) if tls_key else None,
-        max_frame=max_frame,
-        outbound_buffer=outbound_buffer,
-        request_rate=request_rate,
-        request_burst=request_burst,
-        max_connections=max_connections,
-        max_connections_per_ip=max_connections_per_ip,
-        limit_loopback=limit_loopback,
-        login_timeout=login_timeout,
-        tls_handshake_timeout=tls_handshake_timeout,
-        frame_timeout=frame_timeout,
-        user_request_rate=user_request_rate,
-        user_request_burst=user_request_burst,
-        login_failures_per_user=login_failures_per_user,
-        login_failures_per_ip=login_failures_per_ip,
-        hash_workers=hash_workers,
-        hash_queue=hash_queue,
-        registration=registration,
-        registrations_per_ip=registrations_per_ip,
-        admin_socket=admin_socket,
-        reserved_names=tuple(name.strip() for name in reserved_names.split(",") if name.strip()),
-        argon2=Argon2Params(argon2_time_cost, argon2_memory_kib, argon2_parallelism),
-    )
-    interactive = not no_console and sys.stdin.isatty() and sys.stdout.isatty()
+    # The parameters only declare the options: their values are read from ctx.params
+    # with their source, so an option left out never hides a variable or the file.
+    options = {
+        name: value for name, value in ctx.params.items() if name in KEYS and _typed(ctx, name)
+    }
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = _Outer(config, options)
+        return
+    loaded = _load(config, options)
+    if print_config:
+        typer.echo(to_toml(loaded), nl=False)
+        raise typer.Exit()
+    _start(loaded.settings)
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def admin(
+    ctx: typer.Context,
+    command: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="COMMAND",
+            help="A console command and its arguments: kick alice 10m flooding. "
+            "Put -- before one that starts with a dash.",
+            show_default=False,
+        ),
+    ],
+    socket: SocketOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run a console command on the running server.
+
+    The words are joined with spaces into one console line, sent through the
+    server's admin socket; the exit status says whether the command succeeded.
+    """
+    path = _admin_socket(ctx, socket, config)
+    # Imported here: the server's own start-up needs none of the client side.
+    from chat_srv.remote import run_command
+
+    raise typer.Exit(run_command(path, " ".join(command)))
+
+
+@app.command()
+def console(ctx: typer.Context, socket: SocketOption = None, config: ConfigOption = None) -> None:
+    """Open the running server's console.
+
+    The same commands as the console in the server's terminal, through its admin
+    socket.
+    """
+    path = _admin_socket(ctx, socket, config)
+    from chat_srv.remote import run_console
+
+    raise typer.Exit(run_console(path))
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given on the command line (not left at its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _refuse(message: str) -> NoReturn:
+    """Stop before anything starts: the configuration is wrong (status 2, as typer's)."""
+    typer.echo(f"chat-server: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _load(config: Path | None, options: Mapping[str, object]) -> Loaded:
     try:
-        _run(_serve(config, interactive))
+        return load(file=config, options=options)
+    except SettingsError as error:
+        _refuse(str(error))
+
+
+def _admin_socket(ctx: typer.Context, socket: Path | None, config: Path | None) -> Path:
+    """`--socket`, else the admin socket the server's own settings name."""
+    if socket is not None:
+        return socket
+    outer = ctx.find_object(_Outer) or _Outer(None, {})
+    loaded = _load(config or outer.config, outer.options)
+    path = admin_socket_path(loaded.settings.admin_socket)
+    if path is None:
+        where = loaded.origins.get("admin_socket", "the settings")
+        _refuse(
+            f"the admin socket is turned off (admin_socket = none, from {where}); give --socket"
+        )
+    return path
+
+
+def _start(settings: Settings) -> None:
+    """Run the server with `settings` until it stops."""
+    # log_format and log_file are kept in `settings` for the JSON logs' change to use.
+    configure_logging(getattr(logging, settings.log_level.upper()))
+    interactive = not settings.no_console and sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        _run(_serve(settings.server_config(), interactive))
     except ServerStartError as error:
         typer.echo(f"chat-server: {error}", err=True)
         raise typer.Exit(1) from None
@@ -178,9 +352,8 @@ class ServerStartError(Exception):
 
 
 async def _serve(config: ServerConfig, interactive: bool) -> None:
+    _database_folder(config)
     try:
-        if "://" not in config.database and not config.database.startswith("mysql:"):
-            Path(config.database).parent.mkdir(parents=True, exist_ok=True)
         server = ChatServer(config)
     except (ValueError, OSError, ssl.SSLError) as error:
         raise ServerStartError(f"bad configuration: {error}") from None
@@ -215,6 +388,28 @@ async def _serve(config: ServerConfig, interactive: bool) -> None:
     await watcher
 
 
+def _database_folder(config: ServerConfig) -> None:
+    """Make the default data directory; refuse a --db file whose folder is missing.
+
+    A typo in a path given by hand should not quietly make folders and an empty
+    database somewhere unexpected.
+    """
+    database = config.database
+    if "://" in database or database.startswith("mysql:"):
+        return
+    folder = Path(database).parent
+    if not config.db:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ServerStartError(f"cannot make the data directory {folder}: {error}") from None
+    elif not folder.is_dir():
+        raise ServerStartError(
+            f"the folder of the database file {database} does not exist; "
+            "create it first, or choose another --db"
+        )
+
+
 async def _stop_on_signal(server: ChatServer, requested: asyncio.Event) -> None:
     """Stop the server on SIGINT/SIGTERM, or end quietly when it stopped otherwise."""
     stopped = asyncio.create_task(server.stopped.wait())
@@ -240,4 +435,4 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 def main() -> None:
     """Entry point of the `chat-server` script."""
-    app()
+    app(prog_name="chat-server")

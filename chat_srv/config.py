@@ -104,6 +104,7 @@ class ServerConfig:
     tls_handshake_timeout: float = 10.0  # seconds from accept to a finished TLS handshake
     frame_timeout: float = 30.0  # seconds a frame may take from its first byte to its last
     admin_socket: str = ""  # the admin socket's path; "" = default_admin_socket(); "none" = off
+    metrics: str = ""  # ADDRESS:PORT to serve Prometheus metrics on; "" = off
 
     @property
     def hashers(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,12 @@ def ssl_context(*, tls: bool, ca: Path | None, insecure: bool) -> ssl.SSLContext
     return context
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"chat-tui {version('chat-suite')}")
+        raise typer.Exit()
+
+
 @cli.command()
 def run(
     host: Annotated[str | None, typer.Option(help=HOST_HELP)] = None,
@@ -54,6 +61,12 @@ def run(
     ] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="TLS without checking the certificate")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version and exit"
+        ),
     ] = False,
 ) -> None:
     """Log in to a chat server and chat."""

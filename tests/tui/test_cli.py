@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -46,4 +47,10 @@ def test_insecure_warns_loudly(started: Started) -> None:
 def test_no_password_option(started: Started) -> None:
     result = CliRunner().invoke(cli.cli, ["--password", "secret"])
     assert result.exit_code != 0
+    assert started == {}
+
+
+def test_version(started: Started) -> None:
+    result = CliRunner().invoke(cli.cli, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"chat-tui {version('chat-suite')}\n")
     assert started == {}

@@ -9,6 +9,7 @@ console and `shutdown` stops the server.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +21,6 @@ import pytest
 from tests.console.test_shell import FAST, TIMEOUT, _env
 
 SERVER = [sys.executable, "-c", "from chat_srv.cli import main; main()"]
-CONSOLE = "import sys; from pathlib import Path; from chat_srv.remote import run_console; "
 PROMPT = "chat>"
 
 
@@ -55,10 +55,10 @@ def headless(tmp_path: Path, socket_path: Path) -> Iterator[pexpect.spawn]:
 
 
 def _console(tmp_path: Path, socket_path: Path) -> pexpect.spawn:
-    code = CONSOLE + f"sys.exit(run_console(Path({str(socket_path)!r})))"
+    """`chat-server console --socket PATH` in a 100x40 pseudo-terminal."""
     return pexpect.spawn(
-        sys.executable,
-        ["-c", code],
+        SERVER[0],
+        [*SERVER[1:], "console", "--socket", str(socket_path)],
         env=_env(tmp_path),
         dimensions=(40, 100),
         encoding="utf-8",
@@ -108,3 +108,20 @@ def test_no_server_is_said_plainly(tmp_path: Path, socket_path: Path) -> None:
     finally:
         console.close()
     assert console.exitstatus == 2
+
+
+def test_one_command_from_the_shell(headless: pexpect.spawn, socket_path: Path) -> None:
+    admin = [*SERVER, "admin", "--socket", str(socket_path)]
+    done = subprocess.run(
+        [*admin, "add", "room", "Projets"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        "added (approval needed): Projets\n",
+        "",
+    )
+    wrong = subprocess.run(
+        [*admin, "kick", "nobody", "10m", "x"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert (wrong.returncode, wrong.stdout) == (1, "")
+    assert wrong.stderr.startswith("error: no user called nobody\n")

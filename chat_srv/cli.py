@@ -30,7 +30,8 @@ import typer
 
 from chat_srv.config import Registration, ServerConfig
 from chat_srv.control import ControlSocketError
-from chat_srv.logs import configure_logging
+from chat_srv.logs import LogFileError, configure_logging
+from chat_srv.metrics_http import MetricsListenError
 from chat_srv.server import ChatServer
 from chat_srv.settings import (
     CONFIG_VARIABLE,
@@ -136,7 +137,7 @@ def serve(
     log_file: Annotated[
         str,
         typer.Option(
-            metavar="<path>", help="Append the log to this file (default: standard error)."
+            metavar="<path>", help="Append the log to this file too (besides standard error)."
         ),
     ] = DEFAULTS.log_file,
     no_console: Annotated[
@@ -337,8 +338,15 @@ def _admin_socket(ctx: typer.Context, socket: Path | None, config: Path | None) 
 
 def _start(settings: Settings) -> None:
     """Run the server with `settings` until it stops."""
-    # log_format and log_file are kept in `settings` for the JSON logs' change to use.
-    configure_logging(getattr(logging, settings.log_level.upper()))
+    try:
+        configure_logging(
+            getattr(logging, settings.log_level.upper()),
+            log_format=settings.log_format,
+            log_file=Path(settings.log_file) if settings.log_file else None,
+        )
+    except LogFileError as error:
+        typer.echo(f"chat-server: {error}", err=True)
+        raise typer.Exit(1) from None
     interactive = not settings.no_console and sys.stdin.isatty() and sys.stdout.isatty()
     try:
         _run(_serve(settings.server_config(), interactive))
@@ -369,6 +377,8 @@ async def _serve(config: ServerConfig, interactive: bool) -> None:
         raise ServerStartError(f"cannot open the database: {error}") from None
     except ControlSocketError as error:
         raise ServerStartError(f"admin socket: {error}") from None
+    except MetricsListenError as error:
+        raise ServerStartError(str(error)) from None
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise ServerStartError(

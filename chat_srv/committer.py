@@ -3,7 +3,8 @@
 While one batch is being written, new messages queue up; the next transaction
 takes all of them. A message is delivered (fanned out) only after its batch is
 committed: the whole batch is handed over at once, in message-id order, before the
-senders' replies.
+senders' replies. Each batch's time is observed in `chat_store_batch_seconds`
+(failed ones too) and its new messages counted in `chat_messages_stored`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chat_srv.metrics import Metrics
 from chat_srv.store.base import NewMessage, Store, StoredId, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,11 @@ class _Pending:
 class Committer:
     """Batches `NewMessage`s into `Store.add_messages` calls, one at a time."""
 
-    def __init__(self, store: Store, max_batch: int, deliver: Deliver) -> None:
+    def __init__(
+        self, store: Store, max_batch: int, deliver: Deliver, metrics: Metrics | None = None
+    ) -> None:
         self._store = store
+        self._metrics = metrics if metrics is not None else Metrics()
         self._deliver = deliver
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
@@ -77,6 +82,7 @@ class Committer:
         try:
             ids = await self._store.add_messages([p.message for p in batch])
         except Exception as error:  # a failed batch fails its senders, not the server
+            self._metrics.store_batch_seconds.observe(time.perf_counter() - started)
             if not isinstance(error, StoreUnavailable):
                 log.exception("storing %d messages failed", len(batch))
                 error = StoreUnavailable(str(error))
@@ -84,17 +90,20 @@ class Committer:
                 if not pending.future.done():
                     pending.future.set_exception(error)
             return
+        seconds = time.perf_counter() - started
         fresh = [
             (pending.message, stored)
             for pending, stored in zip(batch, ids, strict=True)
             if stored.fresh
         ]
+        self._metrics.store_batch_seconds.observe(seconds)
+        self._metrics.messages_stored.inc(len(fresh))
         # Counts and times only: a body never reaches the log.
         log.debug(
             "committed a batch of %d messages (%d new) in %.1f ms",
             len(batch),
             len(fresh),
-            (time.perf_counter() - started) * 1000,
+            seconds * 1000,
         )
         if fresh:
             try:

@@ -2,13 +2,16 @@
 
 The hub holds connections, not rules: the service tells it who joined what. A
 broadcast encodes nothing: it hands the same bytes to every recipient, which only
-appends them to its outbound buffer.
+appends them to its outbound buffer. Each fan-out adds its frames times its
+recipients to `chat_deliveries` once, not once per recipient.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Protocol
+
+from chat_srv.metrics import Metrics
 
 
 class Peer(Protocol):
@@ -24,7 +27,9 @@ class Peer(Protocol):
 class Hub:
     """The registry of live connections, by user and by room."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
+        self._deliveries = self.metrics.deliveries
         self.connections: set[Peer] = set()  # every open connection, logged in or not
         self._by_user: dict[int, set[Peer]] = {}
         self._by_room: dict[int, set[Peer]] = {}
@@ -87,27 +92,41 @@ class Hub:
 
     # -- fan-out --------------------------------------------------------------
 
-    def to_room(self, room_id: int, data: bytes) -> None:
-        """Send to every online member of the room."""
-        for peer in self._by_room.get(room_id, ()):
+    def to_room(self, room_id: int, data: bytes, *, frames: int = 1) -> None:
+        """Send to every online member of the room (`data` holding `frames` frames)."""
+        peers = self._by_room.get(room_id)
+        if not peers:
+            return
+        for peer in peers:
             peer.deliver(data)
+        self._deliveries.inc(len(peers) * frames)
 
     def to_user(self, user_id: int, data: bytes, *, skip: Peer | None = None) -> None:
         """Send to every connection of the user (but `skip`)."""
-        for peer in self._by_user.get(user_id, ()):
+        conns = self._by_user.get(user_id)
+        if not conns:
+            return
+        for peer in conns:
             if peer is not skip:
                 peer.deliver(data)
+        self._deliveries.inc(len(conns) - (skip in conns))
 
     def to_peers(self, peers: Iterable[Peer], data: bytes) -> None:
         """Send to the given connections."""
+        count = 0
         for peer in peers:
             peer.deliver(data)
+            count += 1
+        self._deliveries.inc(count)
 
     def to_everyone(self, data: bytes) -> None:
         """Send to every logged-in connection."""
+        count = 0
         for conns in self._by_user.values():
             for peer in conns:
                 peer.deliver(data)
+            count += len(conns)
+        self._deliveries.inc(count)
 
     def close_user(self, user_id: int, data: bytes) -> int:
         """Close every connection of the user with a last frame; how many closed."""

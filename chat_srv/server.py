@@ -3,12 +3,15 @@
 `ChatServer` wires the store, the group committer, the hub and the service
 together, accepts connections and counts them against the limits from `accept`
 until their socket closes, and on `stop()` (a signal, or the console's `shutdown`)
-says goodbye to every client, stores what is queued and closes.
+says goodbye to every client, stores what is queued and closes. With
+`ServerConfig.metrics` set it also serves `/metrics` and `/healthz` there
+(`chat_srv.metrics_http`), from the same loop, for as long as it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import ipaddress
 import logging
 import ssl
@@ -20,13 +23,17 @@ from chat_srv.clock import Clock
 from chat_srv.config import ServerConfig
 from chat_srv.control import ControlSocket
 from chat_srv.hub import Hub
+from chat_srv.metrics import CONNECTION_STATES, SANCTION_KINDS, Metrics
+from chat_srv.metrics_http import MetricsServer, parse_address
 from chat_srv.moderation import Moderation
 from chat_srv.passwords import PasswordHasher
 from chat_srv.service import Service
 from chat_srv.session import Connection
-from chat_srv.store import open_store
+from chat_srv.store import StoreError, describe_database, open_store
 
 log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT = 2.0  # seconds the store may take to answer `/healthz` (at most db_timeout)
 
 
 def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
@@ -53,7 +60,12 @@ class ChatServer:
         self.config = config
         self.ssl_context = tls_context(config)
         self.store = open_store(config.database, timeout=config.db_timeout)
-        self.hub = Hub()
+        self.metrics = Metrics()
+        self.metrics.watch(self)
+        # A malformed address is a ValueError here, with the other configuration errors.
+        self._metrics_at = parse_address(config.metrics) if config.metrics else None
+        self._metrics_server: MetricsServer | None = None
+        self.hub = Hub(self.metrics)
         hasher = PasswordHasher(config.argon2, workers=config.hashers, queue=config.hash_queue)
         self.service = Service(self.store, self.hub, hasher, config, clock=clock or Clock())
         self.committer = self.service.committer
@@ -100,14 +112,64 @@ class ChatServer:
             )
             if self.control is not None:
                 await self.control.start()
+            if self._metrics_at is not None:
+                host, port = self._metrics_at
+                self._metrics_server = MetricsServer(host, port, self.metrics, self.health)
+                await self._metrics_server.start()  # MetricsListenError: an OSError
         except BaseException:
             if self._listener is not None:
                 self._listener.close()
+                await self._listener.wait_closed()
+                self._listener = None
+            if self.control is not None:
+                await self.control.close()
+            if self._metrics_server is not None:
+                await self._metrics_server.close()
+                self._metrics_server = None
             await self.committer.close()
             await self.store.close()
             self.service.hasher.close()
             raise
-        log.info("listening on %s port %d", self.config.address, self.port)
+        self._log_listening()
+
+    def _log_listening(self) -> None:
+        """One line: where, and how (tests and benchmarks read the port from its start)."""
+        config = self.config
+        store = describe_database(config.database)
+        tls = self.ssl_context is not None
+        metrics = self.metrics_address
+        admin = str(self.control.path) if self.control is not None else None
+        log.info(
+            "listening on %s port %d (store %s, TLS %s, admin socket %s, metrics %s)",
+            config.address,
+            self.port,
+            store,
+            "on" if tls else "off",
+            admin or "off",
+            metrics or "off",
+            extra={
+                "fields": {
+                    "address": config.address,
+                    "port": self.port,
+                    "store": store,
+                    "tls": tls,
+                    "admin_socket": admin,
+                    "metrics": metrics,
+                }
+            },
+        )
+
+    @property
+    def metrics_address(self) -> str | None:
+        """ "ADDRESS:PORT" of `/metrics` and `/healthz` while served (the port as bound)."""
+        server = self._metrics_server
+        return server.address if server is not None else None
+
+    @property
+    def metrics_port(self) -> int:
+        """The port `/metrics` is served on (useful with port 0)."""
+        assert self._metrics_server is not None, "metrics are not served"
+        return self._metrics_server.port
 
     async def serve_forever(self) -> None:
         """Wait until `stop()` has finished."""
@@ -141,10 +203,49 @@ class ChatServer:
                 conn.abort()
         if self._listener is not None:
             await self._listener.wait_closed()
+        if self._metrics_server is not None:
+            await self._metrics_server.close()
         await self.store.close()
         self.service.hasher.close()
         log.info("stopped")
         self.stopped.set()
+
+    # -- read by /metrics and /healthz -----------------------------------------------
+
+    def connection_states(self) -> dict[str, int]:
+        """Open sockets by stage (`chat_srv.metrics.CONNECTION_STATES`), counted now."""
+        counts = dict.fromkeys(CONNECTION_STATES, 0)
+        ready = self.hub.connections
+        for conn in self._accepted:
+            if conn.closed:
+                state = "closing"
+            elif conn in ready:
+                state = "logged_in" if conn.user is not None else "awaiting_login"
+            else:
+                state = "handshake"  # accepted, its TLS handshake not over
+            counts[state] += 1
+        return counts
+
+    def sanctions_in_force(self) -> dict[str, int]:
+        """Kicks (not yet expired), user bans and IP bans in force, by kind."""
+        active = self.service.sanctions.active(self.service.clock.now_ms())
+        counts = dict.fromkeys(SANCTION_KINDS, 0)
+        counts.update(collections.Counter(str(s.kind) for s in active))
+        return counts
+
+    async def health(self) -> str | None:
+        """None if the server is healthy (the store answers in time), else why not."""
+        if self._stopping:
+            return "shutting down"
+        seconds = min(HEALTH_TIMEOUT, self.config.db_timeout)
+        try:
+            async with asyncio.timeout(seconds):
+                await self.store.ping()
+        except TimeoutError:
+            return f"store unavailable: no answer within {seconds:g} s"
+        except StoreError as error:
+            return f"store unavailable: {error}"
+        return None
 
     # -- called by connections ------------------------------------------------------
 

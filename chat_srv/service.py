@@ -103,7 +103,8 @@ class Service:
         self.hub = hub
         self.config = config
         self.clock = clock or Clock()
-        self.committer = Committer(store, config.max_batch, self._deliver)
+        self.metrics = hub.metrics  # the server's counters (chat_srv.metrics)
+        self.committer = Committer(store, config.max_batch, self._deliver, self.metrics)
         self.hasher = hasher
         self.sanctions = Sanctions()
         # Login attempts: the failed ones and those being checked (see `_login`).
@@ -202,6 +203,7 @@ class Service:
             error.request_id = request_id
             return m.ErrorReply.from_exception(error)
         if isinstance(error, HasherBusy):
+            self.metrics.limited_hashing.inc()
             return m.ErrorReply(
                 id=request_id,
                 code=ErrorCode.RATE_LIMITED,
@@ -235,6 +237,7 @@ class Service:
             assert ip is not None
             wait = self._registrations.retry_after(ip, now)
             if wait > 0:
+                self.metrics.limited_registrations.inc()
                 raise ProtocolError(
                     ErrorCode.RATE_LIMITED,
                     "too many new accounts from your address; try again later",
@@ -249,6 +252,7 @@ class Service:
                 self._registrations.discard(ip, now)  # no account was made
             raise
         log.info("registered %s from %s", user.name, ip)
+        self.metrics.registrations.inc()
         reply = await self._logged_in(client, request.id, user)
         self.announce_account(user)
         return reply
@@ -343,6 +347,7 @@ class Service:
         soon = max(_SOON, self.hasher.job_seconds)
         wait = max(limit.retry_after(key, now, soon) for limit, key in budgets)
         if wait > 0:
+            self.metrics.limited_logins.inc()
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED,
                 "too many login attempts; wait a little",
@@ -359,6 +364,7 @@ class Service:
                 limit.finish(key, self.clock.monotonic(), failed=failed)
         if failed:
             log.info("failed login for %r from %s", request.user, ip)
+            self.metrics.login_failures.inc()
             raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong user name or password")
         assert record is not None
         self._user_attempts.forget(budgets[0][1])
@@ -391,6 +397,7 @@ class Service:
             if self.hub.attach(client, user.id, user.rooms):
                 self._announce_presence(user, online=True)
             log.info("login %s from %s", user.name, client.ip)
+            self.metrics.logins.inc()
         return m.LoginOk(
             id=request_id,
             user=user.name,
@@ -537,7 +544,8 @@ class Service:
                 self.hub.to_user(sender.id, data)
                 self.hub.to_user(recipient.id, data)
         for room_id, frames in to_rooms.items():
-            self.hub.to_room(room_id, frames[0] if len(frames) == 1 else b"".join(frames))
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            self.hub.to_room(room_id, data, frames=len(frames))
 
     async def _history(self, client: Client, request: m.History) -> m.Reply:
         user = _logged(client)

@@ -205,6 +205,7 @@ class Connection(asyncio.Protocol):
                 item = m.decode_request(payload)
             except ProtocolError as error:
                 item = error
+            self._server.metrics.request(item)
             if bucket is not None or user_bucket is not None:
                 now = self._loop.time()
                 wait = bucket.take(now) if bucket is not None else 0.0
@@ -253,6 +254,7 @@ class Connection(asyncio.Protocol):
             if self._transport is not None:
                 self._transport.pause_reading()
             return False
+        self._server.metrics.limited_requests.inc()
         self._inbox.append(
             ProtocolError(
                 ErrorCode.RATE_LIMITED,
@@ -388,6 +390,7 @@ class Connection(asyncio.Protocol):
 
     def _drop_slow(self) -> None:
         log.warning("dropping %s (%s): slow consumer", self.user and self.user.name, self.ip)
+        self._server.metrics.slow_consumers.inc()
         self._out.clear()
         self._backlog = None  # whole frames: what the reader gets next stays aligned
         self._backlog_bytes = 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from urllib.parse import quote
+
 from chat_srv.store.base import (
     Conflict,
     DmUnread,
@@ -36,6 +39,7 @@ __all__ = [
     "StoredId",
     "StoredMessage",
     "UserRecord",
+    "describe_database",
     "open_store",
 ]
 
@@ -55,3 +59,18 @@ def open_store(db: str, *, timeout: float = 5.0) -> Store:
     from chat_srv.store.sqlite import SqliteStore
 
     return SqliteStore(db)
+
+
+def describe_database(db: str) -> str:
+    """`db` as the log may name it: `mysql://user@host:port/database` (never the
+    password), or `sqlite:` and the file's absolute path.
+
+    Raises:
+        ValueError: a malformed MySQL URL (as `open_store` does).
+    """
+    if db.startswith("mysql:"):
+        from chat_srv.store.mysql_connect import parse_mysql_url
+
+        url = parse_mysql_url(db)
+        return f"mysql://{quote(url.user, safe='')}@{url.where}/{quote(url.database, safe='')}"
+    return f"sqlite:{db if db == ':memory:' else os.path.abspath(db)}"

@@ -168,6 +168,18 @@ class Store(abc.ABC):
         """
         raise StoreError("this database is backed up with its own tools (see docs/deploy.md)")
 
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Run a trivial query (`SELECT 1`): the health check of `/healthz`.
+
+        The caller bounds the wait (`asyncio.timeout`); cancelled, the query still
+        ends in the store's own time, as every operation does.
+
+        Raises:
+            StoreUnavailable: the database failed or is unreachable, or the store
+                is not open.
+        """
+
     # -- users -----------------------------------------------------------------
 
     @abc.abstractmethod

@@ -81,6 +81,7 @@ _SCHEMA_LOCK = "LEFT(CONCAT('chat_schema:', DATABASE()), 64)"  # lock names: 64 
 _SCHEMA_LOCK_WAIT = 30  # seconds another server may hold the schema lock
 _DEADLOCK_CODES = frozenset({1205, 1213})  # lock wait timeout, deadlock: run again
 _ATTEMPTS = 3
+_PING_SECONDS = 2.0  # `ping` is a health check: it need not wait the whole timeout
 
 _USER_COLUMNS = "id, name, password_hash, created_at, last_ip, role"
 # Names through scalar subqueries, not joins: a join may be buffered, which loses
@@ -373,6 +374,18 @@ class MysqlStore(Store):
                 await pool.wait_closed()
         except TimeoutError:
             pool.terminate()  # an operation is stuck: cut its connection
+
+    async def ping(self) -> None:
+        async def op(cur: Cursor) -> None:
+            await cur.execute("SELECT 1")
+            await cur.fetchall()
+
+        try:
+            await self._run(op, read_only=True, seconds=min(_PING_SECONDS, self._timeout))
+        except StoreUnavailable:
+            raise
+        except StoreError as e:  # not open, or refused
+            raise StoreUnavailable(str(e)) from e
 
     # -- users -------------------------------------------------------------------
 

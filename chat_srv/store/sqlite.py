@@ -345,6 +345,14 @@ class SqliteStore(Store):
                 await db.execute("PRAGMA optimize")
             await db.close()
 
+    async def ping(self) -> None:
+        try:
+            await self._rows("SELECT 1")
+        except StoreUnavailable:
+            raise
+        except StoreError as e:  # not open (any more)
+            raise StoreUnavailable(str(e)) from e
+
     # -- users -------------------------------------------------------------------
 
     async def create_user(

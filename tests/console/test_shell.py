@@ -212,7 +212,9 @@ async def test_headless_without_a_terminal_stops_on_sigterm(tmp_path: Path) -> N
         async with asyncio.timeout(TIMEOUT):
             while b"listening on" not in (line := await process.stdout.readline()):
                 assert line, "the server ended before listening"
-            port = int(line.split()[-1])
+            found = re.search(rb"listening on \S+ port (\d+)", line)
+            assert found is not None, line
+            port = int(found.group(1))
             # A logged connection proves the loop runs `serve`, signal handlers installed.
             client = await Client.connect(port)
             while b"connection from" not in (line := await process.stdout.readline()):

@@ -20,9 +20,9 @@ from chat_core.messages import Role
 from chat_core.names import check_room_name, check_user_name, has_forbidden_controls, name_key
 from chat_srv.lookalikes import has_invisible
 from chat_srv.passwords import HasherBusy
+from chat_srv.picture import Room, User
 from chat_srv.roles import CONSOLE, Actor
 from chat_srv.sanctions import parse_network
-from chat_srv.service import Room, User
 from chat_srv.session import Connection
 from chat_srv.store.base import (
     Conflict,

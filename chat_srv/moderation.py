@@ -19,8 +19,8 @@ from chat_srv.console.render import render_lines
 from chat_srv.roles import Actor
 
 if TYPE_CHECKING:
+    from chat_srv.picture import Client
     from chat_srv.server import ChatServer
-    from chat_srv.service import Client
 
 log = logging.getLogger(__name__)
 

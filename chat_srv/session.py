@@ -32,8 +32,8 @@ from chat_core.framing import FrameDecoder
 from chat_srv.limits import TokenBucket
 
 if TYPE_CHECKING:
+    from chat_srv.picture import User
     from chat_srv.server import ChatServer
-    from chat_srv.service import User
 
 log = logging.getLogger(__name__)
 

@@ -114,12 +114,12 @@ def test_user_text_above_the_prompt_is_escaped(terminal: Terminal) -> None:
     hidden = "mal\u3164lory"  # a Hangul filler prints as nothing: it looks like mallory
     with socket.create_connection(("127.0.0.1", terminal.port)) as sock:
         sock.sendall(m.encode(m.Login(id=1, user=hidden, password="correct horse")))
-        terminal.expect(r"INFO chat_srv\.service: failed login for '(\S+)' from 127\.0\.0\.1")
+        terminal.expect(r"INFO chat_srv\.accounts: failed login for '(\S+)' from 127\.0\.0\.1")
         assert terminal.child.match.group(1) == "mal\\u3164lory"
     register = m.Register(id=1, user="mallory", password="correct horse")
     with socket.create_connection(("127.0.0.1", terminal.port)) as sock:
         sock.sendall(m.encode(register))
-        terminal.expect(r"INFO chat_srv\.service: registered mallory from 127\.0\.0\.1")
+        terminal.expect(r"INFO chat_srv\.accounts: registered mallory from 127\.0\.0\.1")
         terminal.command("kick mallory 1h spam\u202e\u200bgnp.exe")
         terminal.expect(r"console: kicked mallory until .* reason ('[^']*')")
         assert terminal.child.match.group(1) == "'spam\\u202e\\u200bgnp.exe'"

@@ -63,7 +63,7 @@ async def test_chat_server_log_level_debug_holds_no_secret(db_path: str) -> None
         async with asyncio.timeout(TIMEOUT):
             assert await server.ended() == 0
         log = server.log.decode()
-    assert "INFO chat_srv.service: registered alice from 127.0.0.1" in log
+    assert "INFO chat_srv.accounts: registered alice from 127.0.0.1" in log
     _assert_safe(log)
 
 

@@ -1,0 +1,255 @@
+"""The account rules: registering, logging in, and a user's connections coming and going.
+
+The limits on the way in live here: login attempts counted when they start, with
+a budget of their own for an owner at an address they have logged in from
+(docs/security.md, "Failed logins"); registrations per address; names that hide
+characters, look like a name taken, or are reserved. Passwords are checked in the
+hashing pool (`chat_srv.passwords`), whose refusals pass as `rate_limited`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import math
+
+from chat_core import messages as m
+from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.names import name_key
+from chat_srv.clock import Clock
+from chat_srv.config import Registration, ServerConfig
+from chat_srv.hub import Hub, Peer
+from chat_srv.limits import AttemptLimit, SlidingWindow, TokenBucket
+from chat_srv.lookalikes import LookalikeIndex, has_invisible
+from chat_srv.passwords import PasswordHasher
+from chat_srv.picture import DEFAULT_ROOM, Client, Picture, User
+from chat_srv.store.base import Conflict, MembershipState, Store
+
+log = logging.getLogger(__name__)
+
+_FAILURE_WINDOW = 60.0  # seconds over which login attempts are counted
+_REGISTRATION_WINDOW = 3600.0  # seconds over which registrations are counted
+_SOON = 0.05  # seconds: the least a login held back by others in flight is told to wait
+
+
+class Accounts(Picture):
+    """The rules of `register`, `login` and `logout`, over the shared picture."""
+
+    def __init__(
+        self, store: Store, hub: Hub, hasher: PasswordHasher, config: ServerConfig, clock: Clock
+    ) -> None:
+        super().__init__(store, hub, config, clock)
+        self.hasher = hasher
+        # Login attempts: the failed ones and those being checked (see `_login`).
+        self._user_attempts = AttemptLimit(config.login_failures_per_user, _FAILURE_WINDOW)
+        self._ip_attempts = AttemptLimit(config.login_failures_per_ip, _FAILURE_WINDOW)
+        self._registrations = SlidingWindow(config.registrations_per_ip, _REGISTRATION_WINDOW)
+        self._reserved = LookalikeIndex(config.reserved_names)
+
+    async def _register(self, client: Client, request: m.Register) -> m.Reply:
+        self._check_not_logged_in(client)
+        if self.config.registration is Registration.CLOSED:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                "registration is closed on this server: ask its administrator for an account",
+            )
+        self.check_new_user_name(request.user)
+        ip = client.ip
+        counted = ip is not None and self._limits_address(ip)
+        now = self.clock.monotonic()
+        if counted:
+            assert ip is not None
+            wait = self._registrations.retry_after(ip, now)
+            if wait > 0:
+                self.metrics.limited_registrations.inc()
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED,
+                    "too many new accounts from your address; try again later",
+                    retry_after_ms=math.ceil(wait * 1000),
+                )
+            self._registrations.add(ip, now)  # from the start: registrations in flight count
+        try:
+            user = await self.create_account(request.user, request.password, ip)
+        except BaseException:
+            if counted:
+                assert ip is not None
+                self._registrations.discard(ip, now)  # no account was made
+            raise
+        log.info("registered %s from %s", user.name, ip)
+        self.metrics.registrations.inc()
+        reply = await self._logged_in(client, request.id, user)
+        self.announce_account(user)
+        return reply
+
+    def announce_account(self, user: User) -> None:
+        """Tell Général that a new account joined it, once the current reply is out.
+
+        After the reply, so the new user's connection hears its own join as a
+        logged-in client, like every other member.
+        """
+        general = self.rooms.get(name_key(DEFAULT_ROOM))
+        if general is not None and user.id in general.members:
+            event = m.encode(m.Member(room=general.name, user=user.name, joined=True))
+            asyncio.get_running_loop().call_soon(self.hub.to_room, general.id, event)
+
+    def check_new_user_name(self, name: str, *, reserved_ok: bool = False) -> None:
+        """Raise unless `name` may be registered now (the rule is in docs/protocol.md).
+
+        Invisible characters make it `invalid_name`; a name taken, one that looks
+        like a name taken (UTS #39), or a reserved one (unless `reserved_ok`: the
+        console) is `user_exists`.
+        """
+        if has_invisible(name):
+            raise ProtocolError(
+                ErrorCode.INVALID_NAME, "a user name cannot hold invisible or filler characters"
+            )
+        if name_key(name) in self.users:
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is taken")
+        clash = self.user_lookalikes.clash(name)
+        if clash is not None:
+            raise ProtocolError(
+                ErrorCode.USER_EXISTS, f"{name} looks too much like {clash}, which is taken"
+            )
+        if not reserved_ok and self._reserved.clash(name) is not None:
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is reserved")
+
+    async def create_account(
+        self, name: str, password: str, ip: str | None, *, reserved_ok: bool = False
+    ) -> User:
+        """Create an account (a member of Général) and remember it.
+
+        Raises:
+            ProtocolError: the name may not be registered (`check_new_user_name`).
+            HasherBusy: the password cannot be hashed now.
+            StoreUnavailable: the store failed; nothing was created.
+        """
+        self.check_new_user_name(name, reserved_ok=reserved_ok)
+        # Claimed while it is created: a look-alike registering at the same time waits
+        # for nothing and is refused.
+        self.user_lookalikes.add(name)
+        try:
+            password_hash = await self.hasher.hash(password)
+            record = await self.store.create_user(name, password_hash, self.clock.now_ms(), ip)
+        except Conflict:
+            self.user_lookalikes.remove(name)
+            raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is taken") from None
+        except BaseException:
+            self.user_lookalikes.remove(name)
+            raise
+        user = self._remember_user(record.id, record.name)
+        general = self.rooms.get(name_key(DEFAULT_ROOM))
+        if general is not None:
+            now = self.clock.now_ms()
+            await self.store.set_membership(user.id, general.id, MembershipState.MEMBER, now)
+            self._set_member_state(user.id, general.id, MembershipState.MEMBER)
+        return user
+
+    def _limits_address(self, ip: str) -> bool:
+        """Whether per-address limits apply to `ip` (loopback only with limit_loopback)."""
+        if self.config.limit_loopback:
+            return True
+        try:
+            return not ipaddress.ip_address(ip).is_loopback
+        except ValueError:
+            return True
+
+    async def _login(self, client: Client, request: m.Login) -> m.Reply:
+        self._check_not_logged_in(client)
+        record = await self.store.get_user(request.user)
+        user_key = name_key(request.user)
+        ip = client.ip
+        known_here = (
+            record is not None and ip is not None and await self.store.known_address(record.id, ip)
+        )
+        # The budgets this attempt spends (docs/security.md, "Failed logins"): at an
+        # address the owner has logged in from, one of that address's own; anywhere
+        # else, the account's budget for strangers and the address's.
+        budgets = [(self._user_attempts, f"{user_key} {ip}" if known_here else user_key)]
+        if ip is not None and not known_here:
+            budgets.append((self._ip_attempts, ip))
+        now = self.clock.monotonic()
+        soon = max(_SOON, self.hasher.job_seconds)
+        wait = max(limit.retry_after(key, now, soon) for limit, key in budgets)
+        if wait > 0:
+            self.metrics.limited_logins.inc()
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                "too many login attempts; wait a little",
+                retry_after_ms=math.ceil(wait * 1000),
+            )
+        for limit, key in budgets:
+            limit.start(key)
+        failed = False  # a check the pool refused is no attempt
+        try:
+            known_hash = record.password_hash if record is not None else None
+            failed = not await self.hasher.verify(known_hash, request.password)
+        finally:
+            for limit, key in budgets:
+                limit.finish(key, self.clock.monotonic(), failed=failed)
+        if failed:
+            log.info("failed login for %r from %s", request.user, ip)
+            self.metrics.login_failures.inc()
+            raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong user name or password")
+        assert record is not None
+        self._user_attempts.forget(budgets[0][1])
+        self.sanctions.check_login(user_key, self.clock.now_ms())
+        if self.hasher.needs_rehash(record.password_hash):
+            await self.store.set_password_hash(record.id, await self.hasher.hash(request.password))
+        user = self.users_by_id.get(record.id) or self._remember_user(
+            record.id, record.name, record.role
+        )
+        return await self._logged_in(client, request.id, user)
+
+    async def _logged_in(self, client: Client, request_id: int, user: User) -> m.Reply:
+        await self.store.record_login(user.id, client.ip, self.clock.now_ms())
+        if client.user is not None:  # a second login raced this one on the same connection
+            raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
+        unread = {r.room_id: r.unread for r in await self.store.room_unread(user.id)}
+        dms = [
+            m.DmInfo(peer=d.peer, last_msg_id=d.last_msg_id, unread=d.unread)
+            for d in await self.store.dm_unread(user.id)
+        ]
+        # A kick or ban may have landed while this login waited on the store.
+        self.sanctions.check_login(name_key(user.name), self.clock.now_ms())
+        if not client.closed:  # gone while the login waited: nothing to attach
+            client.user = user
+            config = self.config
+            # `request_rate` 0 turns request limiting off altogether (benchmarks).
+            if user.bucket is None and config.request_rate > 0 and config.user_request_rate > 0:
+                now = asyncio.get_running_loop().time()  # the connections' clock
+                user.bucket = TokenBucket(config.user_request_rate, config.user_request_burst, now)
+            if self.hub.attach(client, user.id, user.rooms):
+                self._announce_presence(user, online=True)
+            log.info("login %s from %s", user.name, client.ip)
+            self.metrics.logins.inc()
+        return m.LoginOk(
+            id=request_id,
+            user=user.name,
+            rooms=self._room_infos(user, unread),
+            dms=dms,
+            server_time=self.clock.now_ms(),
+            role=user.role,
+        )
+
+    async def _logout(self, client: Client, request: m.Logout) -> m.Reply:
+        client.close_after_reply()
+        return m.Ok(id=request.id)
+
+    def disconnected(self, client: Client) -> None:
+        """A connection closed: take it out of the hub, announce the user gone if last."""
+        user = client.user
+        if user is None:
+            return
+        client.user = None
+        if self.hub.detach(client, user.id, user.rooms):
+            user.bucket = None
+            self._announce_presence(user, online=False)
+
+    def _announce_presence(self, user: User, *, online: bool) -> None:
+        peers: set[Peer] = set()
+        for room_id in user.rooms:
+            peers.update(self.hub.room_connections(room_id))
+        peers.difference_update(self.hub.user_connections(user.id))
+        if peers:
+            self.hub.to_peers(peers, m.encode(m.Presence(user=user.name, online=online)))

@@ -1,0 +1,212 @@
+"""The service's picture of the server: users, rooms, memberships and sanctions.
+
+Loaded from the store at start and written through on every change, it is what
+every family of rules reads: `chat_srv.accounts` (registering, logging in, going
+online and offline) and `chat_srv.service` (rooms, messages, the rest). It holds
+the look-ups every rule shares and the views of a room a user is shown. No I/O of
+its own: the store is reached by the rules, the hub is told who is where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chat_core import messages as m
+from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.messages import Role
+from chat_core.names import name_key
+from chat_srv.clock import Clock
+from chat_srv.config import ServerConfig
+from chat_srv.hub import Hub, Peer
+from chat_srv.limits import TokenBucket
+from chat_srv.lookalikes import LookalikeIndex
+from chat_srv.sanctions import Sanctions
+from chat_srv.store.base import MembershipState, RoomRecord, Store
+
+DEFAULT_ROOM = "Général"
+
+
+@dataclass(slots=True)
+class User:
+    """An account as the service keeps it in memory."""
+
+    id: int
+    name: str
+    rooms: set[int] = field(default_factory=set)  # ids of rooms the user is a member of
+    bucket: TokenBucket | None = None  # requests over all the user's connections, while online
+    role: Role = Role.USER
+
+
+@dataclass(slots=True)
+class Room:
+    """A room as the service keeps it in memory."""
+
+    id: int
+    name: str
+    approval: bool
+    last_msg_id: int = 0
+    members: dict[int, MembershipState] = field(default_factory=dict)  # user id -> state
+
+
+class Client(Peer, Protocol):
+    """What the service needs of a connection, beyond the hub's `Peer`."""
+
+    user: User | None
+    ip: str | None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has gone (closing or closed)."""
+
+    def close_after_reply(self) -> None:
+        """Close the connection once the current reply is written."""
+
+
+class Picture:
+    """Users, rooms, memberships and sanctions in memory, and the look-ups over them."""
+
+    def __init__(self, store: Store, hub: Hub, config: ServerConfig, clock: Clock) -> None:
+        self.store = store
+        self.hub = hub
+        self.config = config
+        self.clock = clock
+        self.metrics = hub.metrics  # the server's counters (chat_srv.metrics)
+        self.sanctions = Sanctions()
+        self.users: dict[str, User] = {}  # by name key
+        self.users_by_id: dict[int, User] = {}
+        self.rooms: dict[str, Room] = {}  # by name key
+        self.rooms_by_id: dict[int, Room] = {}
+        # Names taken or being created, by look-alike key (`chat_srv.lookalikes`).
+        self.user_lookalikes = LookalikeIndex()
+        self.room_lookalikes = LookalikeIndex()
+
+    async def load(self) -> None:
+        """Read users, rooms, memberships and sanctions from the store."""
+        for record in await self.store.get_users():
+            self._remember_user(record.id, record.name, record.role)
+        last_ids = await self.store.room_last_ids()
+        for room in await self.store.get_rooms():
+            self._remember_room(room.id, room.name, room.approval, last_ids.get(room.id, 0))
+        for ms in await self.store.get_memberships():
+            self._set_member_state(ms.user_id, ms.room_id, ms.state)
+        self.sanctions.load(await self.store.active_sanctions(self.clock.now_ms()))
+
+    # -- memberships and what a user sees of a room -------------------------------------
+
+    def set_membership(self, user_id: int, room: Room, state: MembershipState | None) -> None:
+        """Apply a stored membership change in memory, in the hub, and announce it.
+
+        Becoming a member or leaving sends `member` to the room (the user's own
+        connections included); a pending request is silent.
+        """
+        before = room.members.get(user_id)
+        self._set_member_state(user_id, room.id, state)
+        user = self.users_by_id[user_id]
+        if state is MembershipState.MEMBER and before is not MembershipState.MEMBER:
+            self.hub.enter_room(user_id, room.id)
+            event = m.Member(room=room.name, user=user.name, joined=True)
+            self.hub.to_room(room.id, m.encode(event))
+        elif before is MembershipState.MEMBER and state is not MembershipState.MEMBER:
+            event = m.Member(room=room.name, user=user.name, joined=False)
+            data = m.encode(event)
+            self.hub.to_room(room.id, data)  # the leaver's connections hear it too
+            self.hub.exit_room(user_id, room.id)
+
+    def _room_infos(self, user: User, unread: dict[int, int]) -> list[m.RoomInfo]:
+        return [self.room_info(room, user, unread) for room in self._sorted_rooms()]
+
+    def room_info(self, room: Room, user: User | None, unread: dict[int, int]) -> m.RoomInfo:
+        """A room as `user` sees it.
+
+        `unread` only where the user is a member. Of a room that needs approval, a
+        user who is not a member learns only its name, that it needs approval, and
+        their own state: not how many are in it, nor whether anything is said there.
+        """
+        state = room.members.get(user.id) if user is not None else None
+        member = state is MembershipState.MEMBER
+        if room.approval and not member:
+            return m.RoomInfo(
+                name=room.name, approval=True, state=str(state) if state is not None else m.NONE
+            )
+        return m.RoomInfo(
+            name=room.name,
+            approval=room.approval,
+            state=str(state) if state is not None else m.NONE,
+            online=self.online_members(room),
+            last_msg_id=room.last_msg_id,
+            unread=unread.get(room.id, 0) if member else None,
+        )
+
+    def online_members(self, room: Room) -> int:
+        """How many members of the room are online now."""
+        return sum(
+            1
+            for user_id, state in room.members.items()
+            if state is MembershipState.MEMBER and self.hub.is_online(user_id)
+        )
+
+    def _sorted_rooms(self) -> list[Room]:
+        return [self.rooms[key] for key in sorted(self.rooms)]
+
+    # -- look-ups and bookkeeping -----------------------------------------------
+
+    def _check_not_logged_in(self, client: Client) -> None:
+        if client.user is not None:
+            raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
+
+    def _room(self, name: str) -> Room:
+        room = self.rooms.get(name_key(name))
+        if room is None:
+            raise ProtocolError(ErrorCode.NO_SUCH_ROOM, f"no room called {name}")
+        return room
+
+    def _member_room(self, user: User, name: str) -> Room:
+        room = self._room(name)
+        if room.members.get(user.id) is not MembershipState.MEMBER:
+            raise ProtocolError(ErrorCode.NOT_MEMBER, f"not a member of {room.name}")
+        return room
+
+    def _user(self, name: str) -> User:
+        user = self.users.get(name_key(name))
+        if user is None:
+            raise ProtocolError(ErrorCode.NO_SUCH_USER, f"no user called {name}")
+        return user
+
+    def _remember_user(self, user_id: int, name: str, role: Role = Role.USER) -> User:
+        user = User(user_id, name, role=role)
+        self.users[name_key(name)] = user
+        self.users_by_id[user_id] = user
+        self.user_lookalikes.add(name)
+        return user
+
+    def add_room(self, record: RoomRecord) -> Room:
+        """Remember a room just created in the store (by the admin console)."""
+        return self._remember_room(record.id, record.name, record.approval, 0)
+
+    def _remember_room(self, room_id: int, name: str, approval: bool, last_msg_id: int) -> Room:
+        room = Room(room_id, name, approval, last_msg_id)
+        self.rooms[name_key(name)] = room
+        self.rooms_by_id[room_id] = room
+        self.room_lookalikes.add(name)
+        return room
+
+    def _set_member_state(self, user_id: int, room_id: int, state: MembershipState | None) -> None:
+        room = self.rooms_by_id[room_id]
+        user = self.users_by_id[user_id]
+        if state is None:
+            room.members.pop(user_id, None)
+        else:
+            room.members[user_id] = state
+        if state is MembershipState.MEMBER:
+            user.rooms.add(room_id)
+        else:
+            user.rooms.discard(room_id)
+
+
+def logged(client: Client) -> User:
+    """The connection's user (`not_logged_in` if none)."""
+    user = client.user
+    if user is None:  # `handle` lets only pre-login requests through without a user
+        raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first")
+    return user

@@ -16,7 +16,7 @@ from typing import Annotated, Final
 import msgspec
 
 from chat_core.errors import ErrorCode, ProtocolError
-from chat_core.messages import COMMAND_MAX, Ok, Request, check_command_line
+from chat_core.messages import COMMAND_MAX, Ok, Request, check_command_line, checked
 
 Width = Annotated[int, msgspec.Meta(ge=20, le=1000)]
 Line = Annotated[str, msgspec.Meta(max_length=COMMAND_MAX)]
@@ -74,9 +74,4 @@ def decode_control_request(payload: bytes) -> Command | Complete:
         request: Command | Complete = _decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as error:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"not an admin request: {error}") from None
-    try:
-        request.check()
-    except ProtocolError as error:
-        error.request_id = request.id
-        raise
-    return request
+    return checked(request)

@@ -509,6 +509,14 @@ def decode_request(payload: bytes) -> Request:
         request: Request = _request_decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as error:
         raise _request_error(payload, error) from None
+    return checked(request)
+
+
+RequestT = TypeVar("RequestT", bound=Request)
+
+
+def checked(request: RequestT) -> RequestT:
+    """`request` once its `check()` passed; its error carries the request's id."""
     try:
         request.check()
     except ProtocolError as error:

@@ -54,13 +54,14 @@ class Accounts(Picture):
                 ErrorCode.FORBIDDEN,
                 "registration is closed on this server: ask its administrator for an account",
             )
+        # The name's own problem is told before the address's (create_account checks
+        # it again, for the console, and for a name claimed meanwhile).
         self.check_new_user_name(request.user)
         ip = client.ip
-        counted = ip is not None and self._limits_address(ip)
+        counted = ip if ip is not None and self._limits_address(ip) else None
         now = self.clock.monotonic()
-        if counted:
-            assert ip is not None
-            wait = self._registrations.retry_after(ip, now)
+        if counted is not None:
+            wait = self._registrations.retry_after(counted, now)
             if wait > 0:
                 self.metrics.limited_registrations.inc()
                 raise ProtocolError(
@@ -68,13 +69,12 @@ class Accounts(Picture):
                     "too many new accounts from your address; try again later",
                     retry_after_ms=math.ceil(wait * 1000),
                 )
-            self._registrations.add(ip, now)  # from the start: registrations in flight count
+            self._registrations.add(counted, now)  # from the start: those in flight count
         try:
             user = await self.create_account(request.user, request.password, ip)
         except BaseException:
-            if counted:
-                assert ip is not None
-                self._registrations.discard(ip, now)  # no account was made
+            if counted is not None:
+                self._registrations.discard(counted, now)  # no account was made
             raise
         log.info("registered %s from %s", user.name, ip)
         self.metrics.registrations.inc()

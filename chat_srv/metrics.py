@@ -151,12 +151,7 @@ class Metrics:
         if isinstance(request, ProtocolError):
             self._invalid.inc()
             return
-        child = self._by_type.get(type(request))
-        if child is None:  # a request type added to the protocol since
-            child = self._by_type[type(request)] = self._requests.labels(
-                type=wire_name(type(request))
-            )
-        child.inc()
+        self._by_type[type(request)].inc()
 
     def watch(self, books: Books) -> None:
         """Serve the gauges of state from `books`, read at each scrape (once per server)."""

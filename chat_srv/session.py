@@ -199,13 +199,14 @@ class Connection(asyncio.Protocol):
         bucket = self._bucket
         user = self.user
         user_bucket = user.bucket if user is not None else None
+        count = self._server.metrics.request
         for payload in payloads:
             item: m.Request | ProtocolError
             try:
                 item = m.decode_request(payload)
             except ProtocolError as error:
                 item = error
-            self._server.metrics.request(item)
+            count(item)
             if bucket is not None or user_bucket is not None:
                 now = self._loop.time()
                 wait = bucket.take(now) if bucket is not None else 0.0

@@ -14,8 +14,10 @@ this module finds, reads and checks them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import chat_srv
 from chat_srv.store.base import NewMessage, StoredId, StoreError
@@ -194,18 +196,18 @@ KnownNonces = dict[tuple[int, str], KnownNonce]  # (sender, nonce) -> the stored
 NONCE_COLUMNS = "sender_id, nonce, id, ts, body, room_id, recipient_id"
 
 
-def known_nonce(row: tuple[object, ...]) -> tuple[tuple[int, str], KnownNonce]:
+def known_nonce(row: Sequence[Any]) -> tuple[tuple[int, str], KnownNonce]:
     """A row of `NONCE_COLUMNS` as an entry of `KnownNonces` (nonce as text)."""
     sender, nonce, msg_id, ts, body, room_id, recipient_id = row
     if isinstance(nonce, bytes | bytearray):  # MySQL keeps nonces as VARBINARY
         nonce = bytes(nonce).decode()
-    key = (int(str(sender)), str(nonce))
+    key = (int(sender), str(nonce))
     return key, KnownNonce(
-        int(str(msg_id)),
-        int(str(ts)),
+        int(msg_id),
+        int(ts),
         str(body),
-        None if room_id is None else int(str(room_id)),
-        None if recipient_id is None else int(str(recipient_id)),
+        None if room_id is None else int(room_id),
+        None if recipient_id is None else int(recipient_id),
     )
 
 

@@ -27,6 +27,7 @@ class ErrorCode(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
     FORBIDDEN = "forbidden"  # version 2: not yours to do (e.g. `register` when closed)
+    NO_SUCH_MESSAGE = "no_such_message"  # version 2: unknown, or not one you can read
 
 
 class DisconnectReason(enum.StrEnum):

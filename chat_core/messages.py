@@ -21,8 +21,11 @@ RequestId = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 MsgId = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 Nonce = Annotated[str, msgspec.Meta(min_length=1, max_length=names.NONCE_MAX)]
+PositiveId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+ChangesLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 
 HISTORY_LIMIT_DEFAULT: Final = 50
+CHANGES_LIMIT_DEFAULT: Final = 200
 
 MEMBER: Final = "member"
 PENDING: Final = "pending"
@@ -109,6 +112,8 @@ class Send(Request, tag="send", kw_only=True):
     room: str
     body: str
     nonce: Nonce | None = None
+    reply_to: PositiveId | None = None  # version 2: a message of the same room
+    action: bool = False  # version 2: a `/me` line
 
     def check(self) -> None:
         self.room = names.check_room_name(self.room)
@@ -121,10 +126,46 @@ class Dm(Request, tag="dm", kw_only=True):
     to: str
     body: str
     nonce: Nonce | None = None
+    reply_to: PositiveId | None = None  # version 2: a message of the same conversation
+    action: bool = False  # version 2: a `/me` line
 
     def check(self) -> None:
         self.to = names.check_user_name(self.to)
         names.check_body(self.body)
+
+
+class Edit(Request, tag="edit", kw_only=True):
+    """Replace the body of one's own message (version 2)."""
+
+    msg_id: PositiveId
+    body: str
+
+    def check(self) -> None:
+        names.check_body(self.body)
+
+
+class Delete(Request, tag="delete", kw_only=True):
+    """Delete a message: one's own, or a room's as a moderator (version 2)."""
+
+    msg_id: PositiveId
+
+
+class React(Request, tag="react", kw_only=True):
+    """Put one's reaction on a message, or take it back (version 2)."""
+
+    msg_id: PositiveId
+    emoji: str
+    on: bool
+
+    def check(self) -> None:
+        names.check_emoji(self.emoji)
+
+
+class Changes(Request, tag="changes", kw_only=True):
+    """The changes to readable messages after a `change_id` (version 2)."""
+
+    since: MsgId
+    limit: ChangesLimit = CHANGES_LIMIT_DEFAULT
 
 
 def _one_target(room: str | None, peer: str | None) -> tuple[str | None, str | None]:
@@ -209,6 +250,10 @@ REQUEST_TYPES: Final[tuple[type[Request], ...]] = (
     MarkRead,
     Ping,
     Moderate,
+    Edit,
+    Delete,
+    React,
+    Changes,
 )
 REQUEST_TAGS: Final[frozenset[str]] = frozenset(str(t.__struct_config__.tag) for t in REQUEST_TYPES)
 PRE_LOGIN_TYPES: Final[tuple[type[Request], ...]] = (Register, Login, Ping)
@@ -252,15 +297,33 @@ class Event(Frame, kw_only=True):
     """An unsolicited frame from the server; it carries no id."""
 
 
+Reactions = dict[str, list[str]]
+"""Emoji -> the names of the users who put it on, oldest first."""
+
+
 class Message(Event, tag="message", kw_only=True):
-    """A room message (`room` set) or a direct message (`to` set)."""
+    """A room message (`room` set) or a direct message (`to` set), as it is now.
+
+    A deleted message keeps its place with `deleted` and no body (version 2).
+    """
 
     msg_id: int
     ts: int
-    body: str
     sender: str = msgspec.field(name="from")
+    body: str | None = None  # None only when deleted
     room: str | None = None
     to: str | None = None
+    # Version 2: what the message has become since it was sent.
+    reply_to: int | None = None
+    action: bool = False
+    edited: int | None = None  # time of the last edit
+    reactions: Reactions | None = None
+    deleted: bool = False
+
+    @property
+    def text(self) -> str:
+        """The body, or "" for a deleted message."""
+        return self.body or ""
 
 
 class Presence(Event, tag="presence", kw_only=True):
@@ -314,7 +377,56 @@ class Disconnect(Event, tag="disconnect", kw_only=True):
     until: int | None = None
 
 
-EVENT_TYPES: Final = (Message, Presence, Member, Membership, Read, RoomAdded, Notice, Disconnect)
+class Edited(Event, tag="edited", kw_only=True):
+    """A message's body was replaced by its sender (version 2)."""
+
+    change_id: int
+    msg_id: int
+    sender: str = msgspec.field(name="from")
+    body: str
+    edited: int  # time of the edit
+    room: str | None = None
+    to: str | None = None
+
+
+class Deleted(Event, tag="deleted", kw_only=True):
+    """A message was deleted, by its sender or a moderator (`by`) (version 2)."""
+
+    change_id: int
+    msg_id: int
+    by: str
+    room: str | None = None
+    to: str | None = None
+
+
+class Reaction(Event, tag="reaction", kw_only=True):
+    """A user put a reaction on a message (`on`) or took it back (version 2)."""
+
+    change_id: int
+    msg_id: int
+    user: str
+    emoji: str
+    on: bool
+    room: str | None = None
+    to: str | None = None
+
+
+Change = Edited | Deleted | Reaction
+"""A change to an existing message: the events `changes` replays."""
+
+EVENT_TYPES: Final = (
+    Message,
+    Presence,
+    Member,
+    Membership,
+    Read,
+    RoomAdded,
+    Notice,
+    Disconnect,
+    Edited,
+    Deleted,
+    Reaction,
+)
 
 
 # ------------------------------------------------------------------------ replies
@@ -338,6 +450,7 @@ class LoginOk(Ok, kw_only=True):
     dms: list[DmInfo]
     server_time: int
     role: str = Role.USER  # version 2; left out when `user`
+    last_change_id: int | None = None  # version 2: the newest change to any message
 
 
 class RoomsOk(Ok, kw_only=True):
@@ -370,6 +483,19 @@ class WhoOk(Ok, kw_only=True):
     """Result of `who`."""
 
     users: list[UserInfo]
+
+
+class ChangedOk(Ok, kw_only=True):
+    """Result of `edit`, `delete` and `react`: the change's id."""
+
+    change_id: int
+
+
+class ChangesOk(Ok, kw_only=True):
+    """Result of `changes`: change events, oldest first."""
+
+    changes: list[Change]
+    more: bool
 
 
 class ModerateOk(Ok, kw_only=True):
@@ -421,6 +547,10 @@ RESULT_TYPES: Final[dict[type[Request], type[Ok]]] = {
     History: HistoryOk,
     Who: WhoOk,
     Moderate: ModerateOk,
+    Edit: ChangedOk,
+    Delete: ChangedOk,
+    React: ChangedOk,
+    Changes: ChangesOk,
 }
 """The `ok` reply each request gets; requests not listed get a plain `Ok`."""
 
@@ -464,6 +594,10 @@ _request_decoder: Final = msgspec.msgpack.Decoder(
     | MarkRead
     | Ping
     | Moderate
+    | Edit
+    | Delete
+    | React
+    | Changes
 )
 _any_decoder: Final = msgspec.msgpack.Decoder()
 

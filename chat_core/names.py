@@ -19,11 +19,14 @@ PASSWORD_MAX = 256
 BODY_MAX_CHARS = 4000
 BODY_MAX_BYTES = 16 * 1024
 NONCE_MAX = 64
+EMOJI_MAX = 16
 
 # `\w` on str patterns is Unicode letters and digits (str.isalnum) plus `_`.
 _NAME_CHARS = re.compile(r"[\w.-]+")
 # Unicode category Cc is exactly U+0000..U+001F and U+007F..U+009F.
 _FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidirectional formatting characters: they reorder the text around them.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def name_key(name: str) -> str:
@@ -86,3 +89,22 @@ def check_body(body: str) -> None:
     problem = body_problem(body)
     if problem is not None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, problem)
+
+
+def check_emoji(emoji: str) -> None:
+    """Raise `bad_request` unless `emoji` can be a reaction.
+
+    1 to 16 characters with something visible (not only joiners, variation
+    selectors or combining marks, which emoji sequences are made of), no white
+    space, no control character and no bidirectional formatting.
+    """
+    if (
+        not 1 <= len(emoji) <= EMOJI_MAX
+        or any(char.isspace() or unicodedata.category(char) == "Cc" for char in emoji)
+        or _BIDI_CONTROLS.search(emoji) is not None
+        or all(unicodedata.category(char)[0] in "MC" for char in emoji)
+    ):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"a reaction is 1 to {EMOJI_MAX} visible characters, without spaces",
+        )

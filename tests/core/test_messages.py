@@ -100,7 +100,47 @@ REQUESTS: list[tuple[m.Request, dict[str, Any]]] = [
         m.Moderate(id=17, command="kick bob 10m flooding"),
         {"type": "moderate", "id": 17, "command": "kick bob 10m flooding"},
     ),
+    (
+        m.Send(id=18, room="Général", body="waves", reply_to=42, action=True),
+        {
+            "type": "send",
+            "id": 18,
+            "room": "Général",
+            "body": "waves",
+            "reply_to": 42,
+            "action": True,
+        },
+    ),
+    (
+        m.Edit(id=19, msg_id=42, body="salut !"),
+        {"type": "edit", "id": 19, "msg_id": 42, "body": "salut !"},
+    ),
+    (m.Delete(id=20, msg_id=42), {"type": "delete", "id": 20, "msg_id": 42}),
+    (
+        m.React(id=21, msg_id=42, emoji="👨‍👩‍👧", on=False),
+        {"type": "react", "id": 21, "msg_id": 42, "emoji": "👨‍👩‍👧", "on": False},
+    ),
+    (m.Changes(id=22, since=0), {"type": "changes", "id": 22, "since": 0}),
+    (
+        m.Changes(id=23, since=7, limit=500),
+        {"type": "changes", "id": 23, "since": 7, "limit": 500},
+    ),
 ]
+
+EDITED = m.Edited(
+    change_id=3, msg_id=42, sender="alice", body="salut !", edited=1_700_000_000_500, room="Général"
+)
+EDITED_WIRE = {
+    "type": "edited",
+    "change_id": 3,
+    "msg_id": 42,
+    "from": "alice",
+    "body": "salut !",
+    "edited": 1_700_000_000_500,
+    "room": "Général",
+}
+DELETED = m.Deleted(change_id=4, msg_id=43, by="alice", to="bob")
+DELETED_WIRE = {"type": "deleted", "change_id": 4, "msg_id": 43, "by": "alice", "to": "bob"}
 
 EVENTS: list[tuple[m.Event, dict[str, Any]]] = [
     (ROOM_MESSAGE, ROOM_MESSAGE_WIRE),
@@ -128,6 +168,56 @@ EVENTS: list[tuple[m.Event, dict[str, Any]]] = [
     (
         m.Disconnect(reason=DisconnectReason.SHUTDOWN, text="bye"),
         {"type": "disconnect", "reason": "shutdown", "text": "bye"},
+    ),
+    (EDITED, EDITED_WIRE),
+    (DELETED, DELETED_WIRE),
+    (
+        m.Reaction(change_id=5, msg_id=42, user="bob", emoji="👍", on=True, room="Général"),
+        {
+            "type": "reaction",
+            "change_id": 5,
+            "msg_id": 42,
+            "user": "bob",
+            "emoji": "👍",
+            "on": True,
+            "room": "Général",
+        },
+    ),
+    (
+        m.Message(
+            msg_id=44,
+            ts=9,
+            sender="bob",
+            body="ça marche",
+            room="Général",
+            reply_to=42,
+            action=True,
+            edited=10,
+            reactions={"👍": ["alice", "carol"]},
+        ),
+        {
+            "type": "message",
+            "msg_id": 44,
+            "ts": 9,
+            "from": "bob",
+            "body": "ça marche",
+            "room": "Général",
+            "reply_to": 42,
+            "action": True,
+            "edited": 10,
+            "reactions": {"👍": ["alice", "carol"]},
+        },
+    ),
+    (
+        m.Message(msg_id=45, ts=9, sender="bob", room="Général", deleted=True),
+        {
+            "type": "message",
+            "msg_id": 45,
+            "ts": 9,
+            "from": "bob",
+            "room": "Général",
+            "deleted": True,
+        },
     ),
 ]
 
@@ -171,6 +261,11 @@ OK_REPLIES: list[tuple[m.Ok, dict[str, Any]]] = [
     (
         m.ModerateOk(id=9, lines=["kicked bob for 10m"]),
         {"type": "ok", "id": 9, "lines": ["kicked bob for 10m"]},
+    ),
+    (m.ChangedOk(id=10, change_id=3), {"type": "ok", "id": 10, "change_id": 3}),
+    (
+        m.ChangesOk(id=11, changes=[EDITED, DELETED], more=False),
+        {"type": "ok", "id": 11, "changes": [EDITED_WIRE, DELETED_WIRE], "more": False},
     ),
 ]
 
@@ -231,6 +326,8 @@ def test_examples_cover_every_type() -> None:
         m.HistoryOk,
         m.WhoOk,
         m.ModerateOk,
+        m.ChangedOk,
+        m.ChangesOk,
     }
     assert {str(w["type"]) for _, w in REQUESTS} == m.REQUEST_TAGS
 
@@ -373,6 +470,10 @@ def test_result_types_follow_the_request_table() -> None:
         m.MarkRead: m.Ok,
         m.Ping: m.Ok,
         m.Moderate: m.ModerateOk,
+        m.Edit: m.ChangedOk,
+        m.Delete: m.ChangedOk,
+        m.React: m.ChangedOk,
+        m.Changes: m.ChangesOk,
     }
     assert set(expected) == set(m.REQUEST_TYPES)
     assert {kind: m.RESULT_TYPES.get(kind, m.Ok) for kind in m.REQUEST_TYPES} == expected
@@ -494,6 +595,32 @@ BAD_FIELDS: list[tuple[str, dict[str, Any]]] = [
         {"type": "mark_read", "id": 1, "room": "a", "peer": "b", "msg_id": 1},
     ),
     ("mark-read-neither", {"type": "mark_read", "id": 1, "msg_id": 1}),
+    # messages that change
+    ("reply-to-0", {"type": "send", "id": 1, "room": "a", "body": "b", "reply_to": 0}),
+    ("reply-to-str", {"type": "dm", "id": 1, "to": "a", "body": "b", "reply_to": "4"}),
+    ("action-int", {"type": "send", "id": 1, "room": "a", "body": "b", "action": 1}),
+    ("edit-no-body", {"type": "edit", "id": 1, "msg_id": 4}),
+    ("edit-empty-body", {"type": "edit", "id": 1, "msg_id": 4, "body": ""}),
+    ("edit-blank-body", {"type": "edit", "id": 1, "msg_id": 4, "body": " \n "}),
+    ("edit-escape", {"type": "edit", "id": 1, "msg_id": 4, "body": "\x1b[2J"}),
+    ("edit-msg-id-0", {"type": "edit", "id": 1, "msg_id": 0, "body": "b"}),
+    ("delete-no-msg-id", {"type": "delete", "id": 1}),
+    ("delete-msg-id-nil", {"type": "delete", "id": 1, "msg_id": None}),
+    ("react-no-on", {"type": "react", "id": 1, "msg_id": 4, "emoji": "👍"}),
+    ("react-on-int", {"type": "react", "id": 1, "msg_id": 4, "emoji": "👍", "on": 1}),
+    ("react-empty", {"type": "react", "id": 1, "msg_id": 4, "emoji": "", "on": True}),
+    ("react-17", {"type": "react", "id": 1, "msg_id": 4, "emoji": "a" * 17, "on": True}),
+    ("react-space", {"type": "react", "id": 1, "msg_id": 4, "emoji": "+ 1", "on": True}),
+    ("react-nbsp", {"type": "react", "id": 1, "msg_id": 4, "emoji": "\u00a0", "on": True}),
+    ("react-newline", {"type": "react", "id": 1, "msg_id": 4, "emoji": "👍\n", "on": True}),
+    ("react-bell", {"type": "react", "id": 1, "msg_id": 4, "emoji": "\x07", "on": True}),
+    ("react-bidi", {"type": "react", "id": 1, "msg_id": 4, "emoji": "\u202e👍", "on": True}),
+    ("react-joiner", {"type": "react", "id": 1, "msg_id": 4, "emoji": "\u200d", "on": True}),
+    ("react-mark", {"type": "react", "id": 1, "msg_id": 4, "emoji": "\u0301", "on": True}),
+    ("changes-no-since", {"type": "changes", "id": 1}),
+    ("changes-since-negative", {"type": "changes", "id": 1, "since": -1}),
+    ("changes-limit-0", {"type": "changes", "id": 1, "since": 0, "limit": 0}),
+    ("changes-limit-501", {"type": "changes", "id": 1, "since": 0, "limit": 501}),
 ]
 
 

@@ -81,7 +81,7 @@ def message_text(message: m.Message, *, me: str, tz: tzinfo | None) -> Text:
     line.append(f"{local_time(message.ts, tz):%H:%M} ", style="dim")
     line.append(message.sender, style=f"bold {name_colour(message.sender)}")
     line.append(" ")
-    body = plain(message.body)
+    body = plain(message.text)
     start = len(line)
     line.append(body)
     if name_key(message.sender) != name_key(me):

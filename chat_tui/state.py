@@ -260,10 +260,10 @@ class ChatState:
             change.sidebar = True
             if conv.target.kind == "dm":
                 change.alert_title = f"Direct message from {message.sender}"
-                change.alert = message.body
-            elif mentions(message.body, self.me):
+                change.alert = message.text
+            elif mentions(message.text, self.me):
                 change.alert_title = f"{message.sender} mentioned you in {message.room}"
-                change.alert = message.body
+                change.alert = message.text
         return change
 
     def _presence(self, event: m.Presence) -> Change:

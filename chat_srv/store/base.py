@@ -76,7 +76,11 @@ class Membership:
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A message to store: exactly one of `room_id` and `recipient_id` is set."""
+    """A message to store: exactly one of `room_id` and `recipient_id` is set.
+
+    `reply_to` must name a message of the same room or conversation: the store
+    checks it in the transaction that stores the message (`StoredId.bad_reply`).
+    """
 
     sender_id: int
     body: str
@@ -84,6 +88,8 @@ class NewMessage:
     room_id: int | None = None
     recipient_id: int | None = None
     nonce: str | None = None
+    reply_to: int | None = None
+    action: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +106,19 @@ class StoredId:
     ts: int
     fresh: bool
     reused: bool = False
+    bad_reply: bool = False  # nothing stored: `reply_to` is not in the same place
+
+
+Reactions = dict[str, list[str]]
+"""Emoji -> names of the users who put it on, oldest first."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """A message read back: sender and recipient as names, room as its name."""
+    """A message read back, as it is now: names for the sender, recipient and room.
+
+    A deleted message has an empty body and no reactions.
+    """
 
     msg_id: int
     ts: int
@@ -112,6 +126,73 @@ class StoredMessage:
     body: str
     room: str | None = None
     recipient: str | None = None
+    reply_to: int | None = None
+    action: bool = False
+    edited: int | None = None  # time of the last edit
+    deleted: bool = False
+    reactions: Reactions | None = None
+
+
+class ChangeKind(enum.StrEnum):
+    """What a change did to a message."""
+
+    EDIT = "edit"
+    DELETE = "delete"
+    REACT = "react"  # a reaction put on
+    UNREACT = "unreact"  # a reaction taken back
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Where a message is and whose it is: what the rules look at before a change."""
+
+    msg_id: int
+    sender_id: int
+    room_id: int | None
+    recipient_id: int | None
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewChange:
+    """A change to store: an edit (`body`), a deletion, or a reaction (`emoji`)."""
+
+    kind: ChangeKind
+    msg_id: int
+    actor: str  # who: a user name, or `console` for the server's operator
+    ts: int
+    actor_id: int | None = None  # the user's id (reactions need it)
+    body: str | None = None
+    emoji: str | None = None
+    reason: str | None = None  # a moderator's deletion
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """What storing a `NewChange` gave.
+
+    `applied` is False for a reaction that was already so (put on twice, or taken
+    back when absent): nothing was written, and `change_id` is the newest so far.
+    """
+
+    change_id: int
+    applied: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """A change read back (`Store.changes_since`), with the message's place as names."""
+
+    change_id: int
+    kind: ChangeKind
+    msg_id: int
+    actor: str
+    ts: int
+    sender: str  # the message's sender
+    room: str | None
+    recipient: str | None
+    body: str | None
+    emoji: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +354,38 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
-        """Room messages and DMs with ts >= `ts` (only that room's when given), oldest first."""
+        """Room messages and DMs with ts >= `ts` (only that room's when given), oldest first.
+
+        Without reactions: they are for history pages.
+        """
+
+    # -- changes to messages -----------------------------------------------------
+
+    @abc.abstractmethod
+    async def message_ref(self, msg_id: int) -> MessageRef | None:
+        """Where the message is and whose it is; None if there is no such message."""
+
+    @abc.abstractmethod
+    async def add_changes(self, batch: list[NewChange]) -> list[StoredChange | None]:
+        """Store a batch of changes in one transaction, in order.
+
+        One entry per change: None when its message is missing or deleted (nothing
+        written for it). Change ids increase by one for each change written, in
+        commit order, with no gaps. Deleting a message empties its body, its edits'
+        bodies and its reactions.
+        """
+
+    @abc.abstractmethod
+    async def changes_since(
+        self, since: int, user_id: int, room_ids: list[int], limit: int
+    ) -> tuple[list[ChangeRecord], bool]:
+        """The oldest `limit` changes after `since` to messages of these rooms or of the
+        user's conversations, and whether more remain. Edits and reactions of a
+        deleted message are left out (its deletion says all)."""
+
+    @abc.abstractmethod
+    async def last_change_id(self) -> int:
+        """The newest change id, 0 if none."""
 
     # -- read markers and unread counts -----------------------------------------
 

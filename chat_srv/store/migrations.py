@@ -118,7 +118,9 @@ def newer_than_code(current: int, migrations: list[Migration]) -> None:
 # -- message batches ----------------------------------------------------------------
 
 # The column order of `message_row`, for INSERT statements.
-MESSAGE_COLUMNS = "ts, sender_id, room_id, recipient_id, dm_lo, dm_hi, body, nonce"
+MESSAGE_COLUMNS = (
+    "ts, sender_id, room_id, recipient_id, dm_lo, dm_hi, body, nonce, reply_to, action"
+)
 
 
 def dm_pair(a: int, b: int) -> tuple[int, int]:
@@ -143,6 +145,8 @@ def message_row(message: NewMessage) -> tuple[object, ...]:
         hi,
         message.body,
         message.nonce,
+        message.reply_to,
+        message.action,
     )
 
 
@@ -237,12 +241,34 @@ class BatchPlan:
         return out
 
 
-def plan_batch(batch: list[NewMessage], known: KnownNonces) -> BatchPlan:
-    """Decide which messages of `batch` to insert, given the nonces already stored.
+Place = tuple[int | None, int | None, int | None]
+"""Where a message is: (room_id, dm_lo, dm_hi)."""
+
+# The columns `Place` is made of, for the stores' look-up of replied-to messages.
+PLACE_COLUMNS = "id, room_id, dm_lo, dm_hi"
+
+
+def reply_lookup(batch: list[NewMessage]) -> list[int]:
+    """The distinct messages the batch replies to, to look up by `PLACE_COLUMNS`."""
+    return list(dict.fromkeys(m.reply_to for m in batch if m.reply_to is not None))
+
+
+def places(rows: Sequence[Sequence[Any]]) -> dict[int, Place]:
+    """Rows of `PLACE_COLUMNS` by message id."""
+    return {int(r[0]): (r[1], r[2], r[3]) for r in rows}
+
+
+def plan_batch(
+    batch: list[NewMessage], known: KnownNonces, parents: dict[int, Place] | None = None
+) -> BatchPlan:
+    """Decide which messages of `batch` to insert, given the nonces already stored
+    and where the messages they reply to are (`parents`).
 
     A nonce repeated with the same message is the same send again (answered with
     the original's id); repeated with another body, room or peer it is a client's
     mistake, answered as such (`StoredId.reused`) rather than dropped in silence.
+    A reply to a message that is not in the same room or conversation is not
+    stored (`StoredId.bad_reply`).
     """
     fresh: list[NewMessage] = []
     slots: list[StoredId | int] = []
@@ -250,9 +276,13 @@ def plan_batch(batch: list[NewMessage], known: KnownNonces) -> BatchPlan:
     reused: list[bool] = []
     in_batch: dict[tuple[int, str], int] = {}
     for m in batch:
-        message_row(m)  # validate before anything is written
+        row = message_row(m)  # validate before anything is written
         key = (m.sender_id, m.nonce) if m.nonce is not None else None
-        if key is not None and key in known:
+        if m.reply_to is not None and (parents or {}).get(m.reply_to) != (row[2], row[4], row[5]):
+            slots.append(StoredId(0, m.ts, False, bad_reply=True))
+            first_of.append(False)
+            reused.append(False)
+        elif key is not None and key in known:
             stored = known[key]
             clash = not stored.same_as(m)
             slots.append(StoredId(stored.msg_id, stored.ts, False, clash))

@@ -31,17 +31,22 @@ import pymysql
 
 from chat_core.messages import Role
 from chat_core.names import name_key
+from chat_srv.store import changes
 from chat_srv.store.base import (
+    ChangeRecord,
     Conflict,
     DmUnread,
     Membership,
     MembershipState,
+    MessageRef,
+    NewChange,
     NewMessage,
     RoomRecord,
     RoomUnread,
     Sanction,
     SanctionKind,
     Store,
+    StoredChange,
     StoredId,
     StoredMessage,
     StoreError,
@@ -52,6 +57,7 @@ from chat_srv.store.migrations import (
     DEFAULT_ROOMS,
     MESSAGE_COLUMNS,
     NONCE_COLUMNS,
+    PLACE_COLUMNS,
     KnownNonces,
     check_recorded,
     conversation_rows,
@@ -61,7 +67,9 @@ from chat_srv.store.migrations import (
     message_row,
     newer_than_code,
     nonce_lookup,
+    places,
     plan_batch,
+    reply_lookup,
 )
 from chat_srv.store.mysql_connect import (
     connection_lost,
@@ -92,7 +100,8 @@ SELECT m.id, m.ts,
        (SELECT s.name FROM users AS s WHERE s.id = m.sender_id),
        m.body,
        (SELECT r.name FROM rooms AS r WHERE r.id = m.room_id),
-       (SELECT t.name FROM users AS t WHERE t.id = m.recipient_id)
+       (SELECT t.name FROM users AS t WHERE t.id = m.recipient_id),
+       m.reply_to, m.action, m.edited_at, m.deleted
 FROM messages AS m {hint}
 """
 _ROOM_SELECT = _MESSAGE_SELECT.format(hint="FORCE INDEX (messages_room)")
@@ -179,6 +188,17 @@ def _forget_outcome(task: asyncio.Task[Any]) -> None:
 async def _fetchall(cur: Cursor, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
     await cur.execute(sql, args)
     return list(await cur.fetchall())
+
+
+def _placeholders(sql: str) -> str:
+    """A statement of `chat_srv.store.changes` (`?` placeholders) for aiomysql."""
+    return sql.replace("?", "%s")
+
+
+async def _shared(cur: Cursor, statement: changes.Statement) -> list[Any]:
+    """Run one of `chat_srv.store.changes`' statements; its rows."""
+    sql, args = statement
+    return await _fetchall(cur, _placeholders(sql), args)
 
 
 class MysqlStore(Store):
@@ -550,7 +570,12 @@ class MysqlStore(Store):
                     (*senders, *nonces),
                 )
                 known = dict(known_nonce(row) for row in rows)
-            plan = plan_batch(batch, known)
+            parent_ids = reply_lookup(batch)
+            parents = None
+            if parent_ids:
+                sql = f"SELECT {PLACE_COLUMNS} FROM messages WHERE id IN ({_marks(parent_ids)})"
+                parents = places(await _fetchall(cur, sql, tuple(parent_ids)))
+            plan = plan_batch(batch, known, parents)
             ids: list[int] = []
             # One INSERT per message: only a single-row insert reliably reports its
             # id (multi-row inserts need not get consecutive ids). One commit for all.
@@ -558,7 +583,7 @@ class MysqlStore(Store):
                 try:
                     await cur.execute(
                         f"INSERT INTO messages ({MESSAGE_COLUMNS})"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         message_row(message),
                     )
                 except pymysql.err.IntegrityError as e:
@@ -582,22 +607,33 @@ class MysqlStore(Store):
         self, room_id: int, *, before: int | None, after: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         if after is not None:
-            rows = await self._select(ROOM_AFTER_SQL, (room_id, after, limit + 1))
-            return history_page(rows, limit, newest_first=False)
+            return await self._page(ROOM_AFTER_SQL, (room_id, after, limit + 1), limit, False)
         start = _NO_LIMIT if before is None else before
-        rows = await self._select(ROOM_BEFORE_SQL, (room_id, start, limit + 1))
-        return history_page(rows, limit, newest_first=True)
+        return await self._page(ROOM_BEFORE_SQL, (room_id, start, limit + 1), limit, True)
 
     async def dm_history(
         self, user_id: int, peer_id: int, *, before: int | None, after: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         lo, hi = dm_pair(user_id, peer_id)
         if after is not None:
-            rows = await self._select(DM_AFTER_SQL, (lo, hi, after, limit + 1))
-            return history_page(rows, limit, newest_first=False)
+            return await self._page(DM_AFTER_SQL, (lo, hi, after, limit + 1), limit, False)
         start = _NO_LIMIT if before is None else before
-        rows = await self._select(DM_BEFORE_SQL, (lo, hi, start, limit + 1))
-        return history_page(rows, limit, newest_first=True)
+        return await self._page(DM_BEFORE_SQL, (lo, hi, start, limit + 1), limit, True)
+
+    async def _page(
+        self, sql: str, args: tuple[Any, ...], limit: int, newest_first: bool
+    ) -> tuple[list[StoredMessage], bool]:
+        """A history page and its reactions: two queries, whatever the page's size,
+        in one transaction (one snapshot)."""
+
+        async def op(cur: Cursor) -> tuple[list[StoredMessage], bool]:
+            page, more = history_page(await _fetchall(cur, sql, args), limit, newest_first)
+            query = changes.reactions_query(page)
+            if query is not None:
+                page = changes.with_reactions(page, await _shared(cur, query))
+            return page, more
+
+        return await self._run(op, read_only=True)
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:
@@ -605,6 +641,45 @@ class MysqlStore(Store):
         else:
             rows = await self._select(_ROOM_SINCE_SQL, (room_id, ts))
         return [message_record(r) for r in rows]
+
+    # -- changes to messages -------------------------------------------------------
+
+    async def message_ref(self, msg_id: int) -> MessageRef | None:
+        statement = (changes.MESSAGE_REF_SQL, (msg_id,))
+
+        async def op(cur: Cursor) -> MessageRef | None:
+            return changes.message_ref(await _shared(cur, statement))
+
+        return await self._run(op, read_only=True)
+
+    async def add_changes(self, batch: list[NewChange]) -> list[StoredChange | None]:
+        if not batch:
+            return []
+
+        async def op(cur: Cursor) -> list[StoredChange | None]:
+            steps = changes.apply_changes(batch, counter=True)  # afresh on each attempt
+            try:
+                statement = next(steps)
+                while True:
+                    statement = steps.send(await _shared(cur, statement))
+            except StopIteration as done:
+                result: list[StoredChange | None] = done.value
+                return result
+
+        return await self._run(op)
+
+    async def changes_since(
+        self, since: int, user_id: int, room_ids: list[int], limit: int
+    ) -> tuple[list[ChangeRecord], bool]:
+        sql, args = changes.changes_query(since, user_id, room_ids, limit)
+        return changes.changes_page(await self._select(_placeholders(sql), args), limit)
+
+    async def last_change_id(self) -> int:
+        async def op(cur: Cursor) -> int:
+            await cur.execute("SELECT last_id FROM change_counter WHERE one = 1")
+            return int((await cur.fetchone())[0])
+
+        return await self._run(op, read_only=True)
 
     # -- read markers and unread counts -------------------------------------------
 

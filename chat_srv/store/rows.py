@@ -14,8 +14,20 @@ def user_record(row: Any) -> UserRecord:
 
 
 def message_record(row: Any) -> StoredMessage:
-    """A row of (id, ts, sender name, body, room name, recipient name)."""
-    return StoredMessage(int(row[0]), int(row[1]), str(row[2]), str(row[3]), row[4], row[5])
+    """A row of (id, ts, sender name, body, room name, recipient name, reply_to,
+    action, edited_at, deleted)."""
+    return StoredMessage(
+        int(row[0]),
+        int(row[1]),
+        str(row[2]),
+        str(row[3]),
+        row[4],
+        row[5],
+        reply_to=row[6],
+        action=bool(row[7]),
+        edited=row[8],
+        deleted=bool(row[9]),
+    )
 
 
 def sanction_record(row: Any) -> Sanction:

@@ -31,17 +31,22 @@ import aiosqlite
 
 from chat_core.messages import Role
 from chat_core.names import name_key
+from chat_srv.store import changes
 from chat_srv.store.base import (
+    ChangeRecord,
     Conflict,
     DmUnread,
     Membership,
     MembershipState,
+    MessageRef,
+    NewChange,
     NewMessage,
     RoomRecord,
     RoomUnread,
     Sanction,
     SanctionKind,
     Store,
+    StoredChange,
     StoredId,
     StoredMessage,
     StoreError,
@@ -52,6 +57,7 @@ from chat_srv.store.migrations import (
     DEFAULT_ROOMS,
     MESSAGE_COLUMNS,
     NONCE_COLUMNS,
+    PLACE_COLUMNS,
     KnownNonces,
     check_recorded,
     conversation_rows,
@@ -61,7 +67,9 @@ from chat_srv.store.migrations import (
     message_row,
     newer_than_code,
     nonce_lookup,
+    places,
     plan_batch,
+    reply_lookup,
 )
 from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
 
@@ -79,7 +87,8 @@ SELECT m.id, m.ts,
        (SELECT s.name FROM users AS s WHERE s.id = m.sender_id),
        m.body,
        (SELECT r.name FROM rooms AS r WHERE r.id = m.room_id),
-       (SELECT t.name FROM users AS t WHERE t.id = m.recipient_id)
+       (SELECT t.name FROM users AS t WHERE t.id = m.recipient_id),
+       m.reply_to, m.action, m.edited_at, m.deleted
 FROM messages AS m
 """
 
@@ -194,11 +203,16 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
             (*senders, *nonces),
         ).fetchall()
         known = dict(known_nonce(row) for row in rows)
-    plan = plan_batch(batch, known)
+    parent_ids = reply_lookup(batch)
+    parents = None
+    if parent_ids:
+        sql = f"SELECT {PLACE_COLUMNS} FROM messages WHERE id IN ({_marks(parent_ids)})"
+        parents = places(conn.execute(sql, parent_ids).fetchall())
+    plan = plan_batch(batch, known, parents)
     ids: list[int] = []
     if plan.fresh:
         conn.executemany(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [message_row(m) for m in plan.fresh],
         ).close()
         # The write lock is ours and each insert takes the next id
@@ -212,6 +226,17 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
                 pairs,
             ).close()
     return plan.results(ids)
+
+
+def _run_steps(conn: sqlite3.Connection, steps: changes.Steps) -> list[StoredChange | None]:
+    """Run the statements of `changes.apply_changes` (in the database thread)."""
+    try:
+        sql, params = next(steps)
+        while True:
+            sql, params = steps.send(conn.execute(sql, params).fetchall())
+    except StopIteration as done:
+        result: list[StoredChange | None] = done.value
+        return result
 
 
 class SqliteStore(Store):
@@ -482,22 +507,28 @@ class SqliteStore(Store):
         self, room_id: int, *, before: int | None, after: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         if after is not None:
-            rows = await self._rows(ROOM_AFTER_SQL, (room_id, after, limit + 1))
-            return history_page(rows, limit, newest_first=False)
+            return await self._page(ROOM_AFTER_SQL, (room_id, after, limit + 1), limit, False)
         start = _NO_LIMIT if before is None else before
-        rows = await self._rows(ROOM_BEFORE_SQL, (room_id, start, limit + 1))
-        return history_page(rows, limit, newest_first=True)
+        return await self._page(ROOM_BEFORE_SQL, (room_id, start, limit + 1), limit, True)
 
     async def dm_history(
         self, user_id: int, peer_id: int, *, before: int | None, after: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         lo, hi = dm_pair(user_id, peer_id)
         if after is not None:
-            rows = await self._rows(DM_AFTER_SQL, (lo, hi, after, limit + 1))
-            return history_page(rows, limit, newest_first=False)
+            return await self._page(DM_AFTER_SQL, (lo, hi, after, limit + 1), limit, False)
         start = _NO_LIMIT if before is None else before
-        rows = await self._rows(DM_BEFORE_SQL, (lo, hi, start, limit + 1))
-        return history_page(rows, limit, newest_first=True)
+        return await self._page(DM_BEFORE_SQL, (lo, hi, start, limit + 1), limit, True)
+
+    async def _page(
+        self, sql: str, params: tuple[Any, ...], limit: int, newest_first: bool
+    ) -> tuple[list[StoredMessage], bool]:
+        """A history page and its reactions: two queries, whatever the page's size."""
+        page, more = history_page(await self._rows(sql, params), limit, newest_first)
+        query = changes.reactions_query(page)
+        if query is not None:
+            page = changes.with_reactions(page, await self._rows(*query))
+        return page, more
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:
@@ -507,6 +538,26 @@ class SqliteStore(Store):
                 _MESSAGE_SELECT + "WHERE m.room_id = ? AND m.ts >= ? ORDER BY m.id", (room_id, ts)
             )
         return [message_record(r) for r in rows]
+
+    # -- changes to messages -------------------------------------------------------
+
+    async def message_ref(self, msg_id: int) -> MessageRef | None:
+        return changes.message_ref(await self._rows(changes.MESSAGE_REF_SQL, (msg_id,)))
+
+    async def add_changes(self, batch: list[NewChange]) -> list[StoredChange | None]:
+        if not batch:
+            return []
+        steps = changes.apply_changes(batch, counter=False)
+        return await self._write(functools.partial(_run_steps, steps=steps))
+
+    async def changes_since(
+        self, since: int, user_id: int, room_ids: list[int], limit: int
+    ) -> tuple[list[ChangeRecord], bool]:
+        rows = await self._rows(*changes.changes_query(since, user_id, room_ids, limit))
+        return changes.changes_page(rows, limit)
+
+    async def last_change_id(self) -> int:
+        return int((await self._rows(changes.LAST_CHANGE_SQL))[0][0])
 
     # -- read markers and unread counts -------------------------------------------
 

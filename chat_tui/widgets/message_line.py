@@ -18,7 +18,7 @@ class MessageLine(Static):
 
     def __init__(self, message: m.Message, *, me: str, tz: tzinfo | None) -> None:
         mine = message.sender == me
-        mention = not mine and bool(mentions(message.body, me))
+        mention = not mine and bool(mentions(message.text, me))
         classes = "-mine" if mine else ("-mention" if mention else "")
         super().__init__(message_text(message, me=me, tz=tz), markup=False, classes=classes)
         self.msg_id = message.msg_id

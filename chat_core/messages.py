@@ -23,6 +23,8 @@ Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 Nonce = Annotated[str, msgspec.Meta(min_length=1, max_length=names.NONCE_MAX)]
 PositiveId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 ChangesLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+ProtocolVersion = Annotated[int, msgspec.Meta(ge=1, le=2)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 HISTORY_LIMIT_DEFAULT: Final = 50
 CHANGES_LIMIT_DEFAULT: Final = 200
@@ -65,6 +67,7 @@ class Register(Request, tag="register", kw_only=True):
 
     user: str
     password: str
+    protocol: ProtocolVersion | None = None  # 2: the connection speaks version 2
 
     def check(self) -> None:
         self.user = names.check_user_name(self.user)
@@ -72,18 +75,26 @@ class Register(Request, tag="register", kw_only=True):
 
 
 class Login(Request, tag="login", kw_only=True):
-    """Log in to an existing account."""
+    """Log in to an existing account, with its password or a session token."""
 
     user: str
-    password: str
+    password: str | None = None
+    token: Token | None = None  # version 2: from an earlier login's result
+    protocol: ProtocolVersion | None = None  # 2: the connection speaks version 2
 
     def check(self) -> None:
         self.user = names.check_user_name(self.user)
-        names.check_password(self.password)
+        if (self.password is None) == (self.token is None):
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "give exactly one of `password` and `token`")
+        if self.password is not None:
+            names.check_password(self.password)
 
 
 class Logout(Request, tag="logout", kw_only=True):
-    """Log out; the server replies and closes the connection."""
+    """Log out, revoking this connection's session token (`all`: every one of the
+    user's); the server replies and closes the connection."""
+
+    all: bool = False
 
 
 class ListRooms(Request, tag="rooms", kw_only=True):
@@ -379,11 +390,28 @@ class Message(Event, tag="message", kw_only=True):
         return self.body or ""
 
 
-class Presence(Event, tag="presence", kw_only=True):
-    """A user sharing a room with you came online or went offline."""
+class PresenceChange(msgspec.Struct, kw_only=True):
+    """One user's coming or going, in a coalesced `presence` event."""
 
     user: str
     online: bool
+
+
+class Presence(Event, tag="presence", kw_only=True):
+    """A user sharing a room with you came online or went offline (`user`, `online`);
+    to a version-2 connection, several at once (`changes`)."""
+
+    user: str | None = None
+    online: bool | None = None
+    changes: list[PresenceChange] | None = None
+
+    def entries(self) -> list[PresenceChange]:
+        """The changes this event reports, whichever its shape."""
+        if self.changes is not None:
+            return self.changes
+        if self.user is None or self.online is None:
+            return []
+        return [PresenceChange(user=self.user, online=self.online)]
 
 
 class Member(Event, tag="member", kw_only=True):
@@ -532,6 +560,7 @@ class LoginOk(Ok, kw_only=True):
     server_time: int
     role: str = Role.USER  # version 2; left out when `user`
     last_change_id: int | None = None  # version 2: the newest change to any message
+    token: str | None = None  # version 2: logs in again without the password
 
 
 class RoomsOk(Ok, kw_only=True):

@@ -5,14 +5,20 @@ a budget of their own for an owner at an address they have logged in from
 (docs/security.md, "Failed logins"); registrations per address; names that hide
 characters, look like a name taken, or are reserved. Passwords are checked in the
 hashing pool (`chat_srv.passwords`), whose refusals pass as `rate_limited`.
+
+Every login's result carries a session token (version 2): 256 random bits that log
+the user in again with no password to hash, so a restart's crowd of clients is back
+at once. The store keeps only its SHA-256 digest (docs/security.md, "Session tokens").
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import logging
 import math
+import secrets
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
@@ -23,7 +29,8 @@ from chat_srv.hub import Hub, Peer
 from chat_srv.limits import AttemptLimit, SlidingWindow, TokenBucket
 from chat_srv.lookalikes import LookalikeIndex, has_invisible
 from chat_srv.passwords import PasswordHasher
-from chat_srv.picture import DEFAULT_ROOM, Client, Picture, User
+from chat_srv.picture import DEFAULT_ROOM, Client, Picture, User, logged
+from chat_srv.presence import PresenceBatcher
 from chat_srv.store.base import Conflict, DmUnread, MembershipState, Store
 
 log = logging.getLogger(__name__)
@@ -31,6 +38,12 @@ log = logging.getLogger(__name__)
 _FAILURE_WINDOW = 60.0  # seconds over which login attempts are counted
 _REGISTRATION_WINDOW = 3600.0  # seconds over which registrations are counted
 _SOON = 0.05  # seconds: the least a login held back by others in flight is told to wait
+TOKEN_BYTES = 32  # random bytes in a session token: 256 bits
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a session token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Accounts(Picture):
@@ -46,6 +59,8 @@ class Accounts(Picture):
         self._ip_attempts = AttemptLimit(config.login_failures_per_ip, _FAILURE_WINDOW)
         self._registrations = SlidingWindow(config.registrations_per_ip, _REGISTRATION_WINDOW)
         self._reserved = LookalikeIndex(config.reserved_names)
+        self._token_lifetime = config.token_days * 86_400_000  # ms
+        self.presence = PresenceBatcher(hub, config.presence_window)
 
     async def _register(self, client: Client, request: m.Register) -> m.Reply:
         self._check_not_logged_in(client)
@@ -78,7 +93,7 @@ class Accounts(Picture):
             raise
         log.info("registered %s from %s", user.name, ip)
         self.metrics.registrations.inc()
-        reply = await self._logged_in(client, request.id, user)
+        reply = await self._logged_in(client, request, user)
         self.announce_account(user)
         return reply
 
@@ -156,6 +171,10 @@ class Accounts(Picture):
 
     async def _login(self, client: Client, request: m.Login) -> m.Reply:
         self._check_not_logged_in(client)
+        if request.token is not None:
+            return await self._token_login(client, request, request.token)
+        password = request.password
+        assert password is not None  # `Login.check`: one of the two
         record = await self.store.get_user(request.user)
         user_key = name_key(request.user)
         ip = client.ip
@@ -183,7 +202,7 @@ class Accounts(Picture):
         failed = False  # a check the pool refused is no attempt
         try:
             known_hash = record.password_hash if record is not None else None
-            failed = not await self.hasher.verify(known_hash, request.password)
+            failed = not await self.hasher.verify(known_hash, password)
         finally:
             for limit, key in budgets:
                 limit.finish(key, self.clock.monotonic(), failed=failed)
@@ -195,14 +214,41 @@ class Accounts(Picture):
         self._user_attempts.forget(budgets[0][1])
         self.sanctions.check_login(user_key, self.clock.now_ms())
         if self.hasher.needs_rehash(record.password_hash):
-            await self.store.set_password_hash(record.id, await self.hasher.hash(request.password))
+            await self.store.set_password_hash(record.id, await self.hasher.hash(password))
         user = self.users_by_id.get(record.id) or self._remember_user(
             record.id, record.name, record.role
         )
-        return await self._logged_in(client, request.id, user)
+        return await self._logged_in(client, request, user)
 
-    async def _logged_in(self, client: Client, request_id: int, user: User) -> m.Reply:
-        await self.store.record_login(user.id, client.ip, self.clock.now_ms())
+    async def _token_login(self, client: Client, request: m.Login, token: str) -> m.Reply:
+        """Log in with a session token: no password, no hashing."""
+        now = self.clock.now_ms()
+        user_id = await self.store.session_user(token_digest(token), now, self._token_lifetime)
+        user = self.users_by_id.get(user_id) if user_id is not None else None
+        if user is None or name_key(user.name) != name_key(request.user):
+            log.info("failed token login for %r from %s", request.user, client.ip)
+            self.metrics.login_failures.inc()
+            raise ProtocolError(
+                ErrorCode.AUTH_FAILED, "unknown, expired or revoked token: log in with the password"
+            )
+        self.sanctions.check_login(name_key(user.name), now)
+        return await self._logged_in(client, request, user, token=token)
+
+    async def _logged_in(
+        self,
+        client: Client,
+        request: m.Login | m.Register,
+        user: User,
+        *,
+        token: str | None = None,
+    ) -> m.Reply:
+        """Attach a connection whose login succeeded; the result, with its token (a
+        new one unless the login used one)."""
+        now = self.clock.now_ms()
+        await self.store.record_login(user.id, client.ip, now)
+        if token is None:
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+            await self.store.add_session(token_digest(token), user.id, now, self._token_lifetime)
         if client.user is not None:  # a second login raced this one on the same connection
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
         if user.dm_peers is None:  # from now on, new conversations are added to it
@@ -215,23 +261,28 @@ class Accounts(Picture):
         self.sanctions.check_login(name_key(user.name), self.clock.now_ms())
         if not client.closed:  # gone while the login waited: nothing to attach
             client.user = user
+            client.session = token_digest(token)
+            client.protocol = request.protocol or 1
             config = self.config
             # `request_rate` 0 turns request limiting off altogether (benchmarks).
             if user.bucket is None and config.request_rate > 0 and config.user_request_rate > 0:
-                now = asyncio.get_running_loop().time()  # the connections' clock
-                user.bucket = TokenBucket(config.user_request_rate, config.user_request_burst, now)
+                started = asyncio.get_running_loop().time()  # the connections' clock
+                user.bucket = TokenBucket(
+                    config.user_request_rate, config.user_request_burst, started
+                )
             if self.hub.attach(client, user.id, user.rooms):
                 self._announce_presence(user, online=True)
             log.info("login %s from %s", user.name, client.ip)
             self.metrics.logins.inc()
         return m.LoginOk(
-            id=request_id,
+            id=request.id,
             user=user.name,
             rooms=self._room_infos(user, positions),
             dms=dms,
             server_time=self.clock.now_ms(),
             role=user.role,
             last_change_id=self.last_change_id,
+            token=token,
         )
 
     def _dm_info(self, position: DmUnread) -> m.DmInfo:
@@ -245,6 +296,11 @@ class Accounts(Picture):
         )
 
     async def _logout(self, client: Client, request: m.Logout) -> m.Reply:
+        user = logged(client)
+        if request.all:
+            await self.store.revoke_sessions(user.id)
+        elif client.session is not None:
+            await self.store.revoke_sessions(user.id, client.session)
         client.close_after_reply()
         return m.Ok(id=request.id)
 
@@ -259,9 +315,12 @@ class Accounts(Picture):
             self._announce_presence(user, online=False)
 
     def _announce_presence(self, user: User, *, online: bool) -> None:
+        """Tell those who share a room with the user: version 1 now, one event per
+        user; version 2 at the batcher's next flush, merged."""
+        self.presence.note(user.name, online, user.rooms)
         peers: set[Peer] = set()
         for room_id in user.rooms:
-            peers.update(self.hub.room_connections(room_id))
+            peers.update(self.hub.legacy_room_connections(room_id))
         peers.difference_update(self.hub.user_connections(user.id))
         if peers:
             self.hub.to_peers(peers, m.encode(m.Presence(user=user.name, online=online)))

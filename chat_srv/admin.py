@@ -358,6 +358,7 @@ class Admin:
         self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(reason=DisconnectReason.BANNED, text=f"you are banned: {reason}")
         closed = self._hub.close_user(target.id, m.encode(goodbye))
+        await self._store.revoke_sessions(target.id)
         log.info(
             "%s: banned %s (%d connections closed), reason %r",
             self._actor.label,
@@ -427,6 +428,7 @@ class Admin:
             reason=DisconnectReason.KILLED, text=f"disconnected by the administrator: {reason}"
         )
         closed = self._hub.close_user(target.id, m.encode(goodbye))
+        await self._store.revoke_sessions(target.id)  # the password logs in again
         log.info(
             "%s: killed %s (%d connections), reason %r",
             self._actor.label,

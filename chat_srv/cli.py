@@ -219,6 +219,9 @@ def serve(
             show_default=False,
         ),
     ] = ",".join(DEFAULTS.reserved_names),
+    token_days: Annotated[
+        int, typer.Option(help="Days a session token lasts unused (login without password).")
+    ] = DEFAULTS.token_days,
     argon2_time_cost: Annotated[
         int, typer.Option(help="argon2id passes.")
     ] = DEFAULTS.argon2_time_cost,

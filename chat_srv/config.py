@@ -95,6 +95,8 @@ class ServerConfig:
     registration: Registration = Registration.OPEN
     registrations_per_ip: int = 5  # accounts an hour from one address (see limit_loopback)
     reserved_names: tuple[str, ...] = DEFAULT_RESERVED_NAMES
+    token_days: int = 30  # a session token expires after this many days unused
+    presence_window: float = 0.1  # seconds presence changes wait, merged, for version 2
     user_request_rate: float = 20.0  # a second per user, all connections (0: none)
     user_request_burst: int = 60  # requests a user may save up
     max_connections: int = 10_000  # open connections in all

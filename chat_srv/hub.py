@@ -17,6 +17,8 @@ from chat_srv.metrics import Metrics
 class Peer(Protocol):
     """What the hub needs of a connection."""
 
+    protocol: int  # the version it speaks: 2 gets coalesced presence
+
     def deliver(self, data: bytes) -> None:
         """Queue an encoded frame; never blocks."""
 
@@ -33,6 +35,9 @@ class Hub:
         self.connections: set[Peer] = set()  # every open connection, logged in or not
         self._by_user: dict[int, set[Peer]] = {}
         self._by_room: dict[int, set[Peer]] = {}
+        # The same for the connections that speak version 1 only: each of them gets
+        # presence one user at a time (`chat_srv.presence` merges it for the others).
+        self._legacy_by_room: dict[int, set[Peer]] = {}
 
     # -- registry -------------------------------------------------------------
 
@@ -41,16 +46,20 @@ class Hub:
         conns = self._by_user.setdefault(user_id, set())
         first = not conns
         conns.add(peer)
+        legacy = peer.protocol < 2
         for room_id in room_ids:
             self._by_room.setdefault(room_id, set()).add(peer)
+            if legacy:
+                self._legacy_by_room.setdefault(room_id, set()).add(peer)
         return first
 
     def detach(self, peer: Peer, user_id: int, room_ids: Iterable[int]) -> bool:
         """Forget a logged-in connection; True if it was the user's last."""
         for room_id in room_ids:
-            room = self._by_room.get(room_id)
-            if room is not None:
-                room.discard(peer)
+            for index in (self._by_room, self._legacy_by_room):
+                room = index.get(room_id)
+                if room is not None:
+                    room.discard(peer)
         conns = self._by_user.get(user_id)
         if conns is None:
             return False
@@ -65,12 +74,17 @@ class Hub:
         conns = self._by_user.get(user_id)
         if conns:
             self._by_room.setdefault(room_id, set()).update(conns)
+            legacy = [peer for peer in conns if peer.protocol < 2]
+            if legacy:
+                self._legacy_by_room.setdefault(room_id, set()).update(legacy)
 
     def exit_room(self, user_id: int, room_id: int) -> None:
         """The user left the room: their connections stop receiving it."""
-        room = self._by_room.get(room_id)
-        if room:
-            room.difference_update(self._by_user.get(user_id, ()))
+        conns = self._by_user.get(user_id, ())
+        for index in (self._by_room, self._legacy_by_room):
+            room = index.get(room_id)
+            if room:
+                room.difference_update(conns)
 
     # -- queries --------------------------------------------------------------
 
@@ -89,6 +103,10 @@ class Hub:
     def room_connections(self, room_id: int) -> set[Peer]:
         """The connections of the room's online members."""
         return self._by_room.get(room_id, set())
+
+    def legacy_room_connections(self, room_id: int) -> set[Peer]:
+        """Those of them that speak version 1 only."""
+        return self._legacy_by_room.get(room_id, set())
 
     # -- fan-out --------------------------------------------------------------
 

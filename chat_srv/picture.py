@@ -62,6 +62,7 @@ class Client(Peer, Protocol):
     ip: str | None
     # When `typing` was last relayed, by target (room or peer); made on first use.
     typing: dict[tuple[bool, int], float] | None
+    session: str | None  # the digest of the session token it logged in with
 
     @property
     def closed(self) -> bool:

@@ -128,6 +128,7 @@ class ChatServer:
             await self.service.close_writers()
             await self.store.close()
             self.service.hasher.close()
+            self.service.presence.close()
             raise
         self._log_listening()
 
@@ -206,6 +207,7 @@ class ChatServer:
             await self._metrics_server.close()
         await self.store.close()
         self.service.hasher.close()
+        self.service.presence.close()
         log.info("stopped")
         self.stopped.set()
 

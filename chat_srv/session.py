@@ -69,6 +69,8 @@ class Connection(asyncio.Protocol):
         "_writable",
         "connected_at",
         "ip",
+        "protocol",
+        "session",
         "typing",
         "user",
     )
@@ -103,6 +105,8 @@ class Connection(asyncio.Protocol):
         self.user: User | None = None
         self.ip: str | None = None
         self.typing: dict[tuple[bool, int], float] | None = None  # see chat_srv.noticing
+        self.session: str | None = None  # the login's token digest (chat_srv.accounts)
+        self.protocol = 1  # until a login says 2
         self.connected_at = time.time()
 
     @property

@@ -108,6 +108,7 @@ class Settings:
     )
     registrations_per_ip: int = _key(_SERVER.registrations_per_ip, minimum=1)
     reserved_names: tuple[str, ...] = _SERVER.reserved_names
+    token_days: int = _key(_SERVER.token_days, minimum=1)
     argon2_time_cost: int = _key(_SERVER.argon2.time_cost, minimum=1)
     argon2_memory_kib: int = _key(_SERVER.argon2.memory_kib, minimum=8)
     argon2_parallelism: int = _key(_SERVER.argon2.parallelism, minimum=1)

@@ -267,12 +267,13 @@ class ChatState:
         return change
 
     def _presence(self, event: m.Presence) -> Change:
-        key = name_key(event.user)
-        self._learn(event.user)
-        self.online[key] = event.online
-        for listed in self.members.values():
-            if key in listed:
-                listed[key] = m.UserInfo(name=listed[key].name, online=event.online)
+        for entry in event.entries():
+            key = name_key(entry.user)
+            self._learn(entry.user)
+            self.online[key] = entry.online
+            for listed in self.members.values():
+                if key in listed:
+                    listed[key] = m.UserInfo(name=listed[key].name, online=entry.online)
         return Change(users=True)
 
     def _member(self, event: m.Member) -> Change:

@@ -297,6 +297,25 @@ class Store(abc.ABC):
     async def set_role(self, user_id: int, role: Role) -> None:
         """Give a user a role (`user` takes it back)."""
 
+    # -- session tokens ----------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_session(self, digest: str, user_id: int, now: int, lifetime: int) -> None:
+        """Remember a session token, by its digest (never the token itself), and
+        forget the user's tokens unused for `lifetime` ms."""
+
+    @abc.abstractmethod
+    async def session_user(self, digest: str, now: int, lifetime: int) -> int | None:
+        """The user whose token has this digest, if it was used within `lifetime` ms.
+
+        Marks it used at `now` (to the hour: a storm of logins writes little). An
+        expired token is removed.
+        """
+
+    @abc.abstractmethod
+    async def revoke_sessions(self, user_id: int, digest: str | None = None) -> int:
+        """Forget one token of the user (`digest`), or all of them; how many went."""
+
     # -- rooms -----------------------------------------------------------------
 
     @abc.abstractmethod

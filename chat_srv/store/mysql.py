@@ -79,7 +79,13 @@ from chat_srv.store.mysql_connect import (
     open_error,
     parse_mysql_url,
 )
-from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
+from chat_srv.store.rows import (
+    history_page,
+    message_record,
+    sanction_record,
+    session_found,
+    user_record,
+)
 
 T = TypeVar("T")
 Cursor = Any  # aiomysql ships no type information
@@ -491,6 +497,40 @@ class MysqlStore(Store):
             "SELECT 1 FROM login_addresses WHERE user_id = %s AND ip = %s", (user_id, ip)
         )
         return bool(rows)
+
+    # -- session tokens ----------------------------------------------------------
+
+    async def add_session(self, digest: str, user_id: int, now: int, lifetime: int) -> None:
+        async def op(cur: Cursor) -> None:
+            await cur.execute(
+                "DELETE FROM sessions WHERE user_id = %s AND used_at <= %s",
+                (user_id, now - lifetime),
+            )
+            await cur.execute(
+                "INSERT INTO sessions (digest, user_id, created_at, used_at)"
+                " VALUES (%s, %s, %s, %s)",
+                (digest, user_id, now, now),
+            )
+
+        await self._run(op)
+
+    async def session_user(self, digest: str, now: int, lifetime: int) -> int | None:
+        rows = await self._select(
+            "SELECT digest, user_id, used_at FROM sessions WHERE digest = %s", (digest,)
+        )
+        user_id, step = session_found(rows, digest, now, lifetime)
+        if step == "expire":
+            await self._change("DELETE FROM sessions WHERE digest = %s", (digest,))
+        elif step == "touch":
+            await self._change("UPDATE sessions SET used_at = %s WHERE digest = %s", (now, digest))
+        return user_id
+
+    async def revoke_sessions(self, user_id: int, digest: str | None = None) -> int:
+        if digest is None:
+            return await self._change("DELETE FROM sessions WHERE user_id = %s", (user_id,))
+        return await self._change(
+            "DELETE FROM sessions WHERE user_id = %s AND digest = %s", (user_id, digest)
+        )
 
     # -- rooms -------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from typing import Any, Literal
 
 from chat_core.messages import Role
 from chat_srv.store.base import Sanction, SanctionKind, StoredMessage, UserRecord
@@ -44,3 +45,22 @@ def history_page(rows: Any, limit: int, newest_first: bool) -> tuple[list[Stored
     if newest_first:
         page.reverse()
     return page, more
+
+
+SESSION_TOUCH = 3_600_000  # ms: a token's `used_at` is brought up to date at most hourly
+
+SessionStep = Literal["expire", "touch"] | None
+"""What a store does after finding a token: forget it, mark it used, or nothing."""
+
+
+def session_found(
+    rows: Any, digest: str, now: int, lifetime: int
+) -> tuple[int | None, SessionStep]:
+    """Rows of (digest, user_id, used_at) for a token's digest: the user it logs in
+    (None: unknown or expired) and the write it calls for."""
+    if not rows or not hmac.compare_digest(str(rows[0][0]), digest):
+        return None, None
+    _, user_id, used_at = rows[0]
+    if used_at <= now - lifetime:
+        return None, "expire"
+    return int(user_id), "touch" if now - used_at >= SESSION_TOUCH else None

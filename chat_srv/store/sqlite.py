@@ -72,7 +72,13 @@ from chat_srv.store.migrations import (
     plan_batch,
     reply_lookup,
 )
-from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
+from chat_srv.store.rows import (
+    history_page,
+    message_record,
+    sanction_record,
+    session_found,
+    user_record,
+)
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]  # statements run in the database thread
@@ -453,6 +459,40 @@ class SqliteStore(Store):
             "SELECT 1 FROM login_addresses WHERE user_id = ? AND ip = ?", (user_id, ip)
         )
         return bool(rows)
+
+    # -- session tokens ----------------------------------------------------------
+
+    async def add_session(self, digest: str, user_id: int, now: int, lifetime: int) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND used_at <= ?", (user_id, now - lifetime)
+            )
+            conn.execute(
+                "INSERT INTO sessions (digest, user_id, created_at, used_at) VALUES (?, ?, ?, ?)",
+                (digest, user_id, now, now),
+            )
+
+        await self._write(work)
+
+    async def session_user(self, digest: str, now: int, lifetime: int) -> int | None:
+        rows = await self._rows(
+            "SELECT digest, user_id, used_at FROM sessions WHERE digest = ?", (digest,)
+        )
+        user_id, step = session_found(rows, digest, now, lifetime)
+        if step == "expire":
+            sql = "DELETE FROM sessions WHERE digest = ?"
+            await self._write(lambda conn: _changed(conn, sql, (digest,)))
+        elif step == "touch":
+            sql = "UPDATE sessions SET used_at = ? WHERE digest = ?"
+            await self._write(lambda conn: _changed(conn, sql, (now, digest)))
+        return user_id
+
+    async def revoke_sessions(self, user_id: int, digest: str | None = None) -> int:
+        sql = "DELETE FROM sessions WHERE user_id = ?"
+        params: tuple[object, ...] = (user_id,)
+        if digest is not None:
+            sql, params = sql + " AND digest = ?", (user_id, digest)
+        return await self._write(lambda conn: _changed(conn, sql, params))
 
     # -- rooms -------------------------------------------------------------------
 

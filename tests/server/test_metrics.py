@@ -182,6 +182,8 @@ async def test_logins_and_registrations_over_their_limits_are_counted(db_path: s
 
 
 class _Peer:
+    protocol = 1
+
     def __init__(self) -> None:
         self.frames: list[bytes] = []
 

@@ -45,6 +45,7 @@ EVERY_KEY_CHANGED: dict[str, Any] = {
     "hash_queue": 0,
     "registration": "closed",
     "registrations_per_ip": 1,
+    "token_days": 7,
     "reserved_names": ("boss", "Chef"),
     "argon2_time_cost": 1,
     "argon2_memory_kib": 64,

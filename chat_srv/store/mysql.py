@@ -614,6 +614,10 @@ class MysqlStore(Store):
             return []
 
         async def op(cur: Cursor) -> list[StoredId]:
+            # The counter's row, locked until the end of the transaction, orders the
+            # writers: ids follow commit order, across servers (schema 7).
+            await cur.execute("SELECT last_id FROM message_counter WHERE one = 1 FOR UPDATE")
+            (last,) = await cur.fetchone()
             known: KnownNonces = {}
             senders, nonces = nonce_lookup(batch)
             if nonces:
@@ -631,21 +635,22 @@ class MysqlStore(Store):
                 sql = f"SELECT {PLACE_COLUMNS} FROM messages WHERE id IN ({_marks(parent_ids)})"
                 parents = places(await _fetchall(cur, sql, tuple(parent_ids)))
             plan = plan_batch(batch, known, parents)
-            ids: list[int] = []
-            # One INSERT per message: only a single-row insert reliably reports its
-            # id (multi-row inserts need not get consecutive ids). One commit for all.
-            for message in plan.fresh:
-                try:
-                    await cur.execute(
-                        f"INSERT INTO messages ({MESSAGE_COLUMNS})"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        message_row(message),
+            ids = list(range(int(last) + 1, int(last) + 1 + len(plan.fresh)))
+            if ids:
+                rows = [(i, *message_row(m)) for i, m in zip(ids, plan.fresh, strict=True)]
+                try:  # one multi-row INSERT: the ids are ours already
+                    await cur.executemany(
+                        f"INSERT INTO messages (id, {MESSAGE_COLUMNS})"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        rows,
                     )
                 except pymysql.err.IntegrityError as e:
-                    if error_code(e) == 1062:  # another server stored the same nonce meanwhile
+                    if error_code(e) == 1062:  # a nonce stored meanwhile: read it again
                         raise _Retry from e
                     raise
-                ids.append(int(cur.lastrowid))
+                await cur.execute(
+                    "UPDATE message_counter SET last_id = %s WHERE one = 1", (ids[-1],)
+                )
             mentions = mention_rows(plan.fresh, ids)
             if mentions:
                 await cur.executemany(

@@ -606,3 +606,41 @@ async def test_concurrent_batches(store: Store) -> None:
     page, more = await store.dm_history(alice, bob, before=None, after=None, limit=50)
     assert sorted(dm_ids) == [m.msg_id for m in page]
     assert not more
+
+
+async def test_readers_never_see_a_later_id_before_an_earlier_one(store_db: str) -> None:
+    """Two stores on one database (two servers) write while a third reads forwards:
+    every page it reads continues the ids it has seen, with no gap (commit order)."""
+    stores = [open_store(store_db) for _ in range(3)]
+    for store in stores:
+        await store.open()
+    try:
+        writer = stores[0]
+        alice = await new_user(writer, "alice")
+        general = await room_id(writer, "Général")
+        seen: list[int] = []
+
+        async def write(store: Store, tag: str) -> None:
+            for n in range(25):
+                await store.add_messages(
+                    [to_room(alice, general, f"{tag}{n}.{i}") for i in range(3)]
+                )
+
+        async def read() -> None:
+            for _ in range(400):
+                after = seen[-1] if seen else 0
+                page, _ = await stores[2].room_history(general, before=None, after=after, limit=200)
+                seen.extend(m.msg_id for m in page)
+                if len(seen) == 150:
+                    return
+
+        async with asyncio.timeout(60):
+            await asyncio.gather(write(stores[0], "a"), write(stores[1], "b"), read())
+        page, _ = await stores[2].room_history(
+            general, before=None, after=seen[-1] if seen else 0, limit=200
+        )
+        seen.extend(m.msg_id for m in page)
+        assert seen == list(range(seen[0], seen[0] + 150))
+    finally:
+        for store in stores:
+            await store.close()

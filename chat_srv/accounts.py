@@ -230,6 +230,7 @@ class Accounts(Picture):
             dms=dms,
             server_time=self.clock.now_ms(),
             role=user.role,
+            last_change_id=self.last_change_id,
         )
 
     async def _logout(self, client: Client, request: m.Logout) -> m.Reply:

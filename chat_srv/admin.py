@@ -436,6 +436,18 @@ class Admin:
         )
         return Moderated(target.name, closed)
 
+    async def redact(self, msg_id: int, reason: str) -> int:
+        """Delete a message (`deleted` goes to whoever can read it); its id.
+
+        Moderators redact room messages; admins and the operator any message.
+        """
+        reason = _reason(reason)
+        try:
+            await self._service.changes.redact(self._actor.name, self._actor.role, msg_id, reason)
+        except ProtocolError as error:
+            raise AdminError(error.message) from None
+        return msg_id
+
     async def set_role(self, user: str, role: Role) -> tuple[str, Role]:
         """Give a user a role (`user` takes it back); their name and the role.
 

@@ -80,6 +80,7 @@ class Picture:
         # Names taken or being created, by look-alike key (`chat_srv.lookalikes`).
         self.user_lookalikes = LookalikeIndex()
         self.room_lookalikes = LookalikeIndex()
+        self.last_change_id = 0  # the newest change to any message (`login`'s result)
 
     async def load(self) -> None:
         """Read users, rooms, memberships and sanctions from the store."""
@@ -91,6 +92,7 @@ class Picture:
         for ms in await self.store.get_memberships():
             self._set_member_state(ms.user_id, ms.room_id, ms.state)
         self.sanctions.load(await self.store.active_sanctions(self.clock.now_ms()))
+        self.last_change_id = await self.store.last_change_id()
 
     # -- memberships and what a user sees of a room -------------------------------------
 

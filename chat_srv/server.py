@@ -1,6 +1,6 @@
 """Listening, the lifecycle of connections, and graceful shutdown.
 
-`ChatServer` wires the store, the group committer, the hub and the service
+`ChatServer` wires the store, the group committers, the hub and the service
 together, accepts connections and counts them against the limits from `accept`
 until their socket closes, and on `stop()` (a signal, or the console's `shutdown`)
 says goodbye to every client, stores what is queued and closes. With
@@ -68,7 +68,6 @@ class ChatServer:
         self.hub = Hub(self.metrics)
         hasher = PasswordHasher(config.argon2, workers=config.hashers, queue=config.hash_queue)
         self.service = Service(self.store, self.hub, hasher, config, clock=clock or Clock())
-        self.committer = self.service.committer
         self.service.moderator = Moderation(self)
         socket_path = config.admin_socket_path
         self.control = ControlSocket(self, socket_path) if socket_path is not None else None
@@ -99,7 +98,7 @@ class ChatServer:
         try:
             await self.service.load()
             log.debug("store opened and loaded in %.1f ms", (time.perf_counter() - started) * 1000)
-            self.committer.start()
+            self.service.start_writers()
             loop = asyncio.get_running_loop()
             # TLS is started by each connection once it is counted (`Connection`), so
             # a socket that never finishes its handshake still counts and times out.
@@ -126,7 +125,7 @@ class ChatServer:
             if self._metrics_server is not None:
                 await self._metrics_server.close()
                 self._metrics_server = None
-            await self.committer.close()
+            await self.service.close_writers()
             await self.store.close()
             self.service.hasher.close()
             raise
@@ -188,7 +187,7 @@ class ChatServer:
             await self.control.close()
         # Store and deliver what is queued first: its senders get their replies
         # (their tasks resume before this one) ahead of the goodbye.
-        await self.committer.close()
+        await self.service.close_writers()
         goodbye = m.encode(m.Disconnect(reason=DisconnectReason.SHUTDOWN, text=text))
         conns = list(self._accepted)
         for conn in conns:

@@ -2,7 +2,8 @@
 
 `Service` answers requests from a connection's own identity: the account rules
 come from `chat_srv.accounts`, the picture of users and rooms they all read from
-`chat_srv.picture`; rooms, messages and the rest are here. It does no socket I/O:
+`chat_srv.picture`, changes to messages from `chat_srv.changes`; rooms, messages
+and the rest are here. It does no socket I/O:
 connections and fan-out are the hub's; durability is the store's, reached
 through the group committer.
 """
@@ -18,13 +19,21 @@ from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.messages import Role
 from chat_core.names import name_key
 from chat_srv.accounts import Accounts
+from chat_srv.changes import MessageChanges
 from chat_srv.clock import Clock
 from chat_srv.committer import Committer
 from chat_srv.config import ServerConfig
 from chat_srv.hub import Hub
 from chat_srv.passwords import HasherBusy, PasswordHasher
 from chat_srv.picture import Client, logged
-from chat_srv.store.base import MembershipState, NewMessage, Store, StoredId, StoreUnavailable
+from chat_srv.store.base import (
+    MembershipState,
+    NewMessage,
+    Store,
+    StoredId,
+    StoredMessage,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +55,15 @@ class Service(Accounts):
         clock: Clock | None = None,
     ) -> None:
         super().__init__(store, hub, hasher, config, clock or Clock())
-        self.committer = Committer(store, config.max_batch, self._deliver, self.metrics)
+        self.committer: Committer[NewMessage, StoredId] = Committer(
+            lambda batch: self.store.add_messages(batch),
+            config.max_batch,
+            self._deliver,
+            self.metrics,
+            fresh=lambda stored: stored.fresh,
+            stored=self.metrics.messages_stored.inc,
+        )
+        self.changes = MessageChanges(self, config.max_batch)
         self.moderator: Moderator | None = None
         self._handlers: dict[type[m.Request], Handler] = {
             m.Register: self._register,
@@ -60,7 +77,21 @@ class Service(Accounts):
             m.MarkRead: self._mark_read,
             m.Ping: self._ping,
             m.Moderate: self._moderate,
+            m.Edit: self.changes.edit,
+            m.Delete: self.changes.delete,
+            m.React: self.changes.react,
+            m.Changes: self.changes.changes,
         }
+
+    def start_writers(self) -> None:
+        """Start the group committers: messages, and changes to them."""
+        self.committer.start()
+        self.changes.committer.start()
+
+    async def close_writers(self) -> None:
+        """Store what is queued (and announce it), then stop the committers."""
+        await self.committer.close()
+        await self.changes.committer.close()
 
     # -- dispatch ---------------------------------------------------------------
 
@@ -86,7 +117,13 @@ class Service(Accounts):
             if isinstance(request, m.Send):
                 room = self._member_room(user, request.room)
                 message = NewMessage(
-                    user.id, request.body, ts, room_id=room.id, nonce=request.nonce
+                    user.id,
+                    request.body,
+                    ts,
+                    room_id=room.id,
+                    nonce=request.nonce,
+                    reply_to=request.reply_to,
+                    action=request.action,
                 )
             else:
                 peer = self._user(request.to)
@@ -95,7 +132,13 @@ class Service(Accounts):
                         ErrorCode.BAD_REQUEST, "a direct message goes to someone else"
                     )
                 message = NewMessage(
-                    user.id, request.body, ts, recipient_id=peer.id, nonce=request.nonce
+                    user.id,
+                    request.body,
+                    ts,
+                    recipient_id=peer.id,
+                    nonce=request.nonce,
+                    reply_to=request.reply_to,
+                    action=request.action,
                 )
             future = self.committer.submit(message)
         except Exception as error:
@@ -112,6 +155,12 @@ class Service(Accounts):
                 id=request_id,
                 code=ErrorCode.BAD_REQUEST,
                 message="nonce already used for another message",
+            )
+        if stored.bad_reply:
+            return m.ErrorReply(
+                id=request_id,
+                code=ErrorCode.BAD_REQUEST,
+                message="reply_to names no message of this room or conversation",
             )
         return m.SentOk(id=request_id, msg_id=stored.msg_id, ts=stored.ts)
 
@@ -188,6 +237,8 @@ class Service(Accounts):
                     body=message.body,
                     room=room.name if room is not None else None,
                     to=recipient.name if recipient is not None else None,
+                    reply_to=message.reply_to,
+                    action=message.action,
                 )
             )
             if room is not None:
@@ -213,18 +264,7 @@ class Service(Accounts):
             page, more = await self.store.dm_history(
                 user.id, peer.id, before=request.before, after=request.after, limit=request.limit
             )
-        messages = [
-            m.Message(
-                msg_id=s.msg_id,
-                ts=s.ts,
-                sender=s.sender,
-                body=s.body,
-                room=s.room,
-                to=s.recipient,
-            )
-            for s in page
-        ]
-        return m.HistoryOk(id=request.id, messages=messages, more=more)
+        return m.HistoryOk(id=request.id, messages=[message_object(s) for s in page], more=more)
 
     async def _mark_read(self, client: Client, request: m.MarkRead) -> m.Reply:
         user = logged(client)
@@ -277,3 +317,29 @@ class Service(Accounts):
 
 async def _ready(reply: m.Reply) -> m.Reply:
     return reply
+
+
+def message_object(stored: StoredMessage) -> m.Message:
+    """A stored message as the protocol shows it now: a deleted one keeps its place
+    (id, time, sender, room or peer) and nothing else."""
+    if stored.deleted:
+        return m.Message(
+            msg_id=stored.msg_id,
+            ts=stored.ts,
+            sender=stored.sender,
+            room=stored.room,
+            to=stored.recipient,
+            deleted=True,
+        )
+    return m.Message(
+        msg_id=stored.msg_id,
+        ts=stored.ts,
+        sender=stored.sender,
+        body=stored.body,
+        room=stored.room,
+        to=stored.recipient,
+        reply_to=stored.reply_to,
+        action=stored.action,
+        edited=stored.edited,
+        reactions=stored.reactions,
+    )

@@ -148,6 +148,11 @@ async def _kill(admin: Admin, inv: Invocation) -> RenderableType:
     )
 
 
+async def _redact(admin: Admin, inv: Invocation) -> RenderableType:
+    msg_id = await admin.redact(inv.number("msg_id"), inv.text("reason"))
+    return r.line(f"message {msg_id} deleted: ", r.plain(inv.text("reason")))
+
+
 async def _bans(admin: Admin, inv: Invocation) -> RenderableType:
     return r.bans_table(admin.bans())
 
@@ -246,6 +251,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(("unban",), (_U,), "lift a user's ban", _unban),
     Command(("unban", "ip"), (Param("address", Kind.NETWORK),), "lift an IP ban", _unban_ip),
     Command(("kill",), (_U, _REASON), "disconnect now; may log in again at once", _kill),
+    Command(
+        ("redact",),
+        (Param("msg_id", Kind.MSG_ID, label="message id"), _REASON),
+        "delete a message (its body is gone from the store); logged",
+        _redact,
+    ),
     Command(("bans",), (), "active kicks, user bans and IP bans", _bans),
     Command(("notice",), (Param("text", Kind.TEXT),), "a notice to every connected user", _notice),
     Command(

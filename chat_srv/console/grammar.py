@@ -34,6 +34,7 @@ class Kind(enum.Enum):
     OPEN = "open"  # the literal word `open`
     ROLE = "role"  # `moderator` or `admin`
     DURATION = "duration"
+    MSG_ID = "message id"  # a positive integer
     NETWORK = "network"
     TEXT = "text"  # the rest of the line, spaces included
     COMMAND = "command"  # help's topic: the rest of the line
@@ -117,6 +118,10 @@ class Invocation:
         assert isinstance(value, timedelta)
         return value
 
+    def number(self, name: str) -> int:
+        """A message id argument."""
+        return int(self.text(name))
+
 
 _WORD = re.compile(r"\S+")
 ROLES = ("moderator", "admin")  # what `op` may give
@@ -184,6 +189,10 @@ def _convert(param: Param, word: str, usage: tuple[str, ...]) -> str | list[str]
             parse_network(word)
         except ValueError:
             raise UsageError(f"{word} is not an IP address or CIDR block", usage) from None
+        return word
+    if param.kind is Kind.MSG_ID:
+        if not (word.isascii() and word.isdigit()) or not 0 < int(word) < 2**63:
+            raise UsageError(f"{word} is not a message id (a number, as `messages` shows)", usage)
         return word
     if param.kind is Kind.OPEN:
         if word != "open":

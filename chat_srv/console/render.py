@@ -149,17 +149,18 @@ def messages_table(messages: list[StoredMessage]) -> RenderableType:
     if not messages:
         return _empty("messages")
     shown = messages[-MESSAGES_SHOWN:]
-    table = _table(count(len(messages), "message"), "time", "where", "from", "message")
+    table = _table(count(len(messages), "message"), "id", "time", "where", "from", "message")
     for message in shown:
         if message.room is not None:
             where = plain(message.room)
         else:
             where = line("→ ", plain(message.recipient or "?"))
         table.add_row(
+            str(message.msg_id),
             when(message.ts),
             where,
             plain(message.sender, "bold"),
-            plain(message.body),
+            _message_cell(message),
         )
     if len(shown) < len(messages):
         note = Text(
@@ -169,6 +170,21 @@ def messages_table(messages: list[StoredMessage]) -> RenderableType:
         )
         return Group(table, note)
     return table
+
+
+def _message_cell(message: StoredMessage) -> Text:
+    """A message's body as it is now, with what happened to it."""
+    if message.deleted:
+        return Text("(deleted)", style="dim italic")
+    cell = Text()
+    if message.reply_to is not None:
+        cell.append(f"↪ {message.reply_to} ", style="dim")
+    if message.action:
+        cell.append("* ", style="dim")
+    cell.append_text(plain(message.body))
+    if message.edited is not None:
+        cell.append(" (edited)", style="dim")
+    return cell
 
 
 def help_table(entries: list[tuple[str, str]]) -> RenderableType:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from chat_srv.store import NewMessage, StoreError, StoreUnavailable, open_store
+from chat_srv.store.changes import changes_query
 from chat_srv.store.mysql import (
     DM_BEFORE_SQL,
     ROOM_AFTER_SQL,
@@ -172,6 +173,12 @@ async def test_history_queries_use_the_indexes(mysql_db: str) -> None:
             assert plan[0]["table"] == "m"
             assert plan[0]["key"] == index
             assert "filesort" not in (plan[0]["extra"] or "").lower()
+        sql, args = changes_query(7, alice.id, [general], limit=200)
+        await cur.execute("EXPLAIN " + sql.replace("?", "%s"), args)
+        columns = [d[0].lower() for d in cur.description]
+        plan = [dict(zip(columns, row, strict=True)) for row in await cur.fetchall()]
+        assert (plan[0]["table"], plan[0]["key"]) == ("c", "PRIMARY")
+        assert "filesort" not in (plan[0]["extra"] or "").lower()
 
 
 # -- faults ------------------------------------------------------------------------

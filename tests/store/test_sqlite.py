@@ -11,6 +11,8 @@ import pytest
 
 import chat_srv
 from chat_srv.store import NewMessage, StoreError, StoreUnavailable
+from chat_srv.store.base import StoredMessage
+from chat_srv.store.changes import changes_query, reactions_query
 from chat_srv.store.migrations import load_migrations, split_statements, sql_dir
 from chat_srv.store.sqlite import (
     DM_BEFORE_SQL,
@@ -118,6 +120,19 @@ async def test_queries_use_the_indexes(tmp_path: Path) -> None:
             assert f"INDEX {index} " in plan, plan
             assert "SCAN m" not in plan, plan
             assert "TEMP B-TREE" not in plan, plan
+        # Changes after an id: a range of the primary key, in its order.
+        sql, args = changes_query(7, 1, [1, 2], limit=200)
+        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
+        assert "SEARCH c USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        # A page's reactions: one look-up of the primary key per message of the page.
+        page = [StoredMessage(msg_id, 0, "a", "b", room="r") for msg_id in (3, 4)]
+        query = reactions_query(page)
+        assert query is not None
+        plan = " | ".join(
+            row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + query[0], query[1])
+        )
+        assert "SEARCH r USING PRIMARY KEY (msg_id=?)" in plan, plan
     conn.close()
 
 

@@ -20,6 +20,7 @@ from chat_tui.client import ChatClient, new_nonce
 from chat_tui.state import ChatState, Conversation, Target
 
 CATCH_UP_PAGE = 200  # the largest `history` page the protocol allows
+CHANGES_PAGE = m.CHANGES_LIMIT_DEFAULT  # changes asked for at once when catching up
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class ChatSession:
         since = log.last
         more = True
         while more:
-            page = await self.client.changes(since=since)
+            page = await self.client.changes(since=since, limit=CHANGES_PAGE)
             for event in page.changes:
                 change = self.state.apply(event)
                 if change.target is not None and change.updated:

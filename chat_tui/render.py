@@ -12,6 +12,7 @@ import re
 import zlib
 from datetime import datetime, tzinfo
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from chat_core import messages as m
@@ -38,7 +39,7 @@ PALETTE = (
 MENTION_STYLE = "bold reverse"
 REACTED_STYLE = "reverse"  # a reaction the user is among
 MUTED_STYLE = "dim"  # the edited marker, quotes, placeholders
-QUOTE_CHARS = 60  # of a parent's first line, in a reply's quote
+QUOTE_CHARS = 60  # at most, of a parent's first line in a reply's quote (in cells)
 INDENT = " " * 6  # under the time: quotes and reactions line up with the sender
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -80,17 +81,24 @@ def until_label(ts: int, tz: tzinfo | None) -> str:
 
 
 def message_text(
-    message: m.Message, *, me: str, tz: tzinfo | None, parent: m.Message | None = None
+    message: m.Message,
+    *,
+    me: str,
+    tz: tzinfo | None,
+    parent: m.Message | None = None,
+    width: int | None = None,
 ) -> Text:
     """One message: time, sender in their colour, body as plain text.
 
-    A reply has a quote of its `parent` above it (or its number, when the parent is
-    not at hand); an action reads `* alice waves`; an edited message ends with
-    `(edited)`, a deleted one is a placeholder; reactions follow on a line of their own.
+    A reply has a one-line quote of its `parent` above it, cut to `width` cells (or
+    its number, when the parent is not at hand); an action reads `* alice waves`; an
+    edited message ends with `(edited)`, a deleted one is a placeholder; reactions
+    follow on a line of their own.
     """
     line = Text(no_wrap=False)
     if message.reply_to is not None:
-        line.append(INDENT + quote(message.reply_to, parent) + "\n", style=MUTED_STYLE)
+        room = None if width is None else width - len(INDENT)
+        line.append(INDENT + quote(message.reply_to, parent, room) + "\n", style=MUTED_STYLE)
     line.append(f"{local_time(message.ts, tz):%H:%M} ", style="dim")
     if message.action and not message.deleted:
         line.append("* ")
@@ -125,21 +133,27 @@ def reactions_text(reactions: m.Reactions, me: str) -> Text:
 
 
 def first_line(text: str, limit: int = QUOTE_CHARS) -> str:
-    """The first line of `text` as plain text, cut to `limit` characters with `…`."""
-    line = plain(text.strip().split("\n", 1)[0]).strip()
-    more = len(line) > limit or "\n" in text.strip()
-    return line[:limit].rstrip() + "…" if more else line
+    """The first line of `text` as plain text, at most `limit` cells (cut with `…`)."""
+    lines = text.strip().split("\n", 1)
+    line = plain(lines[0]).strip()
+    more = len(lines) > 1
+    if cell_len(line) + more <= limit:
+        return line + ("…" if more else "")
+    cut = Text(line)
+    cut.truncate(max(limit - 1, 0), overflow="crop")
+    return cut.plain.rstrip() + "…"
 
 
-def quote(msg_id: int, parent: m.Message | None) -> str:
-    """The line above a reply: `↪ alice: first line…`, or `↪ message #N` if unknown."""
+def quote(msg_id: int, parent: m.Message | None, width: int | None = None) -> str:
+    """The line above a reply: `↪ alice: first line…` (in `width` cells, if given), or
+    `↪ message #N` when the parent is not at hand."""
     if parent is None:
         return f"↪ message #{msg_id}"
     if parent.deleted:
         return f"↪ {parent.sender}: message deleted"
-    if parent.action:
-        return f"↪ * {parent.sender} {first_line(parent.text)}"
-    return f"↪ {parent.sender}: {first_line(parent.text)}"
+    head = f"↪ * {parent.sender} " if parent.action else f"↪ {parent.sender}: "
+    limit = QUOTE_CHARS if width is None else min(QUOTE_CHARS, width - cell_len(head))
+    return head + first_line(parent.text, max(limit, 8))
 
 
 def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:

@@ -16,4 +16,4 @@ class ComposeBar(Static):
     def say(self, text: str | None) -> None:
         """Show `text` (plain), or hide the bar for None."""
         self.display = text is not None
-        self.update(Text(text or "", no_wrap=True, overflow="ellipsis"))
+        self.update(Text(text or ""))

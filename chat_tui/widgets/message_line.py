@@ -36,18 +36,34 @@ class MessageLine(Static):
         self.me = me
         self.tz = tz
         self.message = message
+        self.quoted = parent
+        """The message this one replies to, when it is one and that is at hand."""
         self.msg_id = message.msg_id
         self.day: date = local_time(message.ts, tz).date()
+        self._width: int | None = None  # the width the quote was cut for
         self.show(message, parent)
 
     def show(self, message: m.Message, parent: m.Message | None = None) -> None:
         """Draw `message` (a new state of the same one) with its reply's quote."""
-        self.message = message
+        self.message, self.quoted = message, parent
         mine = name_key(message.sender) == name_key(self.me)
         self.set_class(mine, "-mine")
         self.set_class(not mine and bool(mentions(message.text, self.me)), "-mention")
         self.set_class(message.deleted, "-deleted")
-        self.update(message_text(message, me=self.me, tz=self.tz, parent=parent))
+        self._draw()
+
+    def _draw(self) -> None:
+        self._width = self.content_size.width or None
+        text = message_text(
+            self.message, me=self.me, tz=self.tz, parent=self.quoted, width=self._width
+        )
+        self.update(text)
+
+    def on_resize(self) -> None:
+        """Cut a reply's quote to the new width (it stays one line)."""
+        if self.message.reply_to is not None and self.content_size.width != self._width:
+            # After this refresh: a layout asked for during a resize is not carried out.
+            self.call_after_refresh(self._draw)
 
 
 class DaySeparator(Static):

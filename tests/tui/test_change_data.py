@@ -182,13 +182,17 @@ def test_a_reply_quotes_its_parent() -> None:
     reply = msg(2, body="yes", reply_to=1)
     text = message_text(reply, me="alice", tz=UTC, parent=parent)
     quote_line, line = text.plain.split("\n")
-    assert quote_line == "      ↪ carol: " + ("a very long first line " * 3)[:60].rstrip() + "…"
+    assert quote_line == "      ↪ carol: " + ("a very long first line " * 3)[:59].rstrip() + "…"
     assert line == "09:05 bob yes"
     unknown = message_text(reply, me="alice", tz=UTC)
     assert unknown.plain.split("\n")[0] == "      ↪ message #1"
     gone = m.Message(msg_id=1, ts=TS, sender="carol", room="Général", deleted=True)
     assert quote(1, gone) == "↪ carol: message deleted"
     assert quote(1, msg(1, body="waves", action=True)) == "↪ * bob waves"
+    # Cut to the width given, counting cells: a wide character takes two.
+    assert quote(1, msg(1, body="日本語のテキストです"), width=20) == "↪ bob: 日本語のテキ…"
+    narrow = message_text(reply, me="alice", tz=UTC, parent=parent, width=30)
+    assert narrow.plain.split("\n")[0] == "      ↪ carol: a very long fi…"  # 30 cells
 
 
 def test_hostile_text_stays_text_everywhere() -> None:

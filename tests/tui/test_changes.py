@@ -327,3 +327,23 @@ async def test_changes_made_while_away_are_caught_up(
         # Live again: the next change shows at once.
         await bob.call(m.Edit, msg_id=edited, body="typo fixed")
         await ui.wait(lambda: "typo fixed" in text(ui, edited), "a live edit")
+
+
+async def test_changes_in_a_conversation(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        psst: m.SentOk = await bob.call(m.Dm, to="alice", body="psst")
+        await ui.type("/msg bob")
+        await shown(ui, psst.msg_id)
+        await bob.call(m.Edit, msg_id=psst.msg_id, body="psst!")
+        await ui.wait(lambda: "psst! (edited)" in text(ui, psst.msg_id), "the edit")
+        await ui.type("/react 👀")
+        got = await bob.event(m.Reaction, user="alice")
+        assert (got.msg_id, got.to, got.on) == (psst.msg_id, "alice", True)
+        await ui.wait(lambda: "👀 1" in text(ui, psst.msg_id), "the reaction")
+        await select_newest(ui)
+        await ui.pilot.press("r")
+        await ui.type("what?")
+        reply = await bob.event(m.Message, sender="alice", body="what?")
+        assert (reply.to, reply.reply_to) == ("bob", psst.msg_id)

@@ -123,7 +123,7 @@ class Change:
 
     sidebar: bool = False
     users: bool = False
-    target: Target | None = None  # the conversation that got messages
+    target: Target | None = None  # the conversation that got (or changed) messages
     added: list[m.Message] = field(default_factory=list)
     updated: list[m.Message] = field(default_factory=list)  # held ones that changed
     alert: str | None = None  # a toast: a DM or a mention outside the current view
@@ -164,7 +164,7 @@ class ChatState:
         state.merge_login(reply)
         # The messages about to be fetched hold every change up to this one; after a
         # re-login the log keeps its own mark, to ask for what happened meanwhile.
-        state.changes.last = reply.last_change_id or 0
+        state.changes = ChangeLog(reply.last_change_id or 0)
         return state
 
     def merge_login(self, reply: m.LoginOk) -> None:

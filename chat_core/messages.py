@@ -32,6 +32,8 @@ PENDING: Final = "pending"
 NONE: Final = "none"
 
 COMMAND_MAX = 5000  # characters in one console line sent with `moderate`
+STATUS_TEXT_MAX = 100  # characters of an away message
+TOPIC_MAX = 300  # characters of a room's topic
 
 
 class Role(enum.StrEnum):
@@ -230,10 +232,50 @@ class Moderate(Request, tag="moderate", kw_only=True):
 
 def check_command_line(line: str) -> None:
     """Raise `bad_request` unless `line` is one line of text (no control characters)."""
-    if any(char < " " or "\x7f" <= char <= "\x9f" for char in line):
+    if names.has_controls(line):
         raise ProtocolError(
             ErrorCode.BAD_REQUEST, "a command is one line, without control characters"
         )
+
+
+class Typing(Request, tag="typing", kw_only=True):
+    """Say the caller is typing in a room or to a user (version 2); never stored."""
+
+    room: str | None = None
+    peer: str | None = None
+
+    def check(self) -> None:
+        self.room, self.peer = _one_target(self.room, self.peer)
+
+
+class SetStatus(Request, tag="status", kw_only=True):
+    """Say the caller is away (with a text) or back (version 2)."""
+
+    away: bool
+    text: str | None = None
+
+    def check(self) -> None:
+        if self.text is not None:
+            check_line(self.text, STATUS_TEXT_MAX, "an away message")
+
+
+class SetTopic(Request, tag="set_topic", kw_only=True):
+    """Set a room's topic; "" clears it (version 2; moderators and admins)."""
+
+    room: str
+    topic: str
+
+    def check(self) -> None:
+        self.room = names.check_room_name(self.room)
+        check_line(self.topic, TOPIC_MAX, "a topic")
+
+
+def check_line(text: str, maximum: int, what: str) -> None:
+    """Raise `bad_request` unless `text` is 0..`maximum` characters of one line."""
+    if len(text) > maximum:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"{what} is at most {maximum} characters")
+    if names.has_controls(text):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"{what} cannot hold control characters")
 
 
 REQUEST_TYPES: Final[tuple[type[Request], ...]] = (
@@ -254,6 +296,9 @@ REQUEST_TYPES: Final[tuple[type[Request], ...]] = (
     Delete,
     React,
     Changes,
+    Typing,
+    SetStatus,
+    SetTopic,
 )
 REQUEST_TAGS: Final[frozenset[str]] = frozenset(str(t.__struct_config__.tag) for t in REQUEST_TYPES)
 PRE_LOGIN_TYPES: Final[tuple[type[Request], ...]] = (Register, Login, Ping)
@@ -263,8 +308,9 @@ PRE_LOGIN_TYPES: Final[tuple[type[Request], ...]] = (Register, Login, Ping)
 
 
 class RoomInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A room as a user sees it. `unread` only for rooms the user is a member of;
-    `online` and `last_msg_id` not for a room needing approval that they are not in."""
+    """A room as a user sees it. `unread` and `mentions` only for rooms the user is a
+    member of; `online`, `last_msg_id` and `topic` not for a room needing approval
+    that they are not in."""
 
     name: str
     approval: bool
@@ -272,14 +318,18 @@ class RoomInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
     online: int | None = None
     last_msg_id: int | None = None
     unread: int | None = None
+    topic: str | None = None  # version 2, when set
+    mentions: int | None = None  # version 2: unread messages that mention the user
 
 
-class DmInfo(msgspec.Struct, kw_only=True):
+class DmInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A direct-message conversation as one of its parties sees it."""
 
     peer: str
     last_msg_id: int
     unread: int
+    away: bool = False  # version 2: the peer's status
+    text: str | None = None
 
 
 class UserInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -288,6 +338,8 @@ class UserInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
     name: str
     online: bool
     role: str | None = None
+    away: bool = False  # version 2: `text` is the away message, if any
+    text: str | None = None
 
 
 # ------------------------------------------------------------------------- events
@@ -319,6 +371,7 @@ class Message(Event, tag="message", kw_only=True):
     edited: int | None = None  # time of the last edit
     reactions: Reactions | None = None
     deleted: bool = False
+    mentions: list[str] | None = None  # version 2: names mentioned as @name
 
     @property
     def text(self) -> str:
@@ -387,6 +440,7 @@ class Edited(Event, tag="edited", kw_only=True):
     edited: int  # time of the edit
     room: str | None = None
     to: str | None = None
+    mentions: list[str] | None = None  # names the new body mentions
 
 
 class Deleted(Event, tag="deleted", kw_only=True):
@@ -411,6 +465,30 @@ class Reaction(Event, tag="reaction", kw_only=True):
     to: str | None = None
 
 
+class UserTyping(Event, tag="typing", kw_only=True):
+    """Someone is typing in a room you are in, or to you (`to`) (version 2)."""
+
+    user: str
+    room: str | None = None
+    to: str | None = None
+
+
+class UserStatus(Event, tag="status", kw_only=True):
+    """Someone you share a room or a conversation with went away or came back."""
+
+    user: str
+    away: bool
+    text: str | None = None
+
+
+class Topic(Event, tag="topic", kw_only=True):
+    """A room's topic changed ("" when cleared) (version 2)."""
+
+    room: str
+    topic: str
+    by: str
+
+
 Change = Edited | Deleted | Reaction
 """A change to an existing message: the events `changes` replays."""
 
@@ -426,6 +504,9 @@ EVENT_TYPES: Final = (
     Edited,
     Deleted,
     Reaction,
+    UserTyping,
+    UserStatus,
+    Topic,
 )
 
 
@@ -598,6 +679,9 @@ _request_decoder: Final = msgspec.msgpack.Decoder(
     | Delete
     | React
     | Changes
+    | Typing
+    | SetStatus
+    | SetTopic
 )
 _any_decoder: Final = msgspec.msgpack.Decoder()
 

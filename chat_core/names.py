@@ -25,6 +25,7 @@ EMOJI_MAX = 16
 _NAME_CHARS = re.compile(r"[\w.-]+")
 # Unicode category Cc is exactly U+0000..U+001F and U+007F..U+009F.
 _FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Bidirectional formatting characters: they reorder the text around them.
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -66,6 +67,11 @@ def check_password(password: str) -> None:
 def has_forbidden_controls(text: str) -> bool:
     """Whether `text` holds a control character other than newline and tab."""
     return _FORBIDDEN_CONTROLS.search(text) is not None
+
+
+def has_controls(text: str) -> bool:
+    """Whether `text` holds any control character, newline and tab included."""
+    return _ANY_CONTROL.search(text) is not None
 
 
 def body_problem(body: str) -> str | None:

@@ -24,7 +24,7 @@ from chat_srv.limits import AttemptLimit, SlidingWindow, TokenBucket
 from chat_srv.lookalikes import LookalikeIndex, has_invisible
 from chat_srv.passwords import PasswordHasher
 from chat_srv.picture import DEFAULT_ROOM, Client, Picture, User
-from chat_srv.store.base import Conflict, MembershipState, Store
+from chat_srv.store.base import Conflict, DmUnread, MembershipState, Store
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +205,12 @@ class Accounts(Picture):
         await self.store.record_login(user.id, client.ip, self.clock.now_ms())
         if client.user is not None:  # a second login raced this one on the same connection
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
-        unread = {r.room_id: r.unread for r in await self.store.room_unread(user.id)}
-        dms = [
-            m.DmInfo(peer=d.peer, last_msg_id=d.last_msg_id, unread=d.unread)
-            for d in await self.store.dm_unread(user.id)
-        ]
+        if user.dm_peers is None:  # from now on, new conversations are added to it
+            user.dm_peers = set()
+        positions = await self.store.room_unread(user.id)
+        conversations = await self.store.dm_unread(user.id)
+        user.dm_peers.update(d.peer_id for d in conversations)
+        dms = [self._dm_info(d) for d in conversations]
         # A kick or ban may have landed while this login waited on the store.
         self.sanctions.check_login(name_key(user.name), self.clock.now_ms())
         if not client.closed:  # gone while the login waited: nothing to attach
@@ -226,11 +227,21 @@ class Accounts(Picture):
         return m.LoginOk(
             id=request_id,
             user=user.name,
-            rooms=self._room_infos(user, unread),
+            rooms=self._room_infos(user, positions),
             dms=dms,
             server_time=self.clock.now_ms(),
             role=user.role,
             last_change_id=self.last_change_id,
+        )
+
+    def _dm_info(self, position: DmUnread) -> m.DmInfo:
+        peer = self.users_by_id[position.peer_id]
+        return m.DmInfo(
+            peer=position.peer,
+            last_msg_id=position.last_msg_id,
+            unread=position.unread,
+            away=peer.away,
+            text=peer.away_text,
         )
 
     async def _logout(self, client: Client, request: m.Logout) -> m.Reply:

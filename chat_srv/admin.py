@@ -448,6 +448,15 @@ class Admin:
             raise AdminError(error.message) from None
         return msg_id
 
+    async def topic(self, room: str, text: str) -> tuple[str, str | None]:
+        """Set a room's topic ("" clears it); the room's name and the topic set."""
+        target = self._room(room)
+        try:
+            topic = await self._service.noticing.change_topic(target, text, by=self._actor.name)
+        except ProtocolError as error:
+            raise AdminError(error.message) from None
+        return target.name, topic
+
     async def set_role(self, user: str, role: Role) -> tuple[str, Role]:
         """Give a user a role (`user` takes it back); their name and the role.
 

@@ -77,6 +77,9 @@ class MessageChanges:
             self._clock.now_ms(),
             actor_id=user.id,
             body=request.body,
+            mentions=self._picture.mention_ids(request.body, ref.room_id, user.id)
+            if ref.room_id is not None
+            else (),
         )
         return m.ChangedOk(id=request.id, change_id=await self._store_change(change, ref))
 
@@ -122,7 +125,7 @@ class MessageChanges:
         page, more = await self._store.changes_since(
             request.since, user.id, sorted(user.rooms), request.limit
         )
-        return m.ChangesOk(id=request.id, changes=[_replayed(c) for c in page], more=more)
+        return m.ChangesOk(id=request.id, changes=[self._replayed(c) for c in page], more=more)
 
     async def redact(self, actor: str, role: Role | None, msg_id: int, reason: str) -> int:
         """Delete a message for the console's `redact`; the change id.
@@ -197,6 +200,7 @@ class MessageChanges:
                 to=recipient.name if recipient is not None else None,
                 body=change.body,
                 emoji=change.emoji,
+                mentions=picture.mention_names(change.body or ""),
             )
             data = m.encode(event)
             if room is not None:
@@ -206,6 +210,21 @@ class MessageChanges:
                 if recipient is not None:
                     hub.to_user(recipient.id, data)
             picture.last_change_id = result.change_id
+
+    def _replayed(self, record: ChangeRecord) -> m.Change:
+        return change_event(
+            record.change_id,
+            record.kind,
+            record.msg_id,
+            actor=record.actor,
+            ts=record.ts,
+            sender=record.sender,
+            room=record.room,
+            to=record.recipient,
+            body=record.body,
+            emoji=record.emoji,
+            mentions=self._picture.mention_names(record.body or ""),
+        )
 
 
 def change_event(
@@ -220,6 +239,7 @@ def change_event(
     to: str | None,
     body: str | None,
     emoji: str | None,
+    mentions: list[str] | None,
 ) -> m.Change:
     """The event that announces a change (and that `changes` replays)."""
     if kind is ChangeKind.EDIT:
@@ -231,6 +251,7 @@ def change_event(
             edited=ts,
             room=room,
             to=to,
+            mentions=mentions,
         )
     if kind is ChangeKind.DELETE:
         return m.Deleted(change_id=change_id, msg_id=msg_id, by=actor, room=room, to=to)
@@ -242,19 +263,4 @@ def change_event(
         on=kind is ChangeKind.REACT,
         room=room,
         to=to,
-    )
-
-
-def _replayed(record: ChangeRecord) -> m.Change:
-    return change_event(
-        record.change_id,
-        record.kind,
-        record.msg_id,
-        actor=record.actor,
-        ts=record.ts,
-        sender=record.sender,
-        room=record.room,
-        to=record.recipient,
-        body=record.body,
-        emoji=record.emoji,
     )

@@ -21,8 +21,9 @@ from chat_srv.config import ServerConfig
 from chat_srv.hub import Hub, Peer
 from chat_srv.limits import TokenBucket
 from chat_srv.lookalikes import LookalikeIndex
+from chat_srv.mentions import mentioned
 from chat_srv.sanctions import Sanctions
-from chat_srv.store.base import MembershipState, RoomRecord, Store
+from chat_srv.store.base import MembershipState, RoomRecord, RoomUnread, Store
 
 DEFAULT_ROOM = "Général"
 
@@ -36,6 +37,10 @@ class User:
     rooms: set[int] = field(default_factory=set)  # ids of rooms the user is a member of
     bucket: TokenBucket | None = None  # requests over all the user's connections, while online
     role: Role = Role.USER
+    away: bool = False  # status, until changed or the last connection closes
+    away_text: str | None = None
+    # Ids of the users they have a conversation with, while online (status goes there).
+    dm_peers: set[int] | None = None
 
 
 @dataclass(slots=True)
@@ -47,6 +52,7 @@ class Room:
     approval: bool
     last_msg_id: int = 0
     members: dict[int, MembershipState] = field(default_factory=dict)  # user id -> state
+    topic: str | None = None
 
 
 class Client(Peer, Protocol):
@@ -54,6 +60,8 @@ class Client(Peer, Protocol):
 
     user: User | None
     ip: str | None
+    # When `typing` was last relayed, by target (room or peer); made on first use.
+    typing: dict[tuple[bool, int], float] | None
 
     @property
     def closed(self) -> bool:
@@ -87,8 +95,14 @@ class Picture:
         for record in await self.store.get_users():
             self._remember_user(record.id, record.name, record.role)
         last_ids = await self.store.room_last_ids()
-        for room in await self.store.get_rooms():
-            self._remember_room(room.id, room.name, room.approval, last_ids.get(room.id, 0))
+        for room_record in await self.store.get_rooms():
+            room = self._remember_room(
+                room_record.id,
+                room_record.name,
+                room_record.approval,
+                last_ids.get(room_record.id, 0),
+            )
+            room.topic = room_record.topic
         for ms in await self.store.get_memberships():
             self._set_member_state(ms.user_id, ms.room_id, ms.state)
         self.sanctions.load(await self.store.active_sanctions(self.clock.now_ms()))
@@ -115,15 +129,19 @@ class Picture:
             self.hub.to_room(room.id, data)  # the leaver's connections hear it too
             self.hub.exit_room(user_id, room.id)
 
-    def _room_infos(self, user: User, unread: dict[int, int]) -> list[m.RoomInfo]:
-        return [self.room_info(room, user, unread) for room in self._sorted_rooms()]
+    def _room_infos(self, user: User, positions: list[RoomUnread]) -> list[m.RoomInfo]:
+        by_room = {p.room_id: p for p in positions}
+        return [self.room_info(room, user, by_room) for room in self._sorted_rooms()]
 
-    def room_info(self, room: Room, user: User | None, unread: dict[int, int]) -> m.RoomInfo:
-        """A room as `user` sees it.
+    def room_info(
+        self, room: Room, user: User | None, positions: dict[int, RoomUnread]
+    ) -> m.RoomInfo:
+        """A room as `user` sees it, given their position in the rooms they are in.
 
-        `unread` only where the user is a member. Of a room that needs approval, a
-        user who is not a member learns only its name, that it needs approval, and
-        their own state: not how many are in it, nor whether anything is said there.
+        `unread` and `mentions` only where the user is a member. Of a room that
+        needs approval, a user who is not a member learns only its name, that it
+        needs approval, and their own state: not how many are in it, what it is
+        about, nor whether anything is said there.
         """
         state = room.members.get(user.id) if user is not None else None
         member = state is MembershipState.MEMBER
@@ -131,13 +149,16 @@ class Picture:
             return m.RoomInfo(
                 name=room.name, approval=True, state=str(state) if state is not None else m.NONE
             )
+        position = positions.get(room.id)
         return m.RoomInfo(
             name=room.name,
             approval=room.approval,
             state=str(state) if state is not None else m.NONE,
             online=self.online_members(room),
             last_msg_id=room.last_msg_id,
-            unread=unread.get(room.id, 0) if member else None,
+            unread=(position.unread if position is not None else 0) if member else None,
+            topic=room.topic or None,
+            mentions=(position.mentions if position is not None else 0) if member else None,
         )
 
     def online_members(self, room: Room) -> int:
@@ -146,6 +167,20 @@ class Picture:
             1
             for user_id, state in room.members.items()
             if state is MembershipState.MEMBER and self.hub.is_online(user_id)
+        )
+
+    def mention_names(self, body: str) -> list[str] | None:
+        """The names of the users `body` mentions, as registered (None: nobody)."""
+        return [u.name for u in mentioned(body, self.users.get)] or None
+
+    def mention_ids(self, body: str, room_id: int, sender_id: int) -> tuple[int, ...]:
+        """The members of the room `body` mentions, the sender left out (stored, for
+        their unread mention counts)."""
+        members = self.rooms_by_id[room_id].members
+        return tuple(
+            u.id
+            for u in mentioned(body, self.users.get)
+            if u.id != sender_id and members.get(u.id) is MembershipState.MEMBER
         )
 
     def _sorted_rooms(self) -> list[Room]:

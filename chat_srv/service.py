@@ -24,8 +24,9 @@ from chat_srv.clock import Clock
 from chat_srv.committer import Committer
 from chat_srv.config import ServerConfig
 from chat_srv.hub import Hub
+from chat_srv.noticing import Noticing
 from chat_srv.passwords import HasherBusy, PasswordHasher
-from chat_srv.picture import Client, logged
+from chat_srv.picture import Client, User, logged
 from chat_srv.store.base import (
     MembershipState,
     NewMessage,
@@ -64,6 +65,7 @@ class Service(Accounts):
             stored=self.metrics.messages_stored.inc,
         )
         self.changes = MessageChanges(self, config.max_batch)
+        self.noticing = Noticing(self)
         self.moderator: Moderator | None = None
         self._handlers: dict[type[m.Request], Handler] = {
             m.Register: self._register,
@@ -81,6 +83,9 @@ class Service(Accounts):
             m.Delete: self.changes.delete,
             m.React: self.changes.react,
             m.Changes: self.changes.changes,
+            m.Typing: self.noticing.typing,
+            m.SetStatus: self.noticing.status,
+            m.SetTopic: self.noticing.set_topic,
         }
 
     def start_writers(self) -> None:
@@ -124,6 +129,7 @@ class Service(Accounts):
                     nonce=request.nonce,
                     reply_to=request.reply_to,
                     action=request.action,
+                    mentions=self.mention_ids(request.body, room.id, user.id),
                 )
             else:
                 peer = self._user(request.to)
@@ -190,8 +196,8 @@ class Service(Accounts):
 
     async def _list_rooms(self, client: Client, request: m.ListRooms) -> m.Reply:
         user = logged(client)
-        unread = {r.room_id: r.unread for r in await self.store.room_unread(user.id)}
-        return m.RoomsOk(id=request.id, rooms=self._room_infos(user, unread))
+        positions = await self.store.room_unread(user.id)
+        return m.RoomsOk(id=request.id, rooms=self._room_infos(user, positions))
 
     async def _join(self, client: Client, request: m.Join) -> m.Reply:
         user = logged(client)
@@ -239,12 +245,14 @@ class Service(Accounts):
                     to=recipient.name if recipient is not None else None,
                     reply_to=message.reply_to,
                     action=message.action,
+                    mentions=self.mention_names(message.body),
                 )
             )
             if room is not None:
                 room.last_msg_id = stored.msg_id
                 to_rooms.setdefault(room.id, []).append(data)
             elif recipient is not None:
+                _converse(sender, recipient)
                 self.hub.to_user(sender.id, data)
                 self.hub.to_user(recipient.id, data)
         for room_id, frames in to_rooms.items():
@@ -264,7 +272,8 @@ class Service(Accounts):
             page, more = await self.store.dm_history(
                 user.id, peer.id, before=request.before, after=request.after, limit=request.limit
             )
-        return m.HistoryOk(id=request.id, messages=[message_object(s) for s in page], more=more)
+        messages = [self.message_object(s) for s in page]
+        return m.HistoryOk(id=request.id, messages=messages, more=more)
 
     async def _mark_read(self, client: Client, request: m.MarkRead) -> m.Reply:
         user = logged(client)
@@ -299,6 +308,8 @@ class Service(Accounts):
                 name=u.name,
                 online=self.hub.is_online(u.id),
                 role=u.role if u.role is not Role.USER else None,
+                away=u.away,
+                text=u.away_text,
             )
             for u in people
         ]
@@ -307,6 +318,41 @@ class Service(Accounts):
 
     async def _ping(self, client: Client, request: m.Ping) -> m.Reply:
         return m.Ok(id=request.id)
+
+    def disconnected(self, client: Client) -> None:
+        user = client.user
+        super().disconnected(client)
+        if user is not None and not self.hub.is_online(user.id):
+            self.noticing.gone(user)
+            user.dm_peers = None
+
+    # -- message objects ----------------------------------------------------------
+
+    def message_object(self, stored: StoredMessage) -> m.Message:
+        """A stored message as the protocol shows it now: a deleted one keeps its place
+        (id, time, sender, room or peer) and nothing else."""
+        if stored.deleted:
+            return m.Message(
+                msg_id=stored.msg_id,
+                ts=stored.ts,
+                sender=stored.sender,
+                room=stored.room,
+                to=stored.recipient,
+                deleted=True,
+            )
+        return m.Message(
+            msg_id=stored.msg_id,
+            ts=stored.ts,
+            sender=stored.sender,
+            body=stored.body,
+            room=stored.room,
+            to=stored.recipient,
+            reply_to=stored.reply_to,
+            action=stored.action,
+            edited=stored.edited,
+            reactions=stored.reactions,
+            mentions=self.mention_names(stored.body),
+        )
 
     async def _moderate(self, client: Client, request: m.Moderate) -> m.Reply:
         user = logged(client)
@@ -319,27 +365,9 @@ async def _ready(reply: m.Reply) -> m.Reply:
     return reply
 
 
-def message_object(stored: StoredMessage) -> m.Message:
-    """A stored message as the protocol shows it now: a deleted one keeps its place
-    (id, time, sender, room or peer) and nothing else."""
-    if stored.deleted:
-        return m.Message(
-            msg_id=stored.msg_id,
-            ts=stored.ts,
-            sender=stored.sender,
-            room=stored.room,
-            to=stored.recipient,
-            deleted=True,
-        )
-    return m.Message(
-        msg_id=stored.msg_id,
-        ts=stored.ts,
-        sender=stored.sender,
-        body=stored.body,
-        room=stored.room,
-        to=stored.recipient,
-        reply_to=stored.reply_to,
-        action=stored.action,
-        edited=stored.edited,
-        reactions=stored.reactions,
-    )
+def _converse(sender: User, recipient: User) -> None:
+    """Note a conversation in the parties' peers, for whoever is online (their status)."""
+    if sender.dm_peers is not None:
+        sender.dm_peers.add(recipient.id)
+    if recipient.dm_peers is not None:
+        recipient.dm_peers.add(sender.id)

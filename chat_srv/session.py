@@ -69,6 +69,7 @@ class Connection(asyncio.Protocol):
         "_writable",
         "connected_at",
         "ip",
+        "typing",
         "user",
     )
 
@@ -101,6 +102,7 @@ class Connection(asyncio.Protocol):
         self._lost: asyncio.Future[None] | None = None  # made only when someone waits
         self.user: User | None = None
         self.ip: str | None = None
+        self.typing: dict[tuple[bool, int], float] | None = None  # see chat_srv.noticing
         self.connected_at = time.time()
 
     @property

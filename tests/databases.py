@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiomysql
 import pytest
 
+from chat_srv.store.migrations import load_migrations
 from chat_srv.store.mysql_connect import parse_mysql_url
 
 MYSQL_ENV = "CHAT_TEST_MYSQL"
@@ -97,3 +98,7 @@ async def schema_versions(db: str) -> list[int]:
         rows = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
     conn.close()
     return [int(r[0]) for r in rows]
+
+
+SCHEMA_VERSIONS = [m.version for m in load_migrations("sqlite")]
+"""Every schema version the code knows, oldest first (the same for both backends)."""

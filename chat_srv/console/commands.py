@@ -153,6 +153,13 @@ async def _redact(admin: Admin, inv: Invocation) -> RenderableType:
     return r.line(f"message {msg_id} deleted: ", r.plain(inv.text("reason")))
 
 
+async def _topic(admin: Admin, inv: Invocation) -> RenderableType:
+    room, topic = await admin.topic(inv.text("room"), inv.optional_text("text") or "")
+    if topic is None:
+        return r.line("topic of ", r.plain(room, "bold"), " cleared")
+    return r.line("topic of ", r.plain(room, "bold"), ": ", r.plain(topic))
+
+
 async def _bans(admin: Admin, inv: Invocation) -> RenderableType:
     return r.bans_table(admin.bans())
 
@@ -256,6 +263,12 @@ COMMANDS: tuple[Command, ...] = (
         (Param("msg_id", Kind.MSG_ID, label="message id"), _REASON),
         "delete a message (its body is gone from the store); logged",
         _redact,
+    ),
+    Command(
+        ("topic",),
+        (Param("room", Kind.ROOM), Param("text", Kind.TEXT, True)),
+        "set a room's topic (none: clear it)",
+        _topic,
     ),
     Command(("bans",), (), "active kicks, user bans and IP bans", _bans),
     Command(("notice",), (Param("text", Kind.TEXT),), "a notice to every connected user", _notice),

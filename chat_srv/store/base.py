@@ -61,6 +61,7 @@ class RoomRecord:
     id: int
     name: str  # as created
     approval: bool  # joining needs an administrator
+    topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class NewMessage:
     nonce: str | None = None
     reply_to: int | None = None
     action: bool = False
+    mentions: tuple[int, ...] = ()  # room messages: the members it mentions (not the sender)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,7 @@ class NewChange:
     body: str | None = None
     emoji: str | None = None
     reason: str | None = None  # a moderator's deletion
+    mentions: tuple[int, ...] = ()  # an edit of a room message: whom the new body mentions
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,7 @@ class RoomUnread:
     room_id: int
     last_msg_id: int  # newest message in the room, 0 if none
     unread: int  # messages after the marker not sent by the member
+    mentions: int = 0  # of those, how many mention the member
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +307,10 @@ class Store(abc.ABC):
     async def get_rooms(self) -> list[RoomRecord]:
         """Every room, sorted by name key."""
 
+    @abc.abstractmethod
+    async def set_topic(self, room_id: int, topic: str | None) -> None:
+        """Set a room's topic (None clears it)."""
+
     # -- memberships -----------------------------------------------------------
 
     @abc.abstractmethod
@@ -327,7 +335,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def add_messages(self, batch: list[NewMessage]) -> list[StoredId]:
-        """Store a batch in one transaction (group commit), in order.
+        """Store a batch in one transaction (group commit), in order, with the
+        mentions of its room messages.
 
         Returns one `StoredId` per message, in the same order. A message whose
         (sender, nonce) was stored before, earlier in the same batch included, is
@@ -371,8 +380,9 @@ class Store(abc.ABC):
 
         One entry per change: None when its message is missing or deleted (nothing
         written for it). Change ids increase by one for each change written, in
-        commit order, with no gaps. Deleting a message empties its body, its edits'
-        bodies and its reactions.
+        commit order, with no gaps. An edit replaces the message's mentions;
+        deleting a message empties its body, its edits' bodies, its reactions and
+        its mentions.
         """
 
     @abc.abstractmethod
@@ -408,6 +418,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def dm_unread(self, user_id: int) -> list[DmUnread]:
         """Position in every conversation the user has, sorted by peer name key."""
+
+    @abc.abstractmethod
+    async def dm_peers(self, user_id: int) -> list[int]:
+        """The ids of the users the user has a conversation with."""
 
     # -- sanctions ---------------------------------------------------------------
 

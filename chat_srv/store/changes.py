@@ -105,11 +105,18 @@ def _write_change(change: NewChange, change_id: int, target: _Target) -> Generat
             "UPDATE messages SET body = ?, edited_at = ? WHERE id = ?",
             (change.body, change.ts, msg_id),
         )
+        yield ("DELETE FROM mentions WHERE msg_id = ?", (msg_id,))
+        for user_id in change.mentions if target.room_id is not None else ():
+            yield (
+                "INSERT INTO mentions (user_id, room_id, msg_id) VALUES (?, ?, ?)",
+                (user_id, target.room_id, msg_id),
+            )
     elif change.kind is ChangeKind.DELETE:
         # The body goes from the store, with every earlier version of it.
         yield ("UPDATE messages SET body = '', deleted = 1 WHERE id = ?", (msg_id,))
         yield ("UPDATE changes SET body = NULL WHERE msg_id = ?", (msg_id,))
         yield ("DELETE FROM reactions WHERE msg_id = ?", (msg_id,))
+        yield ("DELETE FROM mentions WHERE msg_id = ?", (msg_id,))
         target.deleted = True
     elif change.kind is ChangeKind.REACT:
         yield (

@@ -150,6 +150,16 @@ def message_row(message: NewMessage) -> tuple[object, ...]:
     )
 
 
+def mention_rows(messages: list[NewMessage], ids: list[int]) -> list[tuple[int, int, int]]:
+    """(user_id, room_id, msg_id) for every mention of the room messages stored as `ids`."""
+    return [
+        (user_id, m.room_id, msg_id)
+        for m, msg_id in zip(messages, ids, strict=True)
+        if m.room_id is not None
+        for user_id in m.mentions
+    ]
+
+
 def conversation_rows(messages: list[NewMessage]) -> list[tuple[int, int]]:
     """(user_id, peer_id) for both parties of every conversation in `messages`."""
     rows: dict[tuple[int, int], None] = {}

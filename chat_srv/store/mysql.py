@@ -64,6 +64,7 @@ from chat_srv.store.migrations import (
     dm_pair,
     known_nonce,
     load_migrations,
+    mention_rows,
     message_row,
     newer_than_code,
     nonce_lookup,
@@ -131,12 +132,23 @@ _ROOM_UNREAD_COUNT_SQL = """
 SELECT COUNT(*) FROM messages
 WHERE room_id = %s AND id > %s AND sender_id <> %s
 """
+_ROOM_MENTIONS_SQL = """
+SELECT COUNT(*) FROM mentions
+WHERE room_id = %s AND msg_id > %s AND user_id = %s
+"""
 _DM_MARKERS_SQL = """
 SELECT d.peer_id, u.name, d.msg_id
 FROM dm_reads AS d
 JOIN users AS u ON u.id = d.peer_id
 WHERE d.user_id = %s
 ORDER BY u.name_key
+"""
+# A marker set without any message (mark_dm_read first) is not a conversation.
+_DM_PEERS_SQL = """
+SELECT d.peer_id FROM dm_reads AS d
+WHERE d.user_id = %s AND EXISTS (
+    SELECT 1 FROM messages AS m
+    WHERE m.dm_lo = LEAST(d.user_id, d.peer_id) AND m.dm_hi = GREATEST(d.user_id, d.peer_id))
 """
 _DM_LAST_SQL = "SELECT COALESCE(MAX(id), 0) FROM messages WHERE dm_lo = %s AND dm_hi = %s"
 _DM_UNREAD_COUNT_SQL = """
@@ -499,8 +511,11 @@ class MysqlStore(Store):
         return RoomRecord(await self._run(op), name, approval)
 
     async def get_rooms(self) -> list[RoomRecord]:
-        rows = await self._select("SELECT id, name, approval FROM rooms ORDER BY name_key")
-        return [RoomRecord(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+        rows = await self._select("SELECT id, name, approval, topic FROM rooms ORDER BY name_key")
+        return [RoomRecord(int(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
+
+    async def set_topic(self, room_id: int, topic: str | None) -> None:
+        await self._change("UPDATE rooms SET topic = %s WHERE id = %s", (topic, room_id))
 
     # -- memberships -------------------------------------------------------------
 
@@ -591,6 +606,12 @@ class MysqlStore(Store):
                         raise _Retry from e
                     raise
                 ids.append(int(cur.lastrowid))
+            mentions = mention_rows(plan.fresh, ids)
+            if mentions:
+                await cur.executemany(
+                    "INSERT INTO mentions (user_id, room_id, msg_id) VALUES (%s, %s, %s)",
+                    mentions,
+                )
             pairs = conversation_rows(plan.fresh)
             if pairs:
                 await cur.executemany(
@@ -720,7 +741,8 @@ class MysqlStore(Store):
                 (last,) = (await _fetchall(cur, _ROOM_LAST_SQL, (room_id,)))[0]
                 count_args = (room_id, marker, user_id)
                 (unread,) = (await _fetchall(cur, _ROOM_UNREAD_COUNT_SQL, count_args))[0]
-                found.append(RoomUnread(int(room_id), int(last), int(unread)))
+                (mentions,) = (await _fetchall(cur, _ROOM_MENTIONS_SQL, count_args))[0]
+                found.append(RoomUnread(int(room_id), int(last), int(unread), int(mentions)))
             return found
 
         return await self._run(op, read_only=True)
@@ -728,6 +750,10 @@ class MysqlStore(Store):
     async def room_last_ids(self) -> dict[int, int]:
         rows = await self._select(_ROOM_LAST_IDS_SQL)
         return {int(r[0]): int(r[1]) for r in rows if r[1] is not None}
+
+    async def dm_peers(self, user_id: int) -> list[int]:
+        rows = await self._select(_DM_PEERS_SQL, (user_id,))
+        return [int(r[0]) for r in rows]
 
     async def dm_unread(self, user_id: int) -> list[DmUnread]:
         async def op(cur: Cursor) -> list[DmUnread]:

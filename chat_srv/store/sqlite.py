@@ -64,6 +64,7 @@ from chat_srv.store.migrations import (
     dm_pair,
     known_nonce,
     load_migrations,
+    mention_rows,
     message_row,
     newer_than_code,
     nonce_lookup,
@@ -107,7 +108,9 @@ ROOM_UNREAD_SQL = """
 SELECT b.room_id,
        COALESCE((SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = b.room_id), 0),
        (SELECT COUNT(*) FROM messages AS m
-        WHERE m.room_id = b.room_id AND m.id > b.read_marker AND m.sender_id <> b.user_id)
+        WHERE m.room_id = b.room_id AND m.id > b.read_marker AND m.sender_id <> b.user_id),
+       (SELECT COUNT(*) FROM mentions AS n
+        WHERE n.user_id = b.user_id AND n.room_id = b.room_id AND n.msg_id > b.read_marker)
 FROM memberships AS b
 WHERE b.user_id = ? AND b.state = 'member'
 ORDER BY b.room_id
@@ -125,6 +128,14 @@ FROM dm_reads AS d
 JOIN users AS u ON u.id = d.peer_id
 WHERE d.user_id = ?
 ORDER BY u.name_key
+"""
+
+# A marker set without any message (mark_dm_read first) is not a conversation.
+DM_PEERS_SQL = """
+SELECT d.peer_id FROM dm_reads AS d
+WHERE d.user_id = ? AND EXISTS (
+    SELECT 1 FROM messages AS m
+    WHERE m.dm_lo = min(d.user_id, d.peer_id) AND m.dm_hi = max(d.user_id, d.peer_id))
 """
 
 # One indexed MAX per room rather than a GROUP BY over the whole index.
@@ -219,6 +230,11 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
         # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
         last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
         ids = list(range(last - len(plan.fresh) + 1, last + 1))
+        mentions = mention_rows(plan.fresh, ids)
+        if mentions:
+            conn.executemany(
+                "INSERT INTO mentions (user_id, room_id, msg_id) VALUES (?, ?, ?)", mentions
+            ).close()
         pairs = conversation_rows(plan.fresh)
         if pairs:
             conn.executemany(
@@ -452,8 +468,12 @@ class SqliteStore(Store):
         return RoomRecord(room_id, name, approval)
 
     async def get_rooms(self) -> list[RoomRecord]:
-        rows = await self._rows("SELECT id, name, approval FROM rooms ORDER BY name_key")
-        return [RoomRecord(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
+        rows = await self._rows("SELECT id, name, approval, topic FROM rooms ORDER BY name_key")
+        return [RoomRecord(int(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
+
+    async def set_topic(self, room_id: int, topic: str | None) -> None:
+        sql = "UPDATE rooms SET topic = ? WHERE id = ?"
+        await self._write(lambda conn: _changed(conn, sql, (topic, room_id)))
 
     # -- memberships -------------------------------------------------------------
 
@@ -591,11 +611,15 @@ class SqliteStore(Store):
 
     async def room_unread(self, user_id: int) -> list[RoomUnread]:
         rows = await self._rows(ROOM_UNREAD_SQL, (user_id,))
-        return [RoomUnread(r[0], r[1], r[2]) for r in rows]
+        return [RoomUnread(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def room_last_ids(self) -> dict[int, int]:
         rows = await self._rows(ROOM_LAST_IDS_SQL)
         return {r[0]: r[1] for r in rows if r[1] is not None}
+
+    async def dm_peers(self, user_id: int) -> list[int]:
+        rows = await self._rows(DM_PEERS_SQL, (user_id,))
+        return [int(r[0]) for r in rows]
 
     async def dm_unread(self, user_id: int) -> list[DmUnread]:
         rows = await self._rows(DM_UNREAD_SQL, (user_id,))

@@ -125,6 +125,17 @@ REQUESTS: list[tuple[m.Request, dict[str, Any]]] = [
         m.Changes(id=23, since=7, limit=500),
         {"type": "changes", "id": 23, "since": 7, "limit": 500},
     ),
+    (m.Typing(id=24, room="Général"), {"type": "typing", "id": 24, "room": "Général"}),
+    (m.Typing(id=25, peer="bob"), {"type": "typing", "id": 25, "peer": "bob"}),
+    (
+        m.SetStatus(id=26, away=True, text="déjeuner"),
+        {"type": "status", "id": 26, "away": True, "text": "déjeuner"},
+    ),
+    (m.SetStatus(id=27, away=False), {"type": "status", "id": 27, "away": False}),
+    (
+        m.SetTopic(id=28, room="Général", topic=""),
+        {"type": "set_topic", "id": 28, "room": "Général", "topic": ""},
+    ),
 ]
 
 EDITED = m.Edited(
@@ -206,6 +217,31 @@ EVENTS: list[tuple[m.Event, dict[str, Any]]] = [
             "action": True,
             "edited": 10,
             "reactions": {"👍": ["alice", "carol"]},
+        },
+    ),
+    (
+        m.UserTyping(user="bob", room="Général"),
+        {"type": "typing", "user": "bob", "room": "Général"},
+    ),
+    (m.UserTyping(user="bob", to="alice"), {"type": "typing", "user": "bob", "to": "alice"}),
+    (
+        m.UserStatus(user="bob", away=True, text="afk"),
+        {"type": "status", "user": "bob", "away": True, "text": "afk"},
+    ),
+    (
+        m.Topic(room="Général", topic="☕", by="mia"),
+        {"type": "topic", "room": "Général", "topic": "☕", "by": "mia"},
+    ),
+    (
+        m.Message(msg_id=46, ts=9, sender="bob", body="@Alice", to="alice", mentions=["alice"]),
+        {
+            "type": "message",
+            "msg_id": 46,
+            "ts": 9,
+            "from": "bob",
+            "body": "@Alice",
+            "to": "alice",
+            "mentions": ["alice"],
         },
     ),
     (
@@ -339,10 +375,13 @@ def test_request_round_trip(request_: m.Request, expected: dict[str, Any]) -> No
     decoded = m.decode_request(payload)
     assert type(decoded) is type(request_)
     assert decoded == request_
-    # A server cannot mistake a request for one of its own frames.
+    # A client cannot mistake a request for a server's frame: its type names no
+    # event, or (`typing`, `status`: a request and an event of the same name) it
+    # lacks the event's fields.
     with pytest.raises(ProtocolError) as info:
         m.decode_server_payload(payload)
-    assert info.value.code is ErrorCode.UNKNOWN_TYPE
+    shared = expected["type"] in {"typing", "status"}
+    assert info.value.code is (ErrorCode.BAD_REQUEST if shared else ErrorCode.UNKNOWN_TYPE)
 
 
 @pytest.mark.parametrize(("event", "expected"), EVENTS, ids=[type(e).__name__ for e, _ in EVENTS])
@@ -474,6 +513,9 @@ def test_result_types_follow_the_request_table() -> None:
         m.Delete: m.ChangedOk,
         m.React: m.ChangedOk,
         m.Changes: m.ChangesOk,
+        m.Typing: m.Ok,
+        m.SetStatus: m.Ok,
+        m.SetTopic: m.Ok,
     }
     assert set(expected) == set(m.REQUEST_TYPES)
     assert {kind: m.RESULT_TYPES.get(kind, m.Ok) for kind in m.REQUEST_TYPES} == expected
@@ -621,6 +663,18 @@ BAD_FIELDS: list[tuple[str, dict[str, Any]]] = [
     ("changes-since-negative", {"type": "changes", "id": 1, "since": -1}),
     ("changes-limit-0", {"type": "changes", "id": 1, "since": 0, "limit": 0}),
     ("changes-limit-501", {"type": "changes", "id": 1, "since": 0, "limit": 501}),
+    # finding and noticing
+    ("typing-neither", {"type": "typing", "id": 1}),
+    ("typing-both", {"type": "typing", "id": 1, "room": "a", "peer": "b"}),
+    ("status-no-away", {"type": "status", "id": 1, "text": "x"}),
+    ("status-away-str", {"type": "status", "id": 1, "away": "yes"}),
+    ("status-text-101", {"type": "status", "id": 1, "away": True, "text": "x" * 101}),
+    ("status-text-tab", {"type": "status", "id": 1, "away": True, "text": "a\tb"}),
+    ("status-text-c1", {"type": "status", "id": 1, "away": True, "text": "\x85"}),
+    ("topic-no-topic", {"type": "set_topic", "id": 1, "room": "a"}),
+    ("topic-nil", {"type": "set_topic", "id": 1, "room": "a", "topic": None}),
+    ("topic-301", {"type": "set_topic", "id": 1, "room": "a", "topic": "x" * 301}),
+    ("topic-newline", {"type": "set_topic", "id": 1, "room": "a", "topic": "a\nb"}),
 ]
 
 

@@ -1,0 +1,135 @@
+"""Noticing one another: typing, away status, room topics.
+
+`typing` is relayed, never stored, at most once per `TYPING_INTERVAL` per connection
+and target (the rest are dropped without a word: a client sends them while keys are
+pressed). A status is the user's own, in memory, until changed or until their last
+connection closes; it goes to everyone who shares a room or a conversation with them.
+A topic is stored with its room and announced to the room's online members.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from chat_core import messages as m
+from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.messages import Role
+from chat_srv.hub import Peer
+from chat_srv.picture import Client, Picture, Room, User, logged
+
+log = logging.getLogger(__name__)
+
+TYPING_INTERVAL = 3.0  # seconds between two `typing` relayed for one connection and target
+_TYPING_KEPT = 16  # targets a connection's throttle remembers before it forgets stale ones
+
+
+class Noticing:
+    """The rules of `typing`, `status` and `set_topic`."""
+
+    def __init__(self, picture: Picture) -> None:
+        self._picture = picture
+        self._hub = picture.hub
+
+    # -- typing -------------------------------------------------------------------------
+
+    async def typing(self, client: Client, request: m.Typing) -> m.Reply:
+        """Tell the room's other members, or the peer, that the caller is typing."""
+        user = logged(client)
+        picture = self._picture
+        if request.room is not None:
+            room = picture._member_room(user, request.room)
+            target: tuple[bool, int] = (True, room.id)
+        else:
+            assert request.peer is not None
+            peer = picture._user(request.peer)
+            if peer.id == user.id:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "one does not type to oneself")
+            target = (False, peer.id)
+        if not self._may_relay(client, target):
+            return m.Ok(id=request.id)
+        if request.room is not None:
+            event = m.UserTyping(user=user.name, room=room.name)
+            self._hub.to_peers(self._others_in(user, [room.id]), m.encode(event))
+        else:
+            event = m.UserTyping(user=user.name, to=peer.name)
+            self._hub.to_user(peer.id, m.encode(event))
+        return m.Ok(id=request.id)
+
+    def _may_relay(self, client: Client, target: tuple[bool, int]) -> bool:
+        """Whether a `typing` to `target` is due on this connection; if so, note it."""
+        now = self._picture.clock.monotonic()
+        sent = client.typing
+        if sent is None:
+            sent = client.typing = {}
+        last = sent.get(target)
+        if last is not None and now - last < TYPING_INTERVAL:
+            return False
+        if len(sent) >= _TYPING_KEPT:
+            for key in [k for k, at in sent.items() if now - at >= TYPING_INTERVAL]:
+                del sent[key]
+        sent[target] = now
+        return True
+
+    # -- status -------------------------------------------------------------------------
+
+    async def status(self, client: Client, request: m.SetStatus) -> m.Reply:
+        """Set the caller away (with an optional text) or back."""
+        user = logged(client)
+        text = (request.text or "").strip() or None if request.away else None
+        if (user.away, user.away_text) != (request.away, text):
+            user.away, user.away_text = request.away, text
+            self.announce_status(user, skip=client)
+        return m.Ok(id=request.id)
+
+    def gone(self, user: User) -> None:
+        """The user's last connection closed: their status ends."""
+        if user.away:
+            user.away, user.away_text = False, None
+            self.announce_status(user)
+
+    def announce_status(self, user: User, skip: Client | None = None) -> None:
+        """Send the user's status to whoever shares a room or a conversation with them,
+        and to their own other connections."""
+        peers = self._others_in(user, user.rooms)
+        for peer_id in user.dm_peers or ():
+            peers.update(self._hub.user_connections(peer_id))
+        peers.update(self._hub.user_connections(user.id))
+        if skip is not None:
+            peers.discard(skip)
+        event = m.UserStatus(user=user.name, away=user.away, text=user.away_text)
+        if peers:
+            self._hub.to_peers(peers, m.encode(event))
+
+    def _others_in(self, user: User, room_ids: Iterable[int]) -> set[Peer]:
+        """The connections of the other members online in these rooms."""
+        peers: set[Peer] = set()
+        for room_id in room_ids:
+            peers.update(self._hub.room_connections(room_id))
+        peers.difference_update(self._hub.user_connections(user.id))
+        return peers
+
+    # -- topics -------------------------------------------------------------------------
+
+    async def set_topic(self, client: Client, request: m.SetTopic) -> m.Reply:
+        """Set a room's topic: moderators and admins."""
+        user = logged(client)
+        if user.role is Role.USER:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "topics are set by moderators and admins")
+        await self.change_topic(self._picture._room(request.room), request.topic, by=user.name)
+        return m.Ok(id=request.id)
+
+    async def change_topic(self, room: Room, topic: str, *, by: str) -> str | None:
+        """Store and announce a room's topic ("" or blank clears it); the topic set."""
+        m.check_line(topic, m.TOPIC_MAX, "a topic")
+        value = topic.strip() or None
+        await self._picture.store.set_topic(room.id, value)
+        room.topic = value
+        self._hub.to_room(room.id, m.encode(m.Topic(room=room.name, topic=value or "", by=by)))
+        log.info(
+            "%s %s the topic of %s",
+            by,
+            "set" if value is not None else "cleared",
+            room.name,
+        )
+        return value

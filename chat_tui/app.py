@@ -278,7 +278,7 @@ class ChatApp(App[None]):
                 wait = delay
                 try:
                     client, reply = await self._open_session(self.host, self.port, *credentials)
-                    missed = await session.resume(client, reply)
+                    caught = await session.resume(client, reply)
                 except LoginFailed as failure:
                     if failure.final:
                         await self.back_to_login(str(failure))
@@ -290,7 +290,7 @@ class ChatApp(App[None]):
                 else:
                     chat = self.chat_screen
                     if chat is not None:
-                        await chat.resumed(missed)
+                        await chat.resumed(caught)
                         chat.set_connection(f"{session.state.me} @ {self.address}", online=True)
                     break
                 self._status(f"offline; next attempt in {wait:g} s")

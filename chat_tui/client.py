@@ -229,13 +229,37 @@ class ChatClient:
         """Leave a room (or withdraw a pending request)."""
         await self.request(m.Leave, m.Ok, room=room)
 
-    async def send(self, room: str, body: str, nonce: str) -> m.SentOk:
-        """Post to a room; the nonce makes a resend idempotent."""
-        return await self.request(m.Send, m.SentOk, room=room, body=body, nonce=nonce)
+    async def send(
+        self, room: str, body: str, nonce: str, *, reply_to: int | None = None, action: bool = False
+    ) -> m.SentOk:
+        """Post to a room (a reply to `reply_to`, a `/me` line if `action`); the nonce
+        makes a resend idempotent."""
+        fields = {"reply_to": reply_to, "action": action}  # left out when unset (version 1)
+        return await self.request(m.Send, m.SentOk, room=room, body=body, nonce=nonce, **fields)
 
-    async def dm(self, to: str, body: str, nonce: str) -> m.SentOk:
-        """Send a direct message; the nonce makes a resend idempotent."""
-        return await self.request(m.Dm, m.SentOk, to=to, body=body, nonce=nonce)
+    async def dm(
+        self, to: str, body: str, nonce: str, *, reply_to: int | None = None, action: bool = False
+    ) -> m.SentOk:
+        """Send a direct message (as `send`); the nonce makes a resend idempotent."""
+        fields = {"reply_to": reply_to, "action": action}
+        return await self.request(m.Dm, m.SentOk, to=to, body=body, nonce=nonce, **fields)
+
+    async def edit(self, msg_id: int, body: str) -> int:
+        """Replace the body of one's own message; the change's id."""
+        return (await self.request(m.Edit, m.ChangedOk, msg_id=msg_id, body=body)).change_id
+
+    async def delete(self, msg_id: int) -> int:
+        """Delete a message; the change's id."""
+        return (await self.request(m.Delete, m.ChangedOk, msg_id=msg_id)).change_id
+
+    async def react(self, msg_id: int, emoji: str, *, on: bool) -> int:
+        """Put a reaction on a message (`on`) or take it back; the change's id."""
+        reply = await self.request(m.React, m.ChangedOk, msg_id=msg_id, emoji=emoji, on=on)
+        return reply.change_id
+
+    async def changes(self, since: int, limit: int = m.CHANGES_LIMIT_DEFAULT) -> m.ChangesOk:
+        """A page of the changes to readable messages after `since`, oldest first."""
+        return await self.request(m.Changes, m.ChangesOk, since=since, limit=limit)
 
     async def history(
         self,

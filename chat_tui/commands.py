@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/join": ("ROOM", "join a room, or ask to (rooms needing approval wait for it)"),
     "/leave": ("[ROOM]", "leave the current room, or ROOM"),
     "/msg": ("USER [TEXT]", "open the conversation with USER, and send TEXT"),
+    "/me": ("TEXT", "an action: `/me waves` shows as `* alice waves`"),
+    "/react": ("EMOJI", "react to the newest message (again: take it back)"),
     "/who": ("", "who is in the current room (online first)"),
     "/rooms": ("", "browse every room and join one"),
     "/help": ("", "keys and commands"),
@@ -63,7 +65,7 @@ class Command:
 
     name: str
     args: tuple[str, ...] = ()
-    text: str = ""  # the message (say), the trailing text (/msg), the console line (/mod)
+    text: str = ""  # the message (say, /me), the trailing text (/msg), the console line (/mod)
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,14 @@ def parse(line: str) -> Command | Invalid | None:
         if not user:
             return Invalid(usage)
         return Command(name, (user,), text.strip())
+    if name == "/me":
+        return Command(name, text=rest) if rest.strip() else Invalid(usage)
     args = tuple(rest.split())
     if name == "/join" and len(args) != 1:
         return Invalid(usage)
     if name == "/leave" and len(args) > 1:
+        return Invalid(usage)
+    if name == "/react" and len(args) != 1:
         return Invalid(usage)
     if name in ("/who", "/rooms", "/help", "/quit") and args:
         return Invalid(usage)

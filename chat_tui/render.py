@@ -12,6 +12,7 @@ import re
 import zlib
 from datetime import datetime, tzinfo
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from chat_core import messages as m
@@ -36,6 +37,10 @@ PALETTE = (
 """Name colours, readable on a dark background."""
 
 MENTION_STYLE = "bold reverse"
+REACTED_STYLE = "reverse"  # a reaction the user is among
+MUTED_STYLE = "dim"  # the edited marker, quotes, placeholders
+QUOTE_CHARS = 60  # at most, of a parent's first line in a reply's quote (in cells)
+INDENT = " " * 6  # under the time: quotes and reactions line up with the sender
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -75,19 +80,80 @@ def until_label(ts: int, tz: tzinfo | None) -> str:
     return f"{when:%H:%M} on {when.day} {when:%B %Y}"
 
 
-def message_text(message: m.Message, *, me: str, tz: tzinfo | None) -> Text:
-    """One message as a line: time, sender in their colour, body as plain text."""
+def message_text(
+    message: m.Message,
+    *,
+    me: str,
+    tz: tzinfo | None,
+    parent: m.Message | None = None,
+    width: int | None = None,
+) -> Text:
+    """One message: time, sender in their colour, body as plain text.
+
+    A reply has a one-line quote of its `parent` above it, cut to `width` cells (or
+    its number, when the parent is not at hand); an action reads `* alice waves`; an
+    edited message ends with `(edited)`, a deleted one is a placeholder; reactions
+    follow on a line of their own.
+    """
     line = Text(no_wrap=False)
+    if message.reply_to is not None:
+        room = None if width is None else width - len(INDENT)
+        line.append(INDENT + quote(message.reply_to, parent, room) + "\n", style=MUTED_STYLE)
     line.append(f"{local_time(message.ts, tz):%H:%M} ", style="dim")
+    if message.action and not message.deleted:
+        line.append("* ")
     line.append(message.sender, style=f"bold {name_colour(message.sender)}")
     line.append(" ")
+    if message.deleted:
+        line.append("message deleted", style=f"{MUTED_STYLE} italic")
+        return line
     body = plain(message.text)
     start = len(line)
     line.append(body)
     if name_key(message.sender) != name_key(me):
         for begin, end in mentions(body, me):
             line.stylize(MENTION_STYLE, start + begin, start + end)
+    if message.edited is not None:
+        line.append(" (edited)", style=MUTED_STYLE)
+    if message.reactions:
+        line.append("\n" + INDENT)
+        line.append_text(reactions_text(message.reactions, me))
     return line
+
+
+def reactions_text(reactions: m.Reactions, me: str) -> Text:
+    """`👍 2  🎉 1`, the ones the user `me` is among highlighted."""
+    text = Text()
+    for emoji, users in reactions.items():
+        if text:
+            text.append("  ")
+        mine = any(name_key(user) == name_key(me) for user in users)
+        text.append(f"{plain(emoji)} {len(users)}", style=REACTED_STYLE if mine else "")
+    return text
+
+
+def first_line(text: str, limit: int = QUOTE_CHARS) -> str:
+    """The first line of `text` as plain text, at most `limit` cells (cut with `…`)."""
+    lines = text.strip().split("\n", 1)
+    line = plain(lines[0]).strip()
+    more = len(lines) > 1
+    if cell_len(line) + more <= limit:
+        return line + ("…" if more else "")
+    cut = Text(line)
+    cut.truncate(max(limit - 1, 0), overflow="crop")
+    return cut.plain.rstrip() + "…"
+
+
+def quote(msg_id: int, parent: m.Message | None, width: int | None = None) -> str:
+    """The line above a reply: `↪ alice: first line…` (in `width` cells, if given), or
+    `↪ message #N` when the parent is not at hand."""
+    if parent is None:
+        return f"↪ message #{msg_id}"
+    if parent.deleted:
+        return f"↪ {parent.sender}: message deleted"
+    head = f"↪ * {parent.sender} " if parent.action else f"↪ {parent.sender}: "
+    limit = QUOTE_CHARS if width is None else min(QUOTE_CHARS, width - cell_len(head))
+    return head + first_line(parent.text, max(limit, 8))
 
 
 def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
@@ -110,6 +176,10 @@ def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
         return f"Slow down: {plain(error.message)}.{after}"
     if code == ErrorCode.UNAVAILABLE:
         return "The server's storage is unavailable; try again."
+    if code == ErrorCode.FORBIDDEN:
+        return f"Not allowed: {plain(error.message)}."
+    if code == ErrorCode.NO_SUCH_MESSAGE:
+        return "That message is gone (or was never one you can see)."
     return plain(error.message[:1].upper() + error.message[1:]) + "."
 
 

@@ -3,13 +3,15 @@
 `ChatSession` opens conversations (history, members, read marker), pages back,
 sends with a nonce (kept in an outbox until the server has stored it), and after
 a reconnection catches up: every conversation that was on screen gets the
-messages after the last one seen, and the outbox is sent again with the same
-nonces, so nothing is lost and nothing is doubled. No Textual here.
+messages after the last one seen, the edits, deletions and reactions made meanwhile
+are fetched (`changes` after the last one seen) and folded in, and the outbox is
+sent again with the same nonces, so nothing is lost and nothing is doubled. No
+Textual here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chat_core import messages as m
 from chat_core.errors import ProtocolError
@@ -18,6 +20,7 @@ from chat_tui.client import ChatClient, new_nonce
 from chat_tui.state import ChatState, Conversation, Target
 
 CATCH_UP_PAGE = 200  # the largest `history` page the protocol allows
+CHANGES_PAGE = m.CHANGES_LIMIT_DEFAULT  # changes asked for at once when catching up
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,16 @@ class Outgoing:
     target: Target
     body: str
     nonce: str
+    reply_to: int | None = None
+    action: bool = False
+
+
+@dataclass
+class CaughtUp:
+    """What a reconnection brought, by conversation: new messages and changed ones."""
+
+    missed: dict[Target, list[m.Message]] = field(default_factory=dict)
+    changed: dict[Target, list[m.Message]] = field(default_factory=dict)
 
 
 class ChatSession:
@@ -79,8 +92,16 @@ class ChatSession:
         if conv.newest_id:
             await self.client.mark_read(conv.newest_id, **target.fields())
 
-    async def send(self, target: Target, body: str) -> bool:
+    async def send(
+        self, target: Target, body: str, *, reply_to: int | None = None, action: bool = False
+    ) -> bool:
         """Send `body` to a room or a user; kept in the outbox if the link is down.
+
+        Args:
+            target: The room or the conversation.
+            body: The text.
+            reply_to: The message it answers, in the same room or conversation.
+            action: A `/me` line.
 
         Returns:
             True if the server stored it, False if it waits in the outbox.
@@ -88,7 +109,7 @@ class ChatSession:
         Raises:
             ProtocolError: the server refused it (it is not kept).
         """
-        outgoing = Outgoing(target, body, new_nonce())
+        outgoing = Outgoing(target, body, new_nonce(), reply_to, action)
         self.outbox.append(outgoing)
         if self.client.closed:
             return False
@@ -103,12 +124,40 @@ class ChatSession:
 
     async def _deliver(self, outgoing: Outgoing) -> None:
         target = outgoing.target
-        if target.kind == "room":
-            await self.client.send(target.name, outgoing.body, outgoing.nonce)
-        else:
-            await self.client.dm(target.name, outgoing.body, outgoing.nonce)
+        send = self.client.send if target.kind == "room" else self.client.dm
+        await send(
+            target.name,
+            outgoing.body,
+            outgoing.nonce,
+            reply_to=outgoing.reply_to,
+            action=outgoing.action,
+        )
         if outgoing in self.outbox:
             self.outbox.remove(outgoing)
+
+    async def edit(self, msg_id: int, body: str) -> None:
+        """Replace the body of one's message (the `edited` event updates the state)."""
+        await self.client.edit(msg_id, body)
+
+    async def delete(self, msg_id: int) -> None:
+        """Delete a message (the `deleted` event updates the state)."""
+        await self.client.delete(msg_id)
+
+    async def react(self, msg_id: int, emoji: str, *, on: bool) -> None:
+        """Put a reaction on or take it back (the `reaction` event updates the state)."""
+        await self.client.react(msg_id, emoji, on=on)
+
+    async def fetch_parent(self, target: Target, msg_id: int) -> m.Message | None:
+        """Fetch the message a reply quotes when it is not held; None if it is not there.
+
+        The page after `msg_id - 1` starts with `msg_id` when it is in `target`.
+        """
+        conv = self._conv(target)
+        page = await self.client.history(after=msg_id - 1, limit=1, **target.fields())
+        found = next((msg for msg in page.messages if msg.msg_id == msg_id), None)
+        if found is not None and conv.find(msg_id) is None:
+            conv.quoted[msg_id] = found
+        return found
 
     async def join(self, room: str) -> str:
         """Join a room or ask to; `member` or `pending`."""
@@ -138,25 +187,29 @@ class ChatSession:
     # -- reconnection -----------------------------------------------------------------
 
     def connection_lost(self) -> None:
-        """Remember, per conversation on screen, the last message seen."""
+        """Remember, per conversation on screen, the last message seen (and change)."""
+        self.state.changes.hold()
         for conv in [*self.state.rooms.values(), *self.state.dms.values()]:
             if conv.loaded:
                 self._marks.setdefault(conv.target, conv.newest_id)
 
-    async def resume(self, client: ChatClient, reply: m.LoginOk) -> dict[Target, list[m.Message]]:
+    async def resume(self, client: ChatClient, reply: m.LoginOk) -> CaughtUp:
         """Carry on with a new, logged-in client: catch up, resend, mark read.
 
         Returns:
-            The messages missed while away, by conversation.
+            The messages missed while away, and those changed meanwhile.
         """
         self.client = client
         self.state.merge_login(reply)
-        missed: dict[Target, list[m.Message]] = {}
+        caught = CaughtUp()
         for target, mark in list(self._marks.items()):
             conv = self.state.conversation(target)
             if conv is not None:
-                missed[target] = await self._catch_up(conv, mark)
+                caught.missed[target] = await self._catch_up(conv, mark)
             del self._marks[target]
+        if self.state.tracks_changes:
+            await self._catch_up_changes(caught.changed)
+        self.state.changes.release()
         for outgoing in list(self.outbox):
             try:
                 await self._deliver(outgoing)
@@ -167,7 +220,7 @@ class ChatSession:
             if current.kind == "room":
                 self.state.set_members(current.name, await client.who(current.name))
             await self.mark_read(current)
-        return missed
+        return caught
 
     async def _catch_up(self, conv: Conversation, mark: int) -> list[m.Message]:
         added: list[m.Message] = []
@@ -181,3 +234,19 @@ class ChatSession:
             if page.messages:
                 mark = page.messages[-1].msg_id
         return added
+
+    async def _catch_up_changes(self, changed: dict[Target, list[m.Message]]) -> None:
+        """Fold in every change made since the last one seen, page after page."""
+        log = self.state.changes
+        since = log.last
+        more = True
+        while more:
+            page = await self.client.changes(since=since, limit=CHANGES_PAGE)
+            for event in page.changes:
+                change = self.state.apply(event)
+                if change.target is not None and change.updated:
+                    changed.setdefault(change.target, []).extend(change.updated)
+            if page.changes:
+                since = page.changes[-1].change_id
+                log.caught_up_to(since)
+            more = page.more and bool(page.changes)

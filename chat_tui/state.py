@@ -3,7 +3,8 @@
 `ChatState` is plain data with no I/O and no Textual: the session fills it from
 replies, `apply()` folds each server event into it and says what changed, and the
 screens draw from it. Messages are kept by `msg_id`, so a message seen twice (an
-event and a history page, or a catch-up after a reconnection) is kept once.
+event and a history page, or a catch-up after a reconnection) is kept once; edits,
+deletions and reactions replace the message held by its new state.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from chat_core import messages as m
 from chat_core.names import name_key
+from chat_tui.changes import ChangeLog, changed
 
 Kind = Literal["room", "dm"]
 
@@ -71,7 +73,8 @@ class Conversation:
     messages: list[m.Message] = field(default_factory=list)  # by msg_id
     loaded: bool = False  # the newest page has been fetched
     more_before: bool = True  # older messages remain on the server
-    _ids: set[int] = field(default_factory=set, repr=False)
+    quoted: dict[int, m.Message] = field(default_factory=dict)  # parents fetched alone
+    _by_id: dict[int, m.Message] = field(default_factory=dict, repr=False)
 
     @property
     def oldest_id(self) -> int | None:
@@ -87,13 +90,31 @@ class Conversation:
         """Keep the messages not held yet; return those, by msg_id."""
         added = []
         for message in messages:
-            if message.msg_id in self._ids:
+            if message.msg_id in self._by_id:
                 continue
-            self._ids.add(message.msg_id)
+            self._by_id[message.msg_id] = message
+            self.quoted.pop(message.msg_id, None)
             bisect.insort(self.messages, message, key=lambda msg: msg.msg_id)
             added.append(message)
             self.last_msg_id = max(self.last_msg_id, message.msg_id)
         return sorted(added, key=lambda msg: msg.msg_id)
+
+    def find(self, msg_id: int) -> m.Message | None:
+        """The message `msg_id`, if held (among the messages or the quoted parents)."""
+        return self._by_id.get(msg_id) or self.quoted.get(msg_id)
+
+    def replace(self, message: m.Message) -> None:
+        """Hold `message` (a new state of a message held) in place of the old one."""
+        if message.msg_id in self._by_id:
+            self._by_id[message.msg_id] = message
+            index = bisect.bisect_left(self.messages, message.msg_id, key=lambda msg: msg.msg_id)
+            self.messages[index] = message
+        elif message.msg_id in self.quoted:
+            self.quoted[message.msg_id] = message
+
+    def replies_to(self, msg_id: int) -> list[m.Message]:
+        """The messages held that reply to `msg_id` (their quotes show it)."""
+        return [message for message in self.messages if message.reply_to == msg_id]
 
 
 @dataclass
@@ -102,8 +123,9 @@ class Change:
 
     sidebar: bool = False
     users: bool = False
-    target: Target | None = None  # the conversation that got messages
+    target: Target | None = None  # the conversation that got (or changed) messages
     added: list[m.Message] = field(default_factory=list)
+    updated: list[m.Message] = field(default_factory=list)  # held ones that changed
     alert: str | None = None  # a toast: a DM or a mention outside the current view
     alert_title: str = ""
     info: str | None = None  # a line for the user (membership, new room)
@@ -130,18 +152,26 @@ class ChatState:
         self.names: dict[str, str] = {}  # user key -> name as registered
         self.current: Target | None = None
         self.role: str = m.Role.USER  # this user's, as the last login said
+        self.changes = ChangeLog()
+        """The changes to messages seen, so a reconnection asks for the ones after."""
+        self.tracks_changes = False
+        """Whether the server numbers changes (it said `last_change_id` at login)."""
 
     @classmethod
     def from_login(cls, reply: m.LoginOk) -> ChatState:
         """The state right after a login or register reply."""
         state = cls(reply.user)
         state.merge_login(reply)
+        # The messages about to be fetched hold every change up to this one; after a
+        # re-login the log keeps its own mark, to ask for what happened meanwhile.
+        state.changes = ChangeLog(reply.last_change_id or 0)
         return state
 
     def merge_login(self, reply: m.LoginOk) -> None:
         """Take the rooms, DMs and unread counts of a (re-)login; keep the messages."""
         self.me = reply.user
         self.role = reply.role
+        self.tracks_changes = reply.last_change_id is not None
         self._learn(reply.user)
         for info in reply.rooms:
             self.directory[name_key(info.name)] = info
@@ -238,6 +268,25 @@ class ChatState:
             return Change(info=f"A new room was created: {event.room}")
         if isinstance(event, m.Notice):
             return Change(alert=event.text, alert_title="Notice from the administrator")
+        if isinstance(event, m.Edited | m.Deleted | m.Reaction):
+            return self._changed(event)
+        return Change()
+
+    def _changed(self, event: m.Change) -> Change:
+        """Fold an edit, a deletion or a reaction into the message held, if it is."""
+        if not self.changes.accept(event):
+            return Change()
+        if event.room is not None:
+            convs = [self.rooms.get(name_key(event.room))]
+        else:  # msg_ids are unique server-wide; `to` alone may name the user themself
+            convs = list(self.dms.values())
+        for conv in convs:
+            old = conv.find(event.msg_id) if conv is not None else None
+            if conv is None or old is None:
+                continue
+            new = changed(old, event)
+            conv.replace(new)
+            return Change(target=conv.target, updated=[new])
         return Change()
 
     def _message(self, message: m.Message) -> Change:

@@ -3,6 +3,8 @@
 Widgets post intents (open this, send that line, load older messages); the screen
 runs them against the session in workers, so the interface never waits on the
 network, and redraws what changed. The app hands it each server event's `Change`.
+What can be done to a message already sent (edit, delete, reply, react) is in
+`MessageActions`, the `/commands` in `ChatCommands`: the bases of this screen.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -24,20 +25,20 @@ from chat_core.names import name_key
 from chat_tui.commands import Command, Invalid, completions, parse
 from chat_tui.render import describe_error
 from chat_tui.screens.chat_commands import ChatCommands
+from chat_tui.screens.message_actions import OFFLINE
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.switcher import QuickSwitcher
-from chat_tui.session import ChatSession
+from chat_tui.session import CaughtUp, ChatSession
 from chat_tui.state import Change, Target
 from chat_tui.widgets.chat_input import ChatInput
+from chat_tui.widgets.compose_bar import ComposeBar
 from chat_tui.widgets.message_pane import MessagePane
 from chat_tui.widgets.sidebar import Sidebar
 from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.user_list import UserList
 
-OFFLINE = (ConnectionError, TimeoutError)  # the app reconnects; nothing to say here
 
-
-class ChatScreen(ChatCommands, Screen[None]):
+class ChatScreen(ChatCommands):
     """Rooms and conversations, the current one's messages, its users, the input.
 
     Args:
@@ -94,6 +95,7 @@ class ChatScreen(ChatCommands, Screen[None]):
             yield Sidebar(id="sidebar")
             with Vertical(id="centre"):
                 yield MessagePane(me=self.state.me, tz=self.tz, id="messages")
+                yield ComposeBar(id="compose")
                 yield ChatInput(placeholder="message, or /help", id="input")
             yield UserList(id="users")
         yield Footer()
@@ -104,6 +106,7 @@ class ChatScreen(ChatCommands, Screen[None]):
         field.completer = self._complete
         field.cursor_blink = getattr(self.app, "cursor_blink", True)
         field.focus()
+        self.query_one(MessagePane).lookup = self.lookup
         self.set_connection(f"{self.state.me} @ {self.address}", online=True)
         self.redraw_sidebar()
         targets = self.state.openable()
@@ -162,6 +165,10 @@ class ChatScreen(ChatCommands, Screen[None]):
                 await pane.append(change.added, conv.messages)
                 if any(msg.sender != self.state.me for msg in change.added):
                     self._mark_read(change.target)
+                if any(msg.reply_to is not None for msg in change.added):
+                    self.fetch_parents()
+        if change.updated and change.target is not None:
+            self.changed_messages(change.target, change.updated)
         if change.sidebar:
             self.redraw_sidebar()
         if change.users:
@@ -179,12 +186,16 @@ class ChatScreen(ChatCommands, Screen[None]):
                 await pane.show([])
                 self._redraw_users()
 
-    async def resumed(self, missed: dict[Target, list[m.Message]]) -> None:
-        """After a reconnection: show what was missed in the current view."""
+    async def resumed(self, caught: CaughtUp) -> None:
+        """After a reconnection: show what was missed in the current view, and changed."""
         current = self.state.current
         conv = self.state.conversation(current) if current is not None else None
         if conv is not None and current is not None:
-            await self.query_one(MessagePane).append(missed.get(current, []), conv.messages)
+            pane = self.query_one(MessagePane)
+            await pane.append(caught.missed.get(current, []), conv.messages)
+            self.fetch_parents()
+        for target, updated in caught.changed.items():
+            self.changed_messages(target, updated)
         self.redraw_sidebar()
         self._redraw_users()
 
@@ -212,6 +223,8 @@ class ChatScreen(ChatCommands, Screen[None]):
         conv = self.state.conversation(target)
         if conv is None:
             return
+        if self.composing is not None and self.composing.target != conv.target:
+            self.compose_with(None)
         self.state.current = self._showing = conv.target
         self.redraw_sidebar()
         self._redraw_users()
@@ -237,6 +250,7 @@ class ChatScreen(ChatCommands, Screen[None]):
         if not loaded:
             await pane.show(conv.messages)
         pane.more_before = conv.more_before
+        self.fetch_parents()
         self.redraw_sidebar()
         self._redraw_users()
 
@@ -266,6 +280,7 @@ class ChatScreen(ChatCommands, Screen[None]):
             pane = self.query_one(MessagePane)
             pane.more_before = conv.more_before
             await pane.prepend(older)
+            self.fetch_parents()
 
     # -- actions -------------------------------------------------------------------
 
@@ -323,8 +338,12 @@ class ChatScreen(ChatCommands, Screen[None]):
         await self.app.run_action(action)
 
     def action_focus_input(self) -> None:
-        """Put the cursor back on the input line."""
-        self.query_one(ChatInput).focus()
+        """Put the cursor back on the input line; there, end an edit or a reply."""
+        field = self.query_one(ChatInput)
+        if field.has_focus:
+            self.cancel_composing()
+        self.query_one(MessagePane).select(None)
+        field.focus()
 
     @on(Sidebar.Opened)
     def _sidebar_opened(self, event: Sidebar.Opened) -> None:
@@ -347,6 +366,10 @@ class ChatScreen(ChatCommands, Screen[None]):
     async def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         event.input.value = ""
+        editing = self.take_edit()
+        if editing is not None:
+            self.edit_submitted(editing, event.value)
+            return
         command = parse(event.value)
         if isinstance(command, Invalid):
             await self.note(command.problem)

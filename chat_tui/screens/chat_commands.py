@@ -1,7 +1,8 @@
 """The chat screen's `/commands`, run against the session.
 
-A mixin of `ChatScreen`, kept apart so each module stays small: the screen
-supplies the drawing (`note`, `open_target`, `redraw_sidebar`) and the rest.
+A base of `ChatScreen`, kept apart so each module stays small: the screen
+supplies the drawing (`note`, `open_target`, `redraw_sidebar`) and the rest; the
+replies and reactions come from `MessageActions` below it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command
+from chat_tui.screens.message_actions import MessageActions
 from chat_tui.session import ChatSession
 from chat_tui.state import ChatState, Target
 
 
-class ChatCommands:
+class ChatCommands(MessageActions):
     """What each `/command` (and a plain line) does."""
 
     session: ChatSession
@@ -45,11 +47,12 @@ class ChatCommands:
 
     async def dispatch(self, command: Command) -> None:
         current = self.state.current
-        if command.name == "say":
-            if current is None:
-                await self.note("Open a room first: /join ROOM, or Ctrl+O to browse.")
-            else:
-                await self._send(current, command.text)
+        if command.name in ("say", "/me", "/react") and current is None:
+            await self.note("Open a room first: /join ROOM, or Ctrl+O to browse.")
+        elif command.name in ("say", "/me") and current is not None:
+            await self._send(current, command.text, action=command.name == "/me")
+        elif command.name == "/react":
+            await self.react_to_newest(command.args[0])
         elif command.name == "/join":
             await self.join(command.args[0])
         elif command.name == "/leave":
@@ -73,8 +76,9 @@ class ChatCommands:
         elif command.name == "/quit":
             await self.app_action("quit")
 
-    async def _send(self, target: Target, text: str) -> None:
-        if not await self.session.send(target, text):
+    async def _send(self, target: Target, text: str, *, action: bool = False) -> None:
+        reply_to = self.take_reply(target)
+        if not await self.session.send(target, text, reply_to=reply_to, action=action):
             await self.note("Not connected: the message will be sent once reconnected.")
 
     async def join(self, room: str) -> None:

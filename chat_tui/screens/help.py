@@ -1,4 +1,4 @@
-"""The help box: every key and every `/command`."""
+"""The help box: every key (a selected message's too) and every `/command`."""
 
 from __future__ import annotations
 
@@ -15,18 +15,27 @@ from textual.widgets import Static
 from chat_tui.commands import help_lines
 
 KEYS = (
-    ("Enter", "send the line (or run the /command)"),
-    ("Up / Down", "walk through the lines already sent"),
+    ("Enter", "send the line (or run the /command; while editing, save)"),
+    ("Up", "on an empty line: select the newest message"),
+    ("Ctrl+Up / Ctrl+Down", "walk through the lines already sent"),
     ("Tab", "complete a command, room or user name"),
     ("Ctrl+N / Ctrl+P", "next / previous room or conversation"),
     ("Alt+1 … Alt+9", "jump to the n-th room or conversation"),
     ("Ctrl+K", "quick switcher: type part of a name"),
     ("Ctrl+O", "browse every room and join one"),
     ("PageUp / PageDown", "scroll the messages (PageUp at the top loads older ones)"),
-    ("Ctrl+L", "put the cursor back on the input line"),
+    ("Escape, Ctrl+L", "back to the input line; there, give up an edit or a reply"),
     ("Tab / Shift+Tab", "move between the sidebar, messages, input and users"),
     ("F1", "this help"),
     ("Ctrl+Q", "quit"),
+)
+SELECTED_KEYS = (
+    ("Up / Down", "the message before / after (Down past the newest: back to the input)"),
+    ("e", "edit your message (Enter saves)"),
+    ("d", "delete it (asks first)"),
+    ("r", "reply to it (Escape on the input gives it up)"),
+    ("+ or =", "react (the same one again takes it back)"),
+    ("Escape", "back to the input line"),
 )
 
 
@@ -37,6 +46,10 @@ def help_table(moderator: bool = False) -> Table:
     table.add_column()
     table.add_row(Text("Keys", style="underline"), "")
     for key, text in KEYS:
+        table.add_row(key, text)
+    table.add_row("", "")
+    table.add_row(Text("A selected message", style="underline"), "")
+    for key, text in SELECTED_KEYS:
         table.add_row(key, text)
     table.add_row("", "")
     table.add_row(Text("Commands", style="underline"), "")

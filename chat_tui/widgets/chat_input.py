@@ -1,8 +1,10 @@
 """The input line: a message or a `/command`, with history and tab completion.
 
-Up and Down walk through the lines already submitted; Tab completes the word
-before the cursor (commands, room names, user names) and cycles when there are
-several candidates. With nothing to complete, Tab moves the focus as usual.
+Up on an empty line asks to select a message (`SelectMessages`); Ctrl+Up and
+Ctrl+Down walk through the lines already submitted (so does Up on a line with text
+in it, and then Down). Tab completes the word before the cursor (commands, room
+names, user names) and cycles when there are several candidates. With nothing to
+complete, Tab moves the focus as usual.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Input
 
 Completer = Callable[[str, int], tuple[int, list[str]]]
@@ -22,10 +25,15 @@ class ChatInput(Input):
     """A single-line input with a history of submitted lines and completion."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "history(-1)", "Previous line", show=False, id="input.history_back"),
+        Binding("up", "up", "Select", show=False, id="input.up"),
         Binding("down", "history(1)", "Next line", show=False, id="input.history_forward"),
+        Binding("ctrl+up", "history(-1)", "Previous line", show=False, id="input.history_back"),
+        Binding("ctrl+down", "history(1)", "Next line", show=False, id="input.history_next"),
         Binding("tab", "complete", "Complete", show=False, id="input.complete"),
     ]
+
+    class SelectMessages(Message):
+        """Up on an empty line: the user wants to pick a message (to edit, reply…)."""
 
     def __init__(self, *, placeholder: str = "", id: str | None = None, limit: int = 200) -> None:
         super().__init__(placeholder=placeholder, id=id, select_on_focus=False)
@@ -60,6 +68,13 @@ class ChatInput(Input):
         block = self.value[:cursor] + text + self.value[cursor:]
         self.value = ""
         self.post_message(self.Submitted(self, block))
+
+    def action_up(self) -> None:
+        """On an empty line, ask to select a message; otherwise the previous line."""
+        if self._index is None and not self.value:
+            self.post_message(self.SelectMessages())
+        else:
+            self.action_history(-1)
 
     def action_history(self, step: int) -> None:
         """Show the previous (`-1`) or next (`1`) line of the history."""

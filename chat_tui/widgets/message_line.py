@@ -9,20 +9,61 @@ from rich.text import Text
 from textual.widgets import Static
 
 from chat_core import messages as m
+from chat_core.names import name_key
 from chat_tui.render import day_label, local_time, message_text
 from chat_tui.state import mentions
 
 
 class MessageLine(Static):
-    """One message: time, sender, body (always plain text)."""
+    """One message: time, sender, body (always plain text), and what became of it.
 
-    def __init__(self, message: m.Message, *, me: str, tz: tzinfo | None) -> None:
-        mine = message.sender == me
-        mention = not mine and bool(mentions(message.text, me))
-        classes = "-mine" if mine else ("-mention" if mention else "")
-        super().__init__(message_text(message, me=me, tz=tz), markup=False, classes=classes)
+    Args:
+        message: The message, as it is now.
+        me: The user's name (their messages and mentions of them look different).
+        tz: The time zone of times.
+        parent: The message it replies to, when it is one and that is at hand.
+    """
+
+    def __init__(
+        self,
+        message: m.Message,
+        *,
+        me: str,
+        tz: tzinfo | None,
+        parent: m.Message | None = None,
+    ) -> None:
+        super().__init__(markup=False)
+        self.me = me
+        self.tz = tz
+        self.message = message
+        self.quoted = parent
+        """The message this one replies to, when it is one and that is at hand."""
         self.msg_id = message.msg_id
         self.day: date = local_time(message.ts, tz).date()
+        self._width: int | None = None  # the width the quote was cut for
+        self.show(message, parent)
+
+    def show(self, message: m.Message, parent: m.Message | None = None) -> None:
+        """Draw `message` (a new state of the same one) with its reply's quote."""
+        self.message, self.quoted = message, parent
+        mine = name_key(message.sender) == name_key(self.me)
+        self.set_class(mine, "-mine")
+        self.set_class(not mine and bool(mentions(message.text, self.me)), "-mention")
+        self.set_class(message.deleted, "-deleted")
+        self._draw()
+
+    def _draw(self) -> None:
+        self._width = self.content_size.width or None
+        text = message_text(
+            self.message, me=self.me, tz=self.tz, parent=self.quoted, width=self._width
+        )
+        self.update(text)
+
+    def on_resize(self) -> None:
+        """Cut a reply's quote to the new width (it stays one line)."""
+        if self.message.reply_to is not None and self.content_size.width != self._width:
+            # After this refresh: a layout asked for during a resize is not carried out.
+            self.call_after_refresh(self._draw)
 
 
 class DaySeparator(Static):

@@ -1,16 +1,23 @@
 """The message pane: one conversation's messages, with a separator for each day.
 
-The screen hands it messages (`show`, `append`, `prepend`); it asks for older ones
-with `NeedOlder` when the user scrolls to the top. It stays at the bottom while
-new messages arrive, unless the user has scrolled up to read.
+The screen hands it messages (`show`, `append`, `prepend`) and says which changed
+(`redraw`); it asks for older ones with `NeedOlder` when the user scrolls to the
+top. It stays at the bottom while new messages arrive, unless the user has
+scrolled up to read.
+
+With the focus, it selects a message: Up and Down move, and the keys shown in the
+footer post `Act` for the selected one (the screen edits, deletes, replies or
+reacts); Escape, or Down past the newest, posts `Left`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, tzinfo
+from typing import ClassVar, Literal
 
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
@@ -18,12 +25,45 @@ from textual.widget import Widget
 from chat_core import messages as m
 from chat_tui.widgets.message_line import DaySeparator, MessageLine, SystemLine
 
+Lookup = Callable[[int], m.Message | None]
+"""msg_id -> the message as held now, if it is (to quote a reply's parent)."""
+
+ActionName = Literal["edit", "delete", "reply", "react"]
+
 
 class MessagePane(VerticalScroll, can_focus=True):
     """The messages of the current room or conversation."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Older", show=False, id="messages.older"),
+        Binding("down", "move(1)", "Newer", show=False, id="messages.newer"),
+        Binding("e", "act('edit')", "Edit", id="messages.edit", tooltip="Edit your message"),
+        Binding("d", "act('delete')", "Delete", id="messages.delete", tooltip="Delete it"),
+        Binding("r", "act('reply')", "Reply", id="messages.reply", tooltip="Reply to it"),
+        Binding(
+            "plus,equals_sign",
+            "act('react')",
+            "React",
+            key_display="+",
+            id="messages.react",
+            tooltip="Put a reaction on it (or take yours back)",
+        ),
+        Binding("escape", "leave", "Back", id="messages.leave", tooltip="Back to the input"),
+    ]
+
     class NeedOlder(Message):
         """The user reached the top: load the page before the oldest message."""
+
+    class Act(Message):
+        """The user asked to edit, delete, reply to or react to `message`."""
+
+        def __init__(self, action: ActionName, message: m.Message) -> None:
+            super().__init__()
+            self.action: ActionName = action
+            self.message = message
+
+    class Left(Message):
+        """The user is done selecting (Escape, or Down past the newest message)."""
 
     def __init__(self, *, me: str, tz: tzinfo | None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -31,9 +71,13 @@ class MessagePane(VerticalScroll, can_focus=True):
         self.tz = tz
         self.more_before = False
         """Whether older messages remain to be loaded (set by the screen)."""
+        self.lookup: Lookup = lambda msg_id: None
+        """Set by the screen: finds the parent a reply quotes."""
+        self.selected: int | None = None
+        """The msg_id of the selected message, if one is."""
         self._first: MessageLine | None = None
         self._last: MessageLine | None = None
-        self._ids: set[int] = set()  # the messages shown, so none is shown twice
+        self._lines: dict[int, MessageLine] = {}  # the messages shown, so none is shown twice
         self._lock = asyncio.Lock()  # one change of the rows at a time, in order
         self._watching = False  # report reaching the top only after a settled layout
 
@@ -44,8 +88,8 @@ class MessagePane(VerticalScroll, can_focus=True):
     def _rows(self, messages: Sequence[m.Message], day: date | None) -> list[Widget]:
         rows: list[Widget] = []
         for message in messages:
-            self._ids.add(message.msg_id)
-            line = MessageLine(message, me=self.me, tz=self.tz)
+            line = MessageLine(message, me=self.me, tz=self.tz, parent=self._quoted(message))
+            self._lines[message.msg_id] = line
             if line.day != day:
                 rows.append(DaySeparator(message.ts, self.tz))
                 day = line.day
@@ -64,17 +108,21 @@ class MessagePane(VerticalScroll, can_focus=True):
     async def _show(self, messages: list[m.Message]) -> None:
         self._watching = False
         await self.remove_children()
-        self._ids.clear()
+        self._lines.clear()
         rows = self._rows(messages, None)
         self._first, self._last = self._ends(rows)
         await self.mount_all(rows)
+        if self.selected not in self._lines:
+            self.select(None)
+        else:
+            self._lines[self.selected].add_class("-selected")
         self.scroll_end(animate=False, immediate=True)
         self.call_after_refresh(self._settle)
 
     async def append(self, messages: Sequence[m.Message], everything: Sequence[m.Message]) -> None:
         """Add new messages at the bottom (or redraw `everything` if one is out of order)."""
         async with self._lock:
-            new = [message for message in messages if message.msg_id not in self._ids]
+            new = [message for message in messages if message.msg_id not in self._lines]
             if not new:
                 return
             if self._last is not None and new[0].msg_id < self._last.msg_id:
@@ -88,7 +136,7 @@ class MessagePane(VerticalScroll, can_focus=True):
     async def prepend(self, messages: Sequence[m.Message]) -> None:
         """Add an older page at the top, keeping the message being read in place."""
         async with self._lock:
-            older = [message for message in messages if message.msg_id not in self._ids]
+            older = [message for message in messages if message.msg_id not in self._lines]
             if not older:
                 return
             self._watching = False
@@ -110,6 +158,90 @@ class MessagePane(VerticalScroll, can_focus=True):
 
     def _settle(self) -> None:
         self._watching = True
+
+    def _quoted(self, message: m.Message) -> m.Message | None:
+        return self.lookup(message.reply_to) if message.reply_to is not None else None
+
+    def redraw(self, ids: set[int]) -> None:
+        """Draw again the messages `ids` (changed) and the replies quoting them."""
+        for line in self._lines.values():
+            if line.msg_id in ids:
+                line.show(self.lookup(line.msg_id) or line.message, self._quoted(line.message))
+            elif line.message.reply_to in ids:
+                line.show(line.message, self._quoted(line.message))
+        self.refresh_bindings()  # a deleted selection offers no more actions
+
+    def reply_parents(self) -> set[int]:
+        """The messages the replies shown quote but that are not at hand."""
+        return {
+            line.message.reply_to
+            for line in self._lines.values()
+            if line.message.reply_to is not None and self._quoted(line.message) is None
+        }
+
+    # -- selection ------------------------------------------------------------------
+
+    def select(self, msg_id: int | None) -> None:
+        """Select the message `msg_id` (None: none), and bring it into view."""
+        old = self._lines.get(self.selected) if self.selected is not None else None
+        if old is not None:
+            old.remove_class("-selected")
+        line = self._lines.get(msg_id) if msg_id is not None else None
+        self.selected = line.msg_id if line is not None else None
+        if line is not None:
+            line.add_class("-selected")
+            self.scroll_to_widget(line, animate=False, immediate=True)
+        elif old is not None:
+            self.anchor()
+        self.refresh_bindings()
+
+    def selectable(self) -> list[MessageLine]:
+        """The lines that may be selected, oldest first (not deleted messages)."""
+        lines = sorted(self._lines.values(), key=lambda line: line.msg_id)
+        return [line for line in lines if not line.message.deleted]
+
+    def select_newest(self) -> bool:
+        """Select the newest message; whether there was one."""
+        lines = self.selectable()
+        self.select(lines[-1].msg_id if lines else None)
+        return bool(lines)
+
+    def action_move(self, step: int) -> None:
+        """Select the message before (-1) or after (1); past the newest, leave."""
+        lines = self.selectable()
+        ids = [line.msg_id for line in lines]
+        if self.selected not in ids:
+            if step < 0 and ids:
+                self.select(ids[-1])
+            return
+        index = ids.index(self.selected) + step
+        if index >= len(ids):
+            self.action_leave()
+        elif index < 0:
+            if self.more_before:
+                self.post_message(self.NeedOlder())
+        else:
+            self.select(ids[index])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer the message actions only while a message is selected."""
+        if action == "leave":
+            return self.selected is not None
+        if action == "act":
+            line = self._lines.get(self.selected) if self.selected is not None else None
+            return line is not None and not line.message.deleted
+        return True
+
+    def action_act(self, action: ActionName) -> None:
+        """Ask the screen to act on the selected message."""
+        line = self._lines.get(self.selected) if self.selected is not None else None
+        if line is not None and not line.message.deleted:
+            self.post_message(self.Act(action, line.message))
+
+    def action_leave(self) -> None:
+        """Leave the selection; the screen puts the focus back on the input."""
+        self.select(None)
+        self.post_message(self.Left())
 
     async def note(self, text: str) -> None:
         """A line from the client (not a message), at the bottom."""

@@ -11,6 +11,8 @@ from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+import msgspec
+
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason
 from chat_tui.client import ChatClient
@@ -42,6 +44,14 @@ GENERAL = [
     (8, at(3, 9, 12), "bob", "Comptabilité wants the numbers by noon"),
     (9, at(3, 9, 15), "carol", "on it"),
 ]
+CHANGED: dict[int, dict[str, Any]] = {
+    3: {"body": "waves good morning", "action": True},
+    4: {"edited": at(3, 9, 5)},
+    6: {"body": None, "deleted": True},
+    7: {"reactions": {"👍": ["bob", "carol"], "🎉": ["alice"]}},
+    9: {"reply_to": 8, "reactions": {"👀": ["bob"]}},
+}
+"""What became of some of GENERAL's messages, for `ChangedReplayClient`."""
 MEMBERS = [
     m.UserInfo(name="alice", online=True),
     m.UserInfo(name="bob", online=True),
@@ -87,11 +97,7 @@ class ReplayClient(ChatClient):
         if kind in (m.Login, m.Register):
             answer = m.LoginOk(user="alice", rooms=ROOMS, dms=DMS, server_time=at(3, 9, 20))
         elif kind is m.History:
-            page = [
-                m.Message(msg_id=i, ts=ts, sender=who, body=body, room="Général")
-                for i, ts, who, body in GENERAL
-            ]
-            answer = m.HistoryOk(messages=page if fields.get("room") else [], more=False)
+            answer = m.HistoryOk(messages=self.page() if fields.get("room") else [], more=False)
         elif kind is m.Who:
             answer = m.WhoOk(users=MEMBERS)
         elif kind is m.ListRooms:
@@ -99,3 +105,21 @@ class ReplayClient(ChatClient):
         else:
             answer = m.Ok()
         return cast(R, answer)
+
+    def page(self) -> list[m.Message]:
+        """The history of Général."""
+        return [
+            m.Message(msg_id=i, ts=ts, sender=who, body=body, room="Général")
+            for i, ts, who, body in GENERAL
+        ]
+
+
+class ChangedReplayClient(ReplayClient):
+    """The same, with an action, an edit, a deletion, reactions and a reply in Général."""
+
+    def page(self) -> list[m.Message]:
+        """The history of Général, as CHANGED left it."""
+        return [
+            msgspec.structs.replace(message, **CHANGED.get(message.msg_id, {}))
+            for message in super().page()
+        ]

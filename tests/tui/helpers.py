@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from chat_tui.app import ChatApp, ClientFactory
+from chat_tui.client import ChatClient
 from chat_tui.config import Settings
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.login import LoginScreen
@@ -143,6 +144,18 @@ class Driver:
         field.cursor_position = len(line)
         await self.pilot.press("enter")
         await self.settle()
+
+
+class GatedClient(ChatClient):
+    """A client that connects only while its gate is open (to hold a reconnection)."""
+
+    def __init__(self, host: str, port: int, *, gate: asyncio.Event) -> None:
+        super().__init__(host, port)
+        self.gate = gate
+
+    async def connect(self) -> None:
+        await self.gate.wait()
+        await super().connect()
 
 
 @contextlib.asynccontextmanager

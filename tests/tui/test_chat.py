@@ -221,9 +221,9 @@ async def test_commands_completion_and_input_history(server: ChatServer, config_
         assert field.value == "/join Blabla "
         await ui.pilot.press("ctrl+u", *"hi b", "tab")
         assert field.value == "hi bob "
-        await ui.pilot.press("ctrl+u", "up")
+        await ui.pilot.press("ctrl+u", "ctrl+up")
         assert field.value == "/join"
-        await ui.pilot.press("up", "down", "down")
+        await ui.pilot.press("up", "down", "down")  # once walking, Up goes on walking
         assert field.value == ""
         await ui.type("/help")
         await ui.wait(lambda: isinstance(ui.app.screen, HelpScreen), "the help")

@@ -75,7 +75,10 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
     ("line", "expected"),
     [
         ("/j", (0, ["/join"])),
-        ("/", (0, ["/help", "/join", "/leave", "/msg", "/quit", "/rooms", "/who"])),
+        (
+            "/",
+            (0, ["/help", "/join", "/leave", "/me", "/msg", "/quit", "/react", "/rooms", "/who"]),
+        ),
         ("/join bl", (6, ["Blabla"])),
         ("/join gé", (6, ["Général"])),
         ("/msg B", (5, ["bob", "Bruno"])),

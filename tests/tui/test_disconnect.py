@@ -13,13 +13,12 @@ from textual.widgets import Static
 from chat_core import messages as m
 from chat_srv.admin import Admin
 from chat_srv.server import ChatServer
-from chat_tui.client import ChatClient
 from chat_tui.render import until_label
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.login import LoginScreen
 from chat_tui.widgets.status_bar import StatusBar
 from tests.helpers import login, register, running_server
-from tests.tui.helpers import drive, make_app
+from tests.tui.helpers import GatedClient, drive, make_app
 
 
 async def test_a_kick_shows_why_and_until_then_the_login_screen(
@@ -40,18 +39,6 @@ async def test_a_kick_shows_why_and_until_then_the_login_screen(
         error = str(ui.app.screen.query_one("#login-error", Static).content)
         assert error.startswith("You were kicked. You are kicked: spam")
         assert ui.app.session is None
-
-
-class GatedClient(ChatClient):
-    """A client that connects only while its gate is open (to hold a reconnection)."""
-
-    def __init__(self, host: str, port: int, *, gate: asyncio.Event) -> None:
-        super().__init__(host, port)
-        self.gate = gate
-
-    async def connect(self) -> None:
-        await self.gate.wait()
-        await super().connect()
 
 
 async def test_reconnection_after_a_restart_loses_and_doubles_nothing(

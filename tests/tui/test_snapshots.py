@@ -1,4 +1,5 @@
-"""Snapshots of the login screen, the chat screen and the kick modal, at two sizes.
+"""Snapshots of the login screen, the chat screen and the kick modal, at two sizes; of
+messages that changed, a selected message and a reply being written.
 
 The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
 the cursor not blinking, so each picture is the same on every run.
@@ -18,15 +19,15 @@ from textual.widgets import Input
 from chat_tui.app import ChatApp
 from chat_tui.screens.disconnect import DisconnectScreen
 from tests.helpers import PASSWORD, TIMEOUT
-from tests.tui.fakes import KICK, ReplayClient
+from tests.tui.fakes import KICK, ChangedReplayClient, ReplayClient
 from tests.tui.helpers import make_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 SnapCompare = Callable[..., bool]
 
 
-def replay_app(config_dir: Path) -> ChatApp:
-    return make_app(7878, config_dir, user="alice", client_factory=ReplayClient)
+def replay_app(config_dir: Path, client: type[ReplayClient] = ReplayClient) -> ChatApp:
+    return make_app(7878, config_dir, user="alice", client_factory=client)
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
@@ -72,3 +73,37 @@ def test_chat_screen(snap_compare: SnapCompare, config_dir: Path, size: tuple[in
 def test_kick_modal(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
     """The kick: reason and until (UTC here), over the chat screen."""
     assert snap_compare(replay_app(config_dir), terminal_size=size, run_before=kicked)
+
+
+async def selected(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    await pilot.press("up")  # the newest message, and its keys in the footer
+    await pilot.pause()
+
+
+async def replying(pilot: Pilot[Any]) -> None:
+    await selected(pilot)
+    await pilot.press("up", "r", *"sure")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_changed_messages(
+    snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]
+) -> None:
+    """An action, an edited message, a deleted one, reactions (alice's own highlighted)
+    and a reply quoting its parent."""
+    app = replay_app(config_dir, ChangedReplayClient)
+    assert snap_compare(app, terminal_size=size, run_before=logged_in)
+
+
+def test_selected_message(snap_compare: SnapCompare, config_dir: Path) -> None:
+    """Up on the empty input: the newest message selected, its keys in the footer."""
+    app = replay_app(config_dir, ChangedReplayClient)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=selected)
+
+
+def test_replying(snap_compare: SnapCompare, config_dir: Path) -> None:
+    """A reply being written: the bar above the input says to what."""
+    app = replay_app(config_dir, ChangedReplayClient)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=replying)

@@ -479,6 +479,7 @@ class Deleted(Event, tag="deleted", kw_only=True):
     by: str
     room: str | None = None
     to: str | None = None
+    sender: str | None = msgspec.field(default=None, name="from")  # the message's
 
 
 class Reaction(Event, tag="reaction", kw_only=True):
@@ -491,6 +492,7 @@ class Reaction(Event, tag="reaction", kw_only=True):
     on: bool
     room: str | None = None
     to: str | None = None
+    sender: str | None = msgspec.field(default=None, name="from")  # the message's
 
 
 class UserTyping(Event, tag="typing", kw_only=True):

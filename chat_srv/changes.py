@@ -254,7 +254,9 @@ def change_event(
             mentions=mentions,
         )
     if kind is ChangeKind.DELETE:
-        return m.Deleted(change_id=change_id, msg_id=msg_id, by=actor, room=room, to=to)
+        return m.Deleted(
+            change_id=change_id, msg_id=msg_id, by=actor, room=room, to=to, sender=sender
+        )
     return m.Reaction(
         change_id=change_id,
         msg_id=msg_id,
@@ -263,4 +265,5 @@ def change_event(
         on=kind is ChangeKind.REACT,
         room=room,
         to=to,
+        sender=sender,
     )

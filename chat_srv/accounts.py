@@ -158,6 +158,10 @@ class Accounts(Picture):
             now = self.clock.now_ms()
             await self.store.set_membership(user.id, general.id, MembershipState.MEMBER, now)
             self._set_member_state(user.id, general.id, MembershipState.MEMBER)
+        if self.cluster is not None:
+            self.cluster.account_created(
+                user.id, user.name, user.role, general.id if general is not None else None
+            )
         return user
 
     def _limits_address(self, ip: str) -> bool:

@@ -10,7 +10,7 @@ its own: the store is reached by the rules, the hub is told who is where.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
@@ -72,6 +72,19 @@ class Client(Peer, Protocol):
         """Close the connection once the current reply is written."""
 
 
+class ClusterLink(Protocol):
+    """What the picture tells the other nodes of a cluster (`chat_srv.cluster.node`)."""
+
+    def account_created(self, user_id: int, name: str, role: Role, general: int | None) -> None:
+        """An account was created here (a member of Général, when there is one)."""
+
+    def membership_changed(self, user_id: int, room_id: int, state: str) -> None:
+        """A membership was stored here ("": none)."""
+
+    def committed(self, deliveries: list[Any]) -> None:
+        """A batch of messages was committed here (`chat_srv.service.Delivery`)."""
+
+
 class Picture:
     """Users, rooms, memberships and sanctions in memory, and the look-ups over them."""
 
@@ -90,6 +103,7 @@ class Picture:
         self.user_lookalikes = LookalikeIndex()
         self.room_lookalikes = LookalikeIndex()
         self.last_change_id = 0  # the newest change to any message (`login`'s result)
+        self.cluster: ClusterLink | None = None  # the node, when one of several
 
     async def load(self) -> None:
         """Read users, rooms, memberships and sanctions from the store."""
@@ -111,12 +125,17 @@ class Picture:
 
     # -- memberships and what a user sees of a room -------------------------------------
 
-    def set_membership(self, user_id: int, room: Room, state: MembershipState | None) -> None:
+    def set_membership(
+        self, user_id: int, room: Room, state: MembershipState | None, *, remote: bool = False
+    ) -> None:
         """Apply a stored membership change in memory, in the hub, and announce it.
 
         Becoming a member or leaving sends `member` to the room (the user's own
-        connections included); a pending request is silent.
+        connections included); a pending request is silent. A change stored here
+        goes to the cluster's other nodes too (`remote`: it came from one).
         """
+        if self.cluster is not None and not remote:
+            self.cluster.membership_changed(user_id, room.id, str(state) if state else "")
         before = room.members.get(user_id)
         self._set_member_state(user_id, room.id, state)
         user = self.users_by_id[user_id]

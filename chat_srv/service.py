@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
@@ -28,6 +28,7 @@ from chat_srv.noticing import Noticing
 from chat_srv.passwords import HasherBusy, PasswordHasher
 from chat_srv.picture import Client, User, logged
 from chat_srv.store.base import (
+    LoggedMessage,
     MembershipState,
     NewMessage,
     Store,
@@ -39,6 +40,19 @@ from chat_srv.store.base import (
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Awaitable[m.Reply]]
+
+
+class Delivery(NamedTuple):
+    """A stored message on its way to the connections that receive it (and, in a
+    cluster, to the other nodes: `chat_srv.cluster.node`)."""
+
+    msg_id: int
+    sender_id: int
+    room_id: int | None
+    recipient_id: int | None
+    frame: bytes  # the encoded `message` event
+
+
 Moderator = Callable[[Client, m.Moderate], Awaitable[m.Reply]]
 """Runs a `moderate` request's console line (`chat_srv.moderation`, set by the server)."""
 
@@ -224,13 +238,10 @@ class Service(Accounts):
     # -- messages -------------------------------------------------------------
 
     def _deliver(self, batch: list[tuple[NewMessage, StoredId]]) -> None:
-        """Fan out a committed batch (called by the committer, in id order).
-
-        Each room's new messages go to its members as one run of frames, so a
-        member's connection gets one append per batch, not one per message.
-        """
-        to_rooms: dict[int, list[bytes]] = {}
+        """Fan out a committed batch (called by the committer, in id order); in a
+        cluster, through the node, which keeps the order with the others' messages."""
         users = self.users_by_id
+        deliveries: list[Delivery] = []
         for message, stored in batch:
             sender = users[message.sender_id]
             room = self.rooms_by_id[message.room_id] if message.room_id is not None else None
@@ -248,16 +259,77 @@ class Service(Accounts):
                     mentions=self.mention_names(message.body),
                 )
             )
-            if room is not None:
-                room.last_msg_id = stored.msg_id
-                to_rooms.setdefault(room.id, []).append(data)
-            elif recipient is not None:
-                _converse(sender, recipient)
-                self.hub.to_user(sender.id, data)
-                self.hub.to_user(recipient.id, data)
+            deliveries.append(
+                Delivery(
+                    stored.msg_id, message.sender_id, message.room_id, message.recipient_id, data
+                )
+            )
+        if self.cluster is not None:
+            self.cluster.committed(deliveries)
+        else:
+            self.fan_out(deliveries)
+
+    def fan_out(self, deliveries: list[Delivery]) -> None:
+        """Send messages, in id order, to this server's connections that receive them.
+
+        Each room's messages go to its members as one run of frames, so a member's
+        connection gets one append per batch, not one per message.
+        """
+        to_rooms: dict[int, list[bytes]] = {}
+        users = self.users_by_id
+        for delivery in deliveries:
+            if delivery.room_id is not None:
+                room = self.rooms_by_id.get(delivery.room_id)
+                if room is not None:
+                    room.last_msg_id = max(room.last_msg_id, delivery.msg_id)
+                to_rooms.setdefault(delivery.room_id, []).append(delivery.frame)
+            elif delivery.recipient_id is not None:
+                sender = users.get(delivery.sender_id)
+                recipient = users.get(delivery.recipient_id)
+                if sender is not None and recipient is not None:
+                    _converse(sender, recipient)
+                self.hub.to_user(delivery.sender_id, delivery.frame)
+                self.hub.to_user(delivery.recipient_id, delivery.frame)
         for room_id, frames in to_rooms.items():
             data = frames[0] if len(frames) == 1 else b"".join(frames)
             self.hub.to_room(room_id, data, frames=len(frames))
+
+    def delivery_of(self, logged: LoggedMessage) -> Delivery:
+        """A message read from the log, ready for `fan_out` (a cluster catching up)."""
+        frame = m.encode(self.message_object(logged.message))
+        return Delivery(
+            logged.message.msg_id, logged.sender_id, logged.room_id, logged.recipient_id, frame
+        )
+
+    # -- a cluster's other nodes ------------------------------------------------------
+
+    def remember_remote_user(self, user_id: int, name: str, role: Role) -> None:
+        """An account another node created."""
+        if user_id not in self.users_by_id:
+            self._remember_user(user_id, name, role)
+
+    def apply_remote_membership(
+        self, user_id: int, room_id: int, state: MembershipState | None
+    ) -> None:
+        """A membership another node stored: in the picture, and to this node's clients."""
+        room = self.rooms_by_id.get(room_id)
+        known = room is not None and user_id in self.users_by_id
+        if known and room is not None and room.members.get(user_id) is not state:
+            self.set_membership(user_id, room, state, remote=True)
+
+    async def reload_picture(self) -> None:
+        """Catch up with accounts and memberships stored while this node heard nothing."""
+        for record in await self.store.get_users():
+            self.remember_remote_user(record.id, record.name, record.role)
+        stored = {(ms.user_id, ms.room_id): ms.state for ms in await self.store.get_memberships()}
+        known = {
+            (user_id, room.id): state
+            for room in self.rooms_by_id.values()
+            for user_id, state in room.members.items()
+        }
+        for key in known.keys() | stored.keys():
+            if known.get(key) is not stored.get(key):
+                self.apply_remote_membership(*key, stored.get(key))
 
     async def _history(self, client: Client, request: m.History) -> m.Reply:
         user = logged(client)

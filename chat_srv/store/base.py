@@ -135,6 +135,17 @@ class StoredMessage:
     reactions: Reactions | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """A message read from the log in id order (`Store.message_log`), with the ids
+    that say who receives it."""
+
+    message: StoredMessage
+    sender_id: int
+    room_id: int | None
+    recipient_id: int | None
+
+
 class ChangeKind(enum.StrEnum):
     """What a change did to a message."""
 
@@ -386,6 +397,15 @@ class Store(abc.ABC):
 
         Without reactions: they are for history pages.
         """
+
+    @abc.abstractmethod
+    async def message_log(self, after: int, limit: int) -> list[LoggedMessage]:
+        """The oldest `limit` messages with id > `after`, rooms and DMs alike, as they
+        are now (for a cluster node catching up with what others stored)."""
+
+    @abc.abstractmethod
+    async def last_msg_id(self) -> int:
+        """The newest message id, 0 if none."""
 
     # -- changes to messages -----------------------------------------------------
 

@@ -36,6 +36,7 @@ from chat_srv.store.base import (
     ChangeRecord,
     Conflict,
     DmUnread,
+    LoggedMessage,
     Membership,
     MembershipState,
     MessageRef,
@@ -81,6 +82,7 @@ from chat_srv.store.mysql_connect import (
 )
 from chat_srv.store.rows import (
     history_page,
+    logged_message,
     message_record,
     sanction_record,
     session_found,
@@ -120,6 +122,13 @@ DM_BEFORE_SQL = (
 )
 DM_AFTER_SQL = (
     _DM_SELECT + "WHERE m.dm_lo = %s AND m.dm_hi = %s AND m.id > %s ORDER BY m.id LIMIT %s"
+)
+# The log in id order (a cluster node catching up): a range of the primary key.
+_LOG_SQL = (
+    _MESSAGE_SELECT.format(hint="").replace(
+        "FROM messages", ", m.sender_id, m.room_id, m.recipient_id\nFROM messages"
+    )
+    + "WHERE m.id > %s ORDER BY m.id LIMIT %s"
 )
 _SINCE_SQL = _MESSAGE_SELECT.format(hint="") + "WHERE m.ts >= %s ORDER BY m.id"
 _ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
@@ -707,6 +716,14 @@ class MysqlStore(Store):
         else:
             rows = await self._select(_ROOM_SINCE_SQL, (room_id, ts))
         return [message_record(r) for r in rows]
+
+    async def message_log(self, after: int, limit: int) -> list[LoggedMessage]:
+        rows = await self._select(_LOG_SQL, (after, limit))
+        return [logged_message(r) for r in rows]
+
+    async def last_msg_id(self) -> int:
+        rows = await self._select("SELECT COALESCE(MAX(id), 0) FROM messages")
+        return int(rows[0][0])
 
     # -- changes to messages -------------------------------------------------------
 

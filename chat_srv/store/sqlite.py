@@ -36,6 +36,7 @@ from chat_srv.store.base import (
     ChangeRecord,
     Conflict,
     DmUnread,
+    LoggedMessage,
     Membership,
     MembershipState,
     MessageRef,
@@ -74,6 +75,7 @@ from chat_srv.store.migrations import (
 )
 from chat_srv.store.rows import (
     history_page,
+    logged_message,
     message_record,
     sanction_record,
     session_found,
@@ -108,6 +110,14 @@ DM_BEFORE_SQL = (
 )
 DM_AFTER_SQL = (
     _MESSAGE_SELECT + "WHERE m.dm_lo = ? AND m.dm_hi = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+)
+
+# The log in id order (a cluster node catching up): a range of the primary key.
+_LOG_SQL = (
+    _MESSAGE_SELECT.replace(
+        "FROM messages", ", m.sender_id, m.room_id, m.recipient_id\nFROM messages"
+    )
+    + "WHERE m.id > ? ORDER BY m.id LIMIT ?"
 )
 
 ROOM_UNREAD_SQL = """
@@ -598,6 +608,14 @@ class SqliteStore(Store):
                 _MESSAGE_SELECT + "WHERE m.room_id = ? AND m.ts >= ? ORDER BY m.id", (room_id, ts)
             )
         return [message_record(r) for r in rows]
+
+    async def message_log(self, after: int, limit: int) -> list[LoggedMessage]:
+        rows = await self._rows(_LOG_SQL, (after, limit))
+        return [logged_message(r) for r in rows]
+
+    async def last_msg_id(self) -> int:
+        rows = await self._rows("SELECT COALESCE(MAX(id), 0) FROM messages")
+        return int(rows[0][0])
 
     # -- changes to messages -------------------------------------------------------
 

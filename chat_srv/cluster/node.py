@@ -1,0 +1,232 @@
+"""One node of a cluster: what it stores goes to the others through the broker, what
+they store reaches its own clients, in id order, exactly once.
+
+MySQL is the log: message ids are dense and follow commit order across nodes (the
+store's counter row), so a node knows exactly what comes next. It keeps the next id
+it owes its clients; a message from the broker past it waits in `_held` while the
+gap is filled, from the broker if the missing message arrives within `GAP_WAIT`,
+else from MySQL. Duplicates (an id already delivered) are dropped. Every
+`HEARTBEAT` seconds a node publishes the last id it committed, so the loss of a
+last message is noticed too; while the broker is away, the node reads the log
+instead, and once it is back (subscribed first), catches up, then goes on.
+
+Accounts and memberships travel too, as control records stored before they are
+sent: a node applies them to its picture and tells its own clients (`member`). A
+node that may have missed some (the broker was away) reloads them from MySQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, NamedTuple
+
+import msgspec
+
+from chat_core.messages import Role
+from chat_srv.cluster.broker import Broker
+from chat_srv.service import Delivery
+from chat_srv.store.base import MembershipState
+
+if TYPE_CHECKING:
+    from chat_srv.service import Service
+
+log = logging.getLogger(__name__)
+
+GAP_WAIT = 0.05  # seconds a missing id may take to arrive from the broker
+HEARTBEAT = 1.0  # seconds between two heartbeats (and polls of the log, broker away)
+LOG_PAGE = 500  # messages read from the log at once
+
+
+class NewAccount(NamedTuple):
+    """An account created on another node."""
+
+    user_id: int
+    name: str
+    role: str
+
+
+class MemberChange(NamedTuple):
+    """A membership stored on another node ("" state: none)."""
+
+    user_id: int
+    room_id: int
+    state: str
+
+
+class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
+    """What a node publishes: its newest committed id, and what it stored."""
+
+    node: str
+    last: int
+    accounts: list[NewAccount] = []
+    members: list[MemberChange] = []
+    messages: list[Delivery] = []
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Publication)
+
+
+class ClusterNode:
+    """Orders deliveries across nodes and keeps the picture in step."""
+
+    def __init__(self, service: Service, broker: Broker, node_id: str) -> None:
+        self._service = service
+        self._broker = broker
+        self.node_id = node_id
+        self._next = 1  # the id of the next message owed to this node's clients
+        self._last = 0  # the newest id this node committed itself
+        self._newest_heard = 0  # the newest id any node said it committed
+        self._held: dict[int, Delivery] = {}
+        self._broker_up = False
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._gap: asyncio.TimerHandle | None = None
+        self._filling: asyncio.Task[None] | None = None
+
+    @property
+    def next_id(self) -> int:
+        """The id of the next message this node will deliver."""
+        return self._next
+
+    async def start(self) -> None:
+        """Start from the log's end, then listen and publish."""
+        self._next = await self._service.store.last_msg_id() + 1
+        self._last = self._next - 1
+        await self._broker.start(self._received, self._broker_state)
+        self._tasks = [
+            asyncio.create_task(self._publish_loop(), name="cluster-publish"),
+            asyncio.create_task(self._heartbeat_loop(), name="cluster-heartbeat"),
+        ]
+
+    async def close(self) -> None:
+        """Stop publishing and listening (what was committed is in the log)."""
+        if self._gap is not None:
+            self._gap.cancel()
+        for task in [*self._tasks, self._filling]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._broker.close()
+
+    # -- what this node stored ----------------------------------------------------------
+
+    def committed(self, deliveries: list[Delivery]) -> None:
+        """A batch this node committed (in id order): to the others, and to its own
+        clients in turn."""
+        if deliveries:
+            self._last = max(self._last, deliveries[-1].msg_id)
+            self._send(Publication(self.node_id, self._last, messages=deliveries))
+            self._accept(deliveries)
+
+    def account_created(self, user_id: int, name: str, role: Role, general: int | None) -> None:
+        """An account this node created (a member of Général, when there is one)."""
+        members = [MemberChange(user_id, general, MembershipState.MEMBER)] if general else []
+        self._send(
+            Publication(
+                self.node_id,
+                self._last,
+                accounts=[NewAccount(user_id, name, role)],
+                members=members,
+            )
+        )
+
+    def membership_changed(self, user_id: int, room_id: int, state: str) -> None:
+        """A membership this node stored."""
+        self._send(
+            Publication(self.node_id, self._last, members=[MemberChange(user_id, room_id, state)])
+        )
+
+    def _send(self, publication: Publication) -> None:
+        self._outbox.put_nowait(_encoder.encode(publication))
+
+    async def _publish_loop(self) -> None:
+        """Publish in order, one at a time; a failure loses only speed (the log has it)."""
+        while True:
+            await self._broker.publish(await self._outbox.get())
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            self._send(Publication(self.node_id, self._last))
+            if not self._broker_up:
+                self._fill_soon(at_once=True)  # nothing comes from the broker: read the log
+
+    # -- what other nodes stored ---------------------------------------------------------
+
+    def _received(self, data: bytes) -> None:
+        try:
+            publication = _decoder.decode(data)
+        except msgspec.DecodeError:
+            log.warning("ignored a malformed cluster publication of %d bytes", len(data))
+            return
+        if publication.node == self.node_id:
+            return
+        service = self._service
+        for account in publication.accounts:
+            service.remember_remote_user(account.user_id, account.name, Role(account.role))
+        for change in publication.members:
+            state = MembershipState(change.state) if change.state else None
+            service.apply_remote_membership(change.user_id, change.room_id, state)
+        self._newest_heard = max(self._newest_heard, publication.last)
+        self._accept(publication.messages)
+
+    def _broker_state(self, up: bool) -> None:
+        self._broker_up = up
+        if up:  # subscribed again: what was missed meanwhile is in MySQL
+            self._fill_soon(at_once=True, reload=True)
+
+    # -- in order, exactly once -------------------------------------------------------------
+
+    def _accept(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            if delivery.msg_id >= self._next:
+                self._held[delivery.msg_id] = delivery
+        self._drain()
+
+    def _drain(self) -> None:
+        """Deliver every held message that comes next; wait for a gap to be filled."""
+        ready: list[Delivery] = []
+        while (delivery := self._held.pop(self._next, None)) is not None:
+            ready.append(delivery)
+            self._next += 1
+        if ready:
+            self._service.fan_out(ready)
+        if self._held or self._newest_heard >= self._next:
+            self._fill_soon()
+
+    def _fill_soon(self, *, at_once: bool = False, reload: bool = False) -> None:
+        if reload:
+            self._start_fill(reload=True)
+        elif at_once:
+            self._start_fill()
+        elif self._gap is None:
+            self._gap = asyncio.get_running_loop().call_later(GAP_WAIT, self._start_fill)
+
+    def _start_fill(self, *, reload: bool = False) -> None:
+        self._gap = None
+        if self._filling is not None and not self._filling.done():
+            return
+        self._filling = asyncio.create_task(self._fill(reload), name="cluster-fill")
+
+    async def _fill(self, reload: bool) -> None:
+        """Read from the log what the broker did not bring, up to the newest known."""
+        try:
+            if reload:
+                await self._service.reload_picture()
+            while True:
+                logged = await self._service.store.message_log(self._next - 1, LOG_PAGE)
+                if not logged:
+                    return
+                self._accept([self._service.delivery_of(entry) for entry in logged])
+                if len(logged) < LOG_PAGE:
+                    return
+        except Exception as error:  # MySQL away too: the next heartbeat tries again
+            log.warning("catching up from the log failed: %s", error)
+        finally:
+            self._filling = None
+            if self._held:
+                self._fill_soon()

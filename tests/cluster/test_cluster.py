@@ -1,0 +1,93 @@
+"""Several nodes as one, on MariaDB and a private Redis: every client on every node
+receives every message once, in gap-free id order, through a broker restart too."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chat_core import messages as m
+from chat_srv.server import ChatServer
+from tests import helpers
+from tests.cluster.conftest import RedisServer, cluster
+from tests.helpers import Client, login, register
+
+pytestmark = pytest.mark.mysql
+
+SENDERS = 5  # per node
+MESSAGES = 10  # per sender
+
+
+async def send_all(client: Client, tag: str) -> list[int]:
+    ids = []
+    for n in range(MESSAGES):
+        ids.append((await client.call(m.Send, room="Général", body=f"{tag} {n}")).msg_id)
+    return ids
+
+
+def received(client: Client) -> list[int]:
+    return [e.msg_id for e in client.events if isinstance(e, m.Message) and e.room == "Général"]
+
+
+def test_a_cluster_needs_mysql(tmp_path: object) -> None:
+    with pytest.raises(ValueError, match="--cluster needs a MySQL database"):
+        ChatServer(helpers.test_config(f"{tmp_path}/chat.db", cluster="redis://127.0.0.1:1/0"))
+
+
+async def test_every_node_delivers_every_message_once_in_order(
+    mysql_db: str, redis_server: RedisServer
+) -> None:
+    async with cluster(mysql_db, redis_server.url, 3, request_rate=0) as nodes:
+        watchers = [await register(node.port, f"watch{n}") for n, node in enumerate(nodes)]
+        senders = [
+            await register(node.port, f"s{n}x{i}")
+            for n, node in enumerate(nodes)
+            for i in range(SENDERS)
+        ]
+        sent = await asyncio.gather(*(send_all(s, str(s.name)) for s in senders))
+        ids = sorted(i for batch in sent for i in batch)
+        assert ids == list(range(ids[0], ids[0] + len(ids)))  # dense across nodes
+        for watcher in watchers:
+            await watcher.collect(m.Message, len(ids))
+            assert received(watcher) == ids, watcher.name
+
+
+async def test_accounts_and_memberships_reach_the_other_nodes(
+    mysql_db: str, redis_server: RedisServer
+) -> None:
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        bob = await register(two.port, "bob")
+        await bob.call(m.Join, room="Blabla")
+        alice = await register(one.port, "alice")  # after node 2 started: known through it
+        joined = await bob.event(m.Member, room="Général", user="alice")
+        assert joined.joined
+        sent = await bob.call(m.Dm, to="alice", body="hi from node 2")
+        assert (await alice.event(m.Message, msg_id=sent.msg_id)).body == "hi from node 2"
+        await alice.call(m.Join, room="Blabla")  # on node 1
+        assert (await bob.event(m.Member, room="Blabla", user="alice")).joined
+        said = await alice.call(m.Send, room="Blabla", body="salut Blabla")
+        assert (await bob.event(m.Message, msg_id=said.msg_id)).sender == "alice"
+        # The same user on both nodes: a join on one reaches the other's connections.
+        alice_two = await login(two.port, "alice")
+        await alice.call(m.Leave, room="Blabla")
+        assert not (await alice_two.event(m.Member, room="Blabla", user="alice")).joined
+
+
+async def test_a_broker_restart_loses_and_repeats_nothing(
+    mysql_db: str, redis_server: RedisServer
+) -> None:
+    async with cluster(mysql_db, redis_server.url, 2, request_rate=0) as (one, two):
+        watchers = [await register(one.port, "w1"), await register(two.port, "w2")]
+        senders = [await register(one.port, "s1"), await register(two.port, "s2")]
+        first = await asyncio.gather(*(send_all(s, "before") for s in senders))
+        await redis_server.stop()
+        during = await asyncio.gather(*(send_all(s, "during") for s in senders))
+        for watcher in watchers:  # read from MySQL while the broker is away
+            await watcher.collect(m.Message, 4 * MESSAGES)
+        await redis_server.start()
+        after = await asyncio.gather(*(send_all(s, "after") for s in senders))
+        ids = sorted(i for batch in (*first, *during, *after) for i in batch)
+        for watcher in watchers:
+            await watcher.collect(m.Message, len(ids))
+            assert received(watcher) == ids, watcher.name

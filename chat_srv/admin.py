@@ -317,11 +317,10 @@ class Admin:
         sanction = await self._store.add_sanction(
             SanctionKind.KICK, key, until, reason, self._actor.name, now
         )
-        self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(
             reason=DisconnectReason.KICKED, text=f"you are kicked: {reason}", until=until
         )
-        closed = self._hub.close_user(target.id, m.encode(goodbye))
+        closed = self._service.impose(sanction, m.encode(goodbye))
         log.info(
             "%s: kicked %s until %s (%d connections closed), reason %r",
             self._actor.label,
@@ -341,7 +340,7 @@ class Admin:
         if key not in self._service.sanctions.kicks:
             raise AdminError(f"{target.name} is not kicked")
         await self._store.lift_sanctions(SanctionKind.KICK, key, now)
-        self._service.sanctions.lift(SanctionKind.KICK, key)
+        self._service.lift(SanctionKind.KICK, key)
         log.info("%s: unkicked %s", self._actor.label, target.name)
         return target.name
 
@@ -355,9 +354,8 @@ class Admin:
         sanction = await self._store.add_sanction(
             SanctionKind.BAN, key, None, reason, self._actor.name, self._clock.now_ms()
         )
-        self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(reason=DisconnectReason.BANNED, text=f"you are banned: {reason}")
-        closed = self._hub.close_user(target.id, m.encode(goodbye))
+        closed = self._service.impose(sanction, m.encode(goodbye))
         await self._store.revoke_sessions(target.id)
         log.info(
             "%s: banned %s (%d connections closed), reason %r",
@@ -375,7 +373,7 @@ class Admin:
         if key not in self._service.sanctions.bans:
             raise AdminError(f"{target.name} is not banned")
         await self._store.lift_sanctions(SanctionKind.BAN, key, self._clock.now_ms())
-        self._service.sanctions.lift(SanctionKind.BAN, key)
+        self._service.lift(SanctionKind.BAN, key)
         log.info("%s: unbanned %s", self._actor.label, target.name)
         return target.name
 
@@ -389,24 +387,17 @@ class Admin:
         sanction = await self._store.add_sanction(
             SanctionKind.IP_BAN, canonical, None, reason, self._actor.name, self._clock.now_ms()
         )
-        sanctions.add(sanction)
         # The same words a new connection from there gets (`ChatServer.connection_refusal`).
         goodbye = m.encode(m.Disconnect(reason=DisconnectReason.BANNED, text=f"banned: {reason}"))
-        closing = [
-            conn
-            for conn in self._hub.connections
-            if isinstance(conn, Connection) and sanctions.ip_ban(conn.ip) is not None
-        ]
-        for conn in closing:
-            conn.close_with(goodbye)
+        closed = self._service.impose(sanction, goodbye)
         log.info(
             "%s: banned address %s (%d connections closed), reason %r",
             self._actor.label,
             canonical,
-            len(closing),
+            closed,
             reason,
         )
-        return Moderated(canonical, len(closing))
+        return Moderated(canonical, closed)
 
     async def unban_ip(self, network: str) -> str:
         """Lift an IP ban (named as it was banned, in any spelling); the canonical network."""
@@ -414,7 +405,7 @@ class Admin:
         if parse_network(canonical) not in self._service.sanctions.ip_bans:
             raise AdminError(f"{canonical} is not banned")
         await self._store.lift_sanctions(SanctionKind.IP_BAN, canonical, self._clock.now_ms())
-        self._service.sanctions.lift(SanctionKind.IP_BAN, canonical)
+        self._service.lift(SanctionKind.IP_BAN, canonical)
         log.info("%s: unbanned address %s", self._actor.label, canonical)
         return canonical
 
@@ -427,7 +418,7 @@ class Admin:
         goodbye = m.Disconnect(
             reason=DisconnectReason.KILLED, text=f"disconnected by the administrator: {reason}"
         )
-        closed = self._hub.close_user(target.id, m.encode(goodbye))
+        closed = self._service.close_user(target.id, m.encode(goodbye))
         await self._store.revoke_sessions(target.id)  # the password logs in again
         log.info(
             "%s: killed %s (%d connections), reason %r",

@@ -23,7 +23,14 @@ from chat_srv.limits import TokenBucket
 from chat_srv.lookalikes import LookalikeIndex
 from chat_srv.mentions import mentioned
 from chat_srv.sanctions import Sanctions
-from chat_srv.store.base import MembershipState, RoomRecord, RoomUnread, Store
+from chat_srv.store.base import (
+    MembershipState,
+    RoomRecord,
+    RoomUnread,
+    Sanction,
+    SanctionKind,
+    Store,
+)
 
 DEFAULT_ROOM = "Général"
 
@@ -59,7 +66,6 @@ class Client(Peer, Protocol):
     """What the service needs of a connection, beyond the hub's `Peer`."""
 
     user: User | None
-    ip: str | None
     # When `typing` was last relayed, by target (room or peer); made on first use.
     typing: dict[tuple[bool, int], float] | None
     session: str | None  # the digest of the session token it logged in with
@@ -83,6 +89,15 @@ class ClusterLink(Protocol):
 
     def committed(self, deliveries: list[Any]) -> None:
         """A batch of messages was committed here (`chat_srv.service.Delivery`)."""
+
+    def sanctioned(self, sanction: Sanction, goodbye: bytes) -> None:
+        """A kick, ban or IP ban was stored here; `goodbye` closes what it targets."""
+
+    def lifted(self, kind: SanctionKind, target: str) -> None:
+        """Sanctions were lifted here."""
+
+    def closed_user(self, user_id: int, goodbye: bytes) -> None:
+        """A user's connections were closed here (`kill`): close theirs elsewhere too."""
 
 
 class Picture:
@@ -202,6 +217,38 @@ class Picture:
             for u in mentioned(body, self.users.get)
             if u.id != sender_id and members.get(u.id) is MembershipState.MEMBER
         )
+
+    # -- sanctions that close connections -----------------------------------------------
+
+    def impose(self, sanction: Sanction, goodbye: bytes, *, remote: bool = False) -> int:
+        """Apply a stored sanction: refuse from now on, close the connections it
+        targets with `goodbye`; how many closed. Stored here (not `remote`): the
+        cluster's other nodes do the same."""
+        self.sanctions.add(sanction)
+        if sanction.kind is SanctionKind.IP_BAN:
+            closing = [p for p in self.hub.connections if self.sanctions.ip_ban(p.ip) is not None]
+            for peer in closing:
+                peer.close_with(goodbye)
+            closed = len(closing)
+        else:
+            target = self.users.get(sanction.target)
+            closed = self.hub.close_user(target.id, goodbye) if target is not None else 0
+        if self.cluster is not None and not remote:
+            self.cluster.sanctioned(sanction, goodbye)
+        return closed
+
+    def lift(self, kind: SanctionKind, target: str, *, remote: bool = False) -> None:
+        """Lift a stored sanction's effect (after `Store.lift_sanctions`)."""
+        self.sanctions.lift(kind, target)
+        if self.cluster is not None and not remote:
+            self.cluster.lifted(kind, target)
+
+    def close_user(self, user_id: int, goodbye: bytes, *, remote: bool = False) -> int:
+        """Close every connection of a user, on every node; how many closed here."""
+        closed = self.hub.close_user(user_id, goodbye)
+        if self.cluster is not None and not remote:
+            self.cluster.closed_user(user_id, goodbye)
+        return closed
 
     def _sorted_rooms(self) -> list[Room]:
         return [self.rooms[key] for key in sorted(self.rooms)]

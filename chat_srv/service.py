@@ -318,7 +318,9 @@ class Service(Accounts):
             self.set_membership(user_id, room, state, remote=True)
 
     async def reload_picture(self) -> None:
-        """Catch up with accounts and memberships stored while this node heard nothing."""
+        """Catch up with accounts, memberships and sanctions stored while this node
+        heard nothing (a sanction missed closes no connection: its logins are refused)."""
+        self.sanctions.load(await self.store.active_sanctions(self.clock.now_ms()))
         for record in await self.store.get_users():
             self.remember_remote_user(record.id, record.name, record.role)
         stored = {(ms.user_id, ms.room_id): ms.state for ms in await self.store.get_memberships()}

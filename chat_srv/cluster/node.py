@@ -10,9 +10,10 @@ else from MySQL. Duplicates (an id already delivered) are dropped. Every
 last message is noticed too; while the broker is away, the node reads the log
 instead, and once it is back (subscribed first), catches up, then goes on.
 
-Accounts and memberships travel too, as control records stored before they are
-sent: a node applies them to its picture and tells its own clients (`member`). A
-node that may have missed some (the broker was away) reloads them from MySQL.
+Accounts, memberships and sanctions travel too, as control records stored before
+they are sent: a node applies them to its picture and to its own clients (`member`
+events; a kick, ban or kill closes the target's connections on every node). A node
+that may have missed some (the broker was away) reloads them from MySQL.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import msgspec
 from chat_core.messages import Role
 from chat_srv.cluster.broker import Broker
 from chat_srv.service import Delivery
-from chat_srv.store.base import MembershipState
+from chat_srv.store.base import MembershipState, Sanction, SanctionKind
 
 if TYPE_CHECKING:
     from chat_srv.service import Service
@@ -55,6 +56,33 @@ class MemberChange(NamedTuple):
     state: str
 
 
+class Imposed(NamedTuple):
+    """A sanction stored on another node, and the goodbye for what it closes."""
+
+    sanction_id: int
+    kind: str
+    target: str
+    until: int | None
+    reason: str
+    created_by: str
+    created_at: int
+    goodbye: bytes
+
+
+class Lifted(NamedTuple):
+    """Sanctions lifted on another node."""
+
+    kind: str
+    target: str
+
+
+class Closed(NamedTuple):
+    """A user's connections closed on another node (`kill`)."""
+
+    user_id: int
+    goodbye: bytes
+
+
 class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     """What a node publishes: its newest committed id, and what it stored."""
 
@@ -63,6 +91,9 @@ class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     accounts: list[NewAccount] = []
     members: list[MemberChange] = []
     messages: list[Delivery] = []
+    imposed: list[Imposed] = []
+    lifted: list[Lifted] = []
+    closed: list[Closed] = []
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -140,6 +171,22 @@ class ClusterNode:
             Publication(self.node_id, self._last, members=[MemberChange(user_id, room_id, state)])
         )
 
+    def sanctioned(self, sanction: Sanction, goodbye: bytes) -> None:
+        """A kick, ban or IP ban this node stored: the others refuse and close too."""
+        s = sanction
+        imposed = Imposed(
+            s.id, s.kind, s.target, s.until, s.reason, s.created_by, s.created_at, goodbye
+        )
+        self._send(Publication(self.node_id, self._last, imposed=[imposed]))
+
+    def lifted(self, kind: SanctionKind, target: str) -> None:
+        """Sanctions this node lifted."""
+        self._send(Publication(self.node_id, self._last, lifted=[Lifted(kind, target)]))
+
+    def closed_user(self, user_id: int, goodbye: bytes) -> None:
+        """A user whose connections this node closed (`kill`)."""
+        self._send(Publication(self.node_id, self._last, closed=[Closed(user_id, goodbye)]))
+
     def _send(self, publication: Publication) -> None:
         self._outbox.put_nowait(_encoder.encode(publication))
 
@@ -171,6 +218,21 @@ class ClusterNode:
         for change in publication.members:
             state = MembershipState(change.state) if change.state else None
             service.apply_remote_membership(change.user_id, change.room_id, state)
+        for i in publication.imposed:
+            sanction = Sanction(
+                i.sanction_id,
+                SanctionKind(i.kind),
+                i.target,
+                i.until,
+                i.reason,
+                i.created_by,
+                i.created_at,
+            )
+            service.impose(sanction, i.goodbye, remote=True)
+        for lift in publication.lifted:
+            service.lift(SanctionKind(lift.kind), lift.target, remote=True)
+        for close in publication.closed:
+            service.close_user(close.user_id, close.goodbye, remote=True)
         self._newest_heard = max(self._newest_heard, publication.last)
         self._accept(publication.messages)
 

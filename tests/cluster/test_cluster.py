@@ -8,10 +8,14 @@ import asyncio
 import pytest
 
 from chat_core import messages as m
+from chat_core.errors import ErrorCode
+from chat_srv.admin import Admin
+from chat_srv.console.commands import CommandLine
 from chat_srv.server import ChatServer
 from tests import helpers
 from tests.cluster.conftest import RedisServer, cluster
-from tests.helpers import Client, login, register
+from tests.console import run
+from tests.helpers import PASSWORD, Client, login, register
 
 pytestmark = pytest.mark.mysql
 
@@ -91,3 +95,31 @@ async def test_a_broker_restart_loses_and_repeats_nothing(
         for watcher in watchers:
             await watcher.collect(m.Message, len(ids))
             assert received(watcher) == ids, watcher.name
+
+
+async def console(server: ChatServer, line: str) -> str:
+    return await run(CommandLine(Admin(server)), line)
+
+
+async def test_moderation_acts_on_every_node(mysql_db: str, redis_server: RedisServer) -> None:
+    async with cluster(mysql_db, redis_server.url, 3) as (one, two, three):
+        await register(one.port, "troll")
+        elsewhere = [await login(node.port, "troll") for node in (two, three)]
+        assert "kicked troll" in await console(one, "kick troll 10m flooding")
+        for client in elsewhere:
+            goodbye = await client.event(m.Disconnect)
+            assert (goodbye.reason, goodbye.until is not None) == ("kicked", True)
+            await client.closed()
+        refused = await Client.connect(three.port)
+        assert (await refused.fails(m.Login, user="troll", password=PASSWORD)).code is (
+            ErrorCode.KICKED
+        )
+        await console(two, "unkick troll")
+        back = await login(three.port, "troll")
+        await console(three, "kill troll enough")
+        assert (await back.event(m.Disconnect)).reason == "killed"
+        # An address banned on one node is closed and refused on the others.
+        far = await Client.connect(two.port, source="127.0.0.2")
+        await far.call(m.Register, user="faraway", password=PASSWORD)
+        await console(one, "ban ip 127.0.0.2 brute force")
+        assert (await far.event(m.Disconnect)).reason == "banned"

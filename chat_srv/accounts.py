@@ -274,8 +274,12 @@ class Accounts(Picture):
                 user.bucket = TokenBucket(
                     config.user_request_rate, config.user_request_burst, started
                 )
+            elsewhere = user.id in self.online_elsewhere
             if self.hub.attach(client, user.id, user.rooms):
-                self._announce_presence(user, online=True)
+                if self.cluster is not None:
+                    self.cluster.presence(user.id, True)
+                if not elsewhere:  # in a cluster, online already if on another node
+                    self._announce_presence(user, online=True)
             log.info("login %s from %s", user.name, client.ip)
             self.metrics.logins.inc()
         return m.LoginOk(
@@ -316,7 +320,10 @@ class Accounts(Picture):
         client.user = None
         if self.hub.detach(client, user.id, user.rooms):
             user.bucket = None
-            self._announce_presence(user, online=False)
+            if self.cluster is not None:
+                self.cluster.presence(user.id, False)
+            if user.id not in self.online_elsewhere:
+                self._announce_presence(user, online=False)
 
     def _announce_presence(self, user: User, *, online: bool) -> None:
         """Tell those who share a room with the user: version 1 now, one event per

@@ -35,6 +35,7 @@ from chat_srv.store.base import (
 )
 
 if TYPE_CHECKING:
+    from chat_srv.cluster.node import NodeView
     from chat_srv.server import ChatServer
 
 log = logging.getLogger(__name__)
@@ -413,7 +414,7 @@ class Admin:
         """Disconnect a user now; they may log in again at once."""
         target = self._user(user)
         reason = _reason(reason)
-        if not self._hub.is_online(target.id):
+        if not self._service.is_online(target.id):
             raise AdminError(f"{target.name} is not connected")
         goodbye = m.Disconnect(
             reason=DisconnectReason.KILLED, text=f"disconnected by the administrator: {reason}"
@@ -428,6 +429,11 @@ class Admin:
             reason,
         )
         return Moderated(target.name, closed)
+
+    def nodes(self) -> list[NodeView] | None:
+        """The cluster's nodes, or None when the server runs alone."""
+        cluster = self._server.cluster
+        return None if cluster is None else cluster.nodes()
 
     async def redact(self, msg_id: int, reason: str) -> int:
         """Delete a message (`deleted` goes to whoever can read it); its id.

@@ -99,6 +99,9 @@ class ClusterLink(Protocol):
     def closed_user(self, user_id: int, goodbye: bytes) -> None:
         """A user's connections were closed here (`kill`): close theirs elsewhere too."""
 
+    def presence(self, user_id: int, online: bool) -> None:
+        """A user's first connection here opened, or their last one closed."""
+
 
 class Picture:
     """Users, rooms, memberships and sanctions in memory, and the look-ups over them."""
@@ -119,6 +122,8 @@ class Picture:
         self.room_lookalikes = LookalikeIndex()
         self.last_change_id = 0  # the newest change to any message (`login`'s result)
         self.cluster: ClusterLink | None = None  # the node, when one of several
+        # In a cluster: the users online on other nodes, by user id -> node ids.
+        self.online_elsewhere: dict[int, set[str]] = {}
 
     async def load(self) -> None:
         """Read users, rooms, memberships and sanctions from the store."""
@@ -196,12 +201,20 @@ class Picture:
             mentions=(position.mentions if position is not None else 0) if member else None,
         )
 
+    def is_online(self, user_id: int) -> bool:
+        """Whether the user has a connection here or, in a cluster, on another node."""
+        return self.hub.is_online(user_id) or user_id in self.online_elsewhere
+
+    def online_user_ids(self) -> set[int]:
+        """Every user online, here or on another node."""
+        return set(self.hub.online_users()) | self.online_elsewhere.keys()
+
     def online_members(self, room: Room) -> int:
         """How many members of the room are online now."""
         return sum(
             1
             for user_id, state in room.members.items()
-            if state is MembershipState.MEMBER and self.hub.is_online(user_id)
+            if state is MembershipState.MEMBER and self.is_online(user_id)
         )
 
     def mention_names(self, body: str) -> list[str] | None:

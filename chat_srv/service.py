@@ -317,6 +317,38 @@ class Service(Accounts):
         if known and room is not None and room.members.get(user_id) is not state:
             self.set_membership(user_id, room, state, remote=True)
 
+    def remote_presence(self, node: str, user_ids: set[int], *, whole: bool) -> None:
+        """Users who came online on another node (`whole`: the node's every online
+        user: the others went offline there); tell this node's clients of those who
+        came or went as far as the cluster goes."""
+        before = {u for u, nodes in self.online_elsewhere.items() if node in nodes}
+        came = user_ids - before
+        went = before - user_ids if whole else set()
+        for user_id in came:
+            self._elsewhere(user_id, node, online=True)
+        for user_id in went:
+            self._elsewhere(user_id, node, online=False)
+
+    def remote_offline(self, node: str, user_ids: set[int]) -> None:
+        """Users whose last connection on another node closed."""
+        for user_id in user_ids:
+            self._elsewhere(user_id, node, online=False)
+
+    def _elsewhere(self, user_id: int, node: str, *, online: bool) -> None:
+        user = self.users_by_id.get(user_id)
+        if user is None:
+            return
+        was = self.is_online(user_id)
+        nodes = self.online_elsewhere.setdefault(user_id, set())
+        if online:
+            nodes.add(node)
+        else:
+            nodes.discard(node)
+            if not nodes:
+                del self.online_elsewhere[user_id]
+        if self.is_online(user_id) != was:
+            self._announce_presence(user, online=not was)
+
     async def reload_picture(self) -> None:
         """Catch up with accounts, memberships and sanctions stored while this node
         heard nothing (a sanction missed closes no connection: its logins are refused)."""
@@ -375,12 +407,12 @@ class Service(Accounts):
             room = self._member_room(user, request.room)
             ids = [uid for uid, st in room.members.items() if st is MembershipState.MEMBER]
         else:
-            ids = list(self.hub.online_users())
+            ids = list(self.online_user_ids())
         people = [self.users_by_id[uid] for uid in ids]
         users = [
             m.UserInfo(
                 name=u.name,
-                online=self.hub.is_online(u.id),
+                online=self.is_online(u.id),
                 role=u.role if u.role is not Role.USER else None,
                 away=u.away,
                 text=u.away_text,

@@ -38,6 +38,16 @@ log = logging.getLogger(__name__)
 GAP_WAIT = 0.05  # seconds a missing id may take to arrive from the broker
 HEARTBEAT = 1.0  # seconds between two heartbeats (and polls of the log, broker away)
 LOG_PAGE = 500  # messages read from the log at once
+NODE_TIMEOUT = 5.0  # seconds without a heartbeat before a node's users count as offline
+
+
+class NodeView(NamedTuple):
+    """A node as the console's `nodes` shows it."""
+
+    node: str
+    connections: int
+    heard_ago: float  # seconds since its last heartbeat (0 for this node)
+    this: bool
 
 
 class NewAccount(NamedTuple):
@@ -94,6 +104,10 @@ class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     imposed: list[Imposed] = []
     lifted: list[Lifted] = []
     closed: list[Closed] = []
+    online: list[int] = []  # users whose first connection opened on the node
+    offline: list[int] = []  # users whose last connection closed there
+    everyone: bool = False  # `online` is the node's every online user (heartbeats)
+    connections: int = 0  # the node's open connections (heartbeats)
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -116,6 +130,8 @@ class ClusterNode:
         self._tasks: list[asyncio.Task[None]] = []
         self._gap: asyncio.TimerHandle | None = None
         self._filling: asyncio.Task[None] | None = None
+        self._heard: dict[str, float] = {}  # node id -> when it was last heard (loop time)
+        self._connections: dict[str, int] = {}  # node id -> its last heartbeat's count
 
     @property
     def next_id(self) -> int:
@@ -187,6 +203,13 @@ class ClusterNode:
         """A user whose connections this node closed (`kill`)."""
         self._send(Publication(self.node_id, self._last, closed=[Closed(user_id, goodbye)]))
 
+    def presence(self, user_id: int, online: bool) -> None:
+        """A user's first connection on this node opened, or their last one closed."""
+        if online:
+            self._send(Publication(self.node_id, self._last, online=[user_id]))
+        else:
+            self._send(Publication(self.node_id, self._last, offline=[user_id]))
+
     def _send(self, publication: Publication) -> None:
         self._outbox.put_nowait(_encoder.encode(publication))
 
@@ -196,11 +219,42 @@ class ClusterNode:
             await self._broker.publish(await self._outbox.get())
 
     async def _heartbeat_loop(self) -> None:
+        """Say this node is alive, with its online users; forget silent nodes."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(HEARTBEAT)
-            self._send(Publication(self.node_id, self._last))
+            hub = self._service.hub
+            self._send(
+                Publication(
+                    self.node_id,
+                    self._last,
+                    online=list(hub.online_users()),
+                    everyone=True,
+                    connections=len(hub.connections),
+                )
+            )
             if not self._broker_up:
                 self._fill_soon(at_once=True)  # nothing comes from the broker: read the log
+            self.forget_silent(loop.time())
+
+    def forget_silent(self, now: float) -> list[str]:
+        """Count as offline the users of the nodes not heard for `NODE_TIMEOUT` at `now`
+        (loop time): a node killed says no goodbye. The nodes forgotten."""
+        silent = [node for node, heard in self._heard.items() if now - heard > NODE_TIMEOUT]
+        for node in silent:
+            log.warning("cluster node %s is silent: its users are offline", node)
+            del self._heard[node]
+            self._connections.pop(node, None)
+            self._service.remote_presence(node, set(), whole=True)
+        return silent
+
+    def nodes(self) -> list[NodeView]:
+        """This node and the others heard from, by name."""
+        now = asyncio.get_running_loop().time()
+        views = [NodeView(self.node_id, len(self._service.hub.connections), 0.0, True)]
+        for node, heard in self._heard.items():
+            views.append(NodeView(node, self._connections.get(node, 0), now - heard, False))
+        return sorted(views)
 
     # -- what other nodes stored ---------------------------------------------------------
 
@@ -212,6 +266,9 @@ class ClusterNode:
             return
         if publication.node == self.node_id:
             return
+        self._heard[publication.node] = asyncio.get_running_loop().time()
+        if publication.everyone:
+            self._connections[publication.node] = publication.connections
         service = self._service
         for account in publication.accounts:
             service.remember_remote_user(account.user_id, account.name, Role(account.role))
@@ -233,6 +290,12 @@ class ClusterNode:
             service.lift(SanctionKind(lift.kind), lift.target, remote=True)
         for close in publication.closed:
             service.close_user(close.user_id, close.goodbye, remote=True)
+        if publication.online or publication.everyone:
+            service.remote_presence(
+                publication.node, set(publication.online), whole=publication.everyone
+            )
+        if publication.offline:
+            service.remote_offline(publication.node, set(publication.offline))
         self._newest_heard = max(self._newest_heard, publication.last)
         self._accept(publication.messages)
 

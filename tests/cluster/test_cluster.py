@@ -15,7 +15,7 @@ from chat_srv.server import ChatServer
 from tests import helpers
 from tests.cluster.conftest import RedisServer, cluster
 from tests.console import run
-from tests.helpers import PASSWORD, Client, login, register
+from tests.helpers import PASSWORD, Client, login, register, running_server
 
 pytestmark = pytest.mark.mysql
 
@@ -123,3 +123,44 @@ async def test_moderation_acts_on_every_node(mysql_db: str, redis_server: RedisS
         await far.call(m.Register, user="faraway", password=PASSWORD)
         await console(one, "ban ip 127.0.0.2 brute force")
         assert (await far.event(m.Disconnect)).reason == "banned"
+
+
+async def test_presence_and_who_are_cluster_wide(mysql_db: str, redis_server: RedisServer) -> None:
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        watcher = await register(one.port, "watcher")
+        alice = await register(two.port, "alice")
+        assert (await watcher.event(m.Presence, user="alice")).online
+        who = {u.name: u.online for u in (await watcher.call(m.Who, room="Général")).users}
+        assert who == {"watcher": True, "alice": True}
+        rooms = {r.name: r for r in (await watcher.call(m.ListRooms)).rooms}
+        assert rooms["Général"].online == 2
+        also = await login(one.port, "alice")  # online on both nodes: no news
+        await alice.close()  # still online on node 1
+        await also.close()
+        assert not (await watcher.event(m.Presence, user="alice")).online
+        assert [e for e in watcher.events if isinstance(e, m.Presence)] == []
+        # A node that dies says nothing: its users go offline when it falls silent.
+        bob = await register(two.port, "bob")
+        assert (await watcher.event(m.Presence, user="bob")).online
+        assert two.cluster is not None
+        assert one.cluster is not None
+        await two.cluster.close()  # stops hearing and speaking, clients stay
+        assert one.cluster.forget_silent(asyncio.get_running_loop().time() + 60) == ["node-2"]
+        assert not (await watcher.event(m.Presence, user="bob")).online
+        assert [u.name for u in (await watcher.call(m.Who)).users] == ["watcher"]
+        await bob.close()
+
+
+async def test_the_nodes_command(
+    mysql_db: str, redis_server: RedisServer, tmp_path: object
+) -> None:
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        watcher = await register(one.port, "watcher")
+        await register(two.port, "alice")
+        await watcher.event(m.Presence, user="alice")  # node 1 has heard from node 2
+        table = await console(one, "nodes")
+        assert "2 nodes" in table
+        assert "this node" in table
+        assert "node-2" in table
+    async with running_server(f"{tmp_path}/alone.db") as alone:
+        assert await console(alone, "nodes") == "this server runs alone (no --cluster)\n"

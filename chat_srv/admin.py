@@ -484,7 +484,7 @@ class Admin:
             raise AdminError(f"a notice is at most {REASON_MAX * 4} characters")
         if has_forbidden_controls(text):
             raise AdminError("a notice cannot hold control characters")
-        self._hub.to_everyone(m.encode(m.Notice(text=text)))
+        self._service.send_event(m.encode(m.Notice(text=text)), everyone=True)
         reached = sum(1 for _ in self._hub.online_users())
         log.info(
             "%s: notice of %d characters sent to %d users", self._actor.label, len(text), reached

@@ -180,7 +180,6 @@ class MessageChanges:
     def _deliver(self, batch: list[tuple[_Pending, StoredChange | None]]) -> None:
         """Announce a committed batch to whoever can read each message, in id order."""
         picture = self._picture
-        hub = picture.hub
         for pending, result in batch:
             assert result is not None  # only applied changes are delivered
             change, ref = pending.change, pending.ref
@@ -202,14 +201,11 @@ class MessageChanges:
                 emoji=change.emoji,
                 mentions=picture.mention_names(change.body or ""),
             )
-            data = m.encode(event)
             if room is not None:
-                hub.to_room(room.id, data)
+                picture.send_event(m.encode(event), room_id=room.id, change_id=result.change_id)
             else:
-                hub.to_user(sender.id, data)
-                if recipient is not None:
-                    hub.to_user(recipient.id, data)
-            picture.last_change_id = result.change_id
+                parties = [sender.id] if recipient is None else [sender.id, recipient.id]
+                picture.send_event(m.encode(event), user_ids=parties, change_id=result.change_id)
 
     def _replayed(self, record: ChangeRecord) -> m.Change:
         return change_event(

@@ -125,7 +125,10 @@ class Noticing:
         value = topic.strip() or None
         await self._picture.store.set_topic(room.id, value)
         room.topic = value
-        self._hub.to_room(room.id, m.encode(m.Topic(room=room.name, topic=value or "", by=by)))
+        if self._picture.cluster is not None:
+            self._picture.cluster.topic_set(room.id, value)
+        event = m.Topic(room=room.name, topic=value or "", by=by)
+        self._picture.send_event(m.encode(event), room_id=room.id)
         log.info(
             "%s %s the topic of %s",
             by,

@@ -9,6 +9,7 @@ its own: the store is reached by the rules, the hub is told who is where.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -101,6 +102,14 @@ class ClusterLink(Protocol):
 
     def presence(self, user_id: int, online: bool) -> None:
         """A user's first connection here opened, or their last one closed."""
+
+    def relayed(
+        self, frame: bytes, room_id: int | None, user_ids: list[int], everyone: bool, change_id: int
+    ) -> None:
+        """An event sent here to a room, to users or to everyone: send it there too."""
+
+    def topic_set(self, room_id: int, topic: str | None) -> None:
+        """A room's topic was stored here."""
 
 
 class Picture:
@@ -262,6 +271,31 @@ class Picture:
         if self.cluster is not None and not remote:
             self.cluster.closed_user(user_id, goodbye)
         return closed
+
+    # -- events for more than this node's clients ------------------------------------
+
+    def send_event(
+        self,
+        frame: bytes,
+        *,
+        room_id: int | None = None,
+        user_ids: Sequence[int] = (),
+        everyone: bool = False,
+        change_id: int = 0,
+        remote: bool = False,
+    ) -> None:
+        """Send an encoded event to a room's members, to users' connections, or to
+        everyone, on this node and (not `remote`) the cluster's others. `change_id`:
+        the change it announces (the newest change known moves on)."""
+        if everyone:
+            self.hub.to_everyone(frame)
+        if room_id is not None:
+            self.hub.to_room(room_id, frame)
+        for user_id in user_ids:
+            self.hub.to_user(user_id, frame)
+        self.last_change_id = max(self.last_change_id, change_id)
+        if self.cluster is not None and not remote:
+            self.cluster.relayed(frame, room_id, list(user_ids), everyone, change_id)
 
     def _sorted_rooms(self) -> list[Room]:
         return [self.rooms[key] for key in sorted(self.rooms)]

@@ -93,6 +93,23 @@ class Closed(NamedTuple):
     goodbye: bytes
 
 
+class Relayed(NamedTuple):
+    """An event sent on another node, for this node's connections too."""
+
+    frame: bytes
+    room_id: int | None
+    user_ids: list[int]
+    everyone: bool
+    change_id: int
+
+
+class TopicSet(NamedTuple):
+    """A room's topic stored on another node ("": none)."""
+
+    room_id: int
+    topic: str
+
+
 class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     """What a node publishes: its newest committed id, and what it stored."""
 
@@ -108,6 +125,8 @@ class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     offline: list[int] = []  # users whose last connection closed there
     everyone: bool = False  # `online` is the node's every online user (heartbeats)
     connections: int = 0  # the node's open connections (heartbeats)
+    topics: list[TopicSet] = []
+    relayed: list[Relayed] = []  # after everything above
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -210,6 +229,20 @@ class ClusterNode:
         else:
             self._send(Publication(self.node_id, self._last, offline=[user_id]))
 
+    def relayed(
+        self, frame: bytes, room_id: int | None, user_ids: list[int], everyone: bool, change_id: int
+    ) -> None:
+        """An event this node sent (a change, a topic, a notice): the others send it too.
+
+        Unlike messages, such events are not read back from the log when the broker
+        loses one: a client catches up on changes with `changes`."""
+        relay = Relayed(frame, room_id, user_ids, everyone, change_id)
+        self._send(Publication(self.node_id, self._last, relayed=[relay]))
+
+    def topic_set(self, room_id: int, topic: str | None) -> None:
+        """A room's topic this node stored."""
+        self._send(Publication(self.node_id, self._last, topics=[TopicSet(room_id, topic or "")]))
+
     def _send(self, publication: Publication) -> None:
         self._outbox.put_nowait(_encoder.encode(publication))
 
@@ -296,6 +329,19 @@ class ClusterNode:
             )
         if publication.offline:
             service.remote_offline(publication.node, set(publication.offline))
+        for topic in publication.topics:
+            room = service.rooms_by_id.get(topic.room_id)
+            if room is not None:
+                room.topic = topic.topic or None
+        for relay in publication.relayed:
+            service.send_event(
+                relay.frame,
+                room_id=relay.room_id,
+                user_ids=relay.user_ids,
+                everyone=relay.everyone,
+                change_id=relay.change_id,
+                remote=True,
+            )
         self._newest_heard = max(self._newest_heard, publication.last)
         self._accept(publication.messages)
 

@@ -164,3 +164,26 @@ async def test_the_nodes_command(
         assert "node-2" in table
     async with running_server(f"{tmp_path}/alone.db") as alone:
         assert await console(alone, "nodes") == "this server runs alone (no --cluster)\n"
+
+
+async def test_changes_topics_and_notices_reach_every_node(
+    mysql_db: str, redis_server: RedisServer
+) -> None:
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        alice = await register(one.port, "alice")
+        bob = await register(two.port, "bob")
+        sent = await alice.call(m.Send, room="Général", body="helo")
+        await bob.event(m.Message, msg_id=sent.msg_id)
+        edited = await alice.call(m.Edit, msg_id=sent.msg_id, body="hello")
+        event = await bob.event(m.Edited, msg_id=sent.msg_id)
+        assert (event.change_id, event.body) == (edited.change_id, "hello")
+        await bob.call(m.React, msg_id=sent.msg_id, emoji="👍", on=True)
+        assert (await alice.event(m.Reaction, msg_id=sent.msg_id)).user == "bob"
+        await console(one, "topic Général All things general")
+        assert (await bob.event(m.Topic, room="Général")).topic == "All things general"
+        rooms = {r.name: r for r in (await bob.call(m.ListRooms)).rooms}
+        assert rooms["Général"].topic == "All things general"
+        await console(two, "notice maintenance at noon")
+        assert (await alice.event(m.Notice)).text == "maintenance at noon"
+        late = await Client.connect(two.port)
+        assert (await late.call(m.Login, user="bob", password=PASSWORD)).last_change_id == 2

@@ -226,7 +226,8 @@ class Admin:
             except Conflict:
                 raise AdminError(f"a room called {name} exists") from None
             room = self._service.add_room(record)
-            self._hub.to_everyone(m.encode(m.RoomAdded(room=room.name, approval=room.approval)))
+            event = m.RoomAdded(room=room.name, approval=room.approval)
+            self._service.send_event(m.encode(event), everyone=True)
             log.info(
                 "%s: added room %s (%s)",
                 self._actor.label,
@@ -469,7 +470,7 @@ class Admin:
                 else f"{target.name} is neither a moderator nor an admin"
             )
         await self._store.set_role(target.id, role)
-        target.role = role
+        self._service.give_role(target, role)
         log.info("%s: %s is now %s", self._actor.label, target.name, role)
         return target.name, role
 

@@ -111,6 +111,12 @@ class ClusterLink(Protocol):
     def topic_set(self, room_id: int, topic: str | None) -> None:
         """A room's topic was stored here."""
 
+    def room_created(self, room_id: int, name: str, approval: bool) -> None:
+        """A room was created here."""
+
+    def role_given(self, user_id: int, role: Role) -> None:
+        """A user's role was stored here."""
+
 
 class Picture:
     """Users, rooms, memberships and sanctions in memory, and the look-ups over them."""
@@ -331,9 +337,18 @@ class Picture:
         self.user_lookalikes.add(name)
         return user
 
-    def add_room(self, record: RoomRecord) -> Room:
-        """Remember a room just created in the store (by the admin console)."""
+    def add_room(self, record: RoomRecord, *, remote: bool = False) -> Room:
+        """Remember a room just created in the store (by the admin console, here or,
+        `remote`, on another node of the cluster)."""
+        if self.cluster is not None and not remote:
+            self.cluster.room_created(record.id, record.name, record.approval)
         return self._remember_room(record.id, record.name, record.approval, 0)
+
+    def give_role(self, user: User, role: Role, *, remote: bool = False) -> None:
+        """Apply a stored role (here, and on the cluster's other nodes)."""
+        user.role = role
+        if self.cluster is not None and not remote:
+            self.cluster.role_given(user.id, role)
 
     def _remember_room(self, room_id: int, name: str, approval: bool, last_msg_id: int) -> Room:
         room = Room(room_id, name, approval, last_msg_id)

@@ -353,8 +353,15 @@ class Service(Accounts):
         """Catch up with accounts, memberships and sanctions stored while this node
         heard nothing (a sanction missed closes no connection: its logins are refused)."""
         self.sanctions.load(await self.store.active_sanctions(self.clock.now_ms()))
+        for room in await self.store.get_rooms():
+            if room.id not in self.rooms_by_id:
+                self.add_room(room, remote=True)
+            self.rooms_by_id[room.id].topic = room.topic
         for record in await self.store.get_users():
             self.remember_remote_user(record.id, record.name, record.role)
+            user = self.users_by_id[record.id]
+            if user.role is not record.role:
+                self.give_role(user, record.role, remote=True)
         stored = {(ms.user_id, ms.room_id): ms.state for ms in await self.store.get_memberships()}
         known = {
             (user_id, room.id): state

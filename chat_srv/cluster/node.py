@@ -10,10 +10,11 @@ else from MySQL. Duplicates (an id already delivered) are dropped. Every
 last message is noticed too; while the broker is away, the node reads the log
 instead, and once it is back (subscribed first), catches up, then goes on.
 
-Accounts, memberships and sanctions travel too, as control records stored before
-they are sent: a node applies them to its picture and to its own clients (`member`
-events; a kick, ban or kill closes the target's connections on every node). A node
-that may have missed some (the broker was away) reloads them from MySQL.
+Rooms, accounts, roles, memberships, sanctions and topics travel too, as control
+records sent once stored: a node applies them to its picture and to its own clients
+(`member` events; a kick, ban or kill closes the target's connections on every
+node). A node that may have missed some (the broker was away) reloads them from
+MySQL. Changes to messages, topics and notices are relayed as the events they are.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import msgspec
 from chat_core.messages import Role
 from chat_srv.cluster.broker import Broker
 from chat_srv.service import Delivery
-from chat_srv.store.base import MembershipState, Sanction, SanctionKind
+from chat_srv.store.base import MembershipState, RoomRecord, Sanction, SanctionKind
 
 if TYPE_CHECKING:
     from chat_srv.service import Service
@@ -103,6 +104,21 @@ class Relayed(NamedTuple):
     change_id: int
 
 
+class NewRoom(NamedTuple):
+    """A room created on another node."""
+
+    room_id: int
+    name: str
+    approval: bool
+
+
+class RoleGiven(NamedTuple):
+    """A role stored on another node."""
+
+    user_id: int
+    role: str
+
+
 class TopicSet(NamedTuple):
     """A room's topic stored on another node ("": none)."""
 
@@ -126,6 +142,8 @@ class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     everyone: bool = False  # `online` is the node's every online user (heartbeats)
     connections: int = 0  # the node's open connections (heartbeats)
     topics: list[TopicSet] = []
+    rooms: list[NewRoom] = []
+    roles: list[RoleGiven] = []
     relayed: list[Relayed] = []  # after everything above
 
 
@@ -243,6 +261,16 @@ class ClusterNode:
         """A room's topic this node stored."""
         self._send(Publication(self.node_id, self._last, topics=[TopicSet(room_id, topic or "")]))
 
+    def room_created(self, room_id: int, name: str, approval: bool) -> None:
+        """A room this node created."""
+        room = NewRoom(room_id, name, approval)
+        self._send(Publication(self.node_id, self._last, rooms=[room]))
+
+    def role_given(self, user_id: int, role: Role) -> None:
+        """A role this node stored."""
+        given = RoleGiven(user_id, role)
+        self._send(Publication(self.node_id, self._last, roles=[given]))
+
     def _send(self, publication: Publication) -> None:
         self._outbox.put_nowait(_encoder.encode(publication))
 
@@ -303,6 +331,9 @@ class ClusterNode:
         if publication.everyone:
             self._connections[publication.node] = publication.connections
         service = self._service
+        for new in publication.rooms:
+            if new.room_id not in service.rooms_by_id:
+                service.add_room(RoomRecord(new.room_id, new.name, new.approval), remote=True)
         for account in publication.accounts:
             service.remember_remote_user(account.user_id, account.name, Role(account.role))
         for change in publication.members:
@@ -329,6 +360,10 @@ class ClusterNode:
             )
         if publication.offline:
             service.remote_offline(publication.node, set(publication.offline))
+        for given in publication.roles:
+            user = service.users_by_id.get(given.user_id)
+            if user is not None:
+                service.give_role(user, Role(given.role), remote=True)
         for topic in publication.topics:
             room = service.rooms_by_id.get(topic.room_id)
             if room is not None:

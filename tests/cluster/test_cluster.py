@@ -187,3 +187,16 @@ async def test_changes_topics_and_notices_reach_every_node(
         assert (await alice.event(m.Notice)).text == "maintenance at noon"
         late = await Client.connect(two.port)
         assert (await late.call(m.Login, user="bob", password=PASSWORD)).last_change_id == 2
+
+
+async def test_rooms_and_roles_reach_every_node(mysql_db: str, redis_server: RedisServer) -> None:
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        mia = await register(two.port, "mia")
+        await console(one, "add room Jeux open")
+        assert (await mia.event(m.RoomAdded, room="Jeux")).approval is False
+        assert (await mia.call(m.Join, room="Jeux")).state == "member"
+        await console(one, "op mia moderator")
+        await console(one, "notice roles are out")  # published after the role
+        await mia.event(m.Notice)
+        done = await mia.call(m.Moderate, command="rooms")  # run on node 2
+        assert any("Jeux" in line for line in done.lines)

@@ -20,7 +20,7 @@ from chat_core.messages import Role
 from chat_core.names import check_room_name, check_user_name, has_forbidden_controls, name_key
 from chat_srv.lookalikes import has_invisible
 from chat_srv.passwords import HasherBusy
-from chat_srv.picture import Room, User
+from chat_srv.picture import Audience, Room, User
 from chat_srv.roles import CONSOLE, Actor
 from chat_srv.sanctions import parse_network
 from chat_srv.session import Connection
@@ -227,7 +227,7 @@ class Admin:
                 raise AdminError(f"a room called {name} exists") from None
             room = self._service.add_room(record)
             event = m.RoomAdded(room=room.name, approval=room.approval)
-            self._service.send_event(m.encode(event), everyone=True)
+            self._service.send_event(m.encode(event), Audience(everyone=True))
             log.info(
                 "%s: added room %s (%s)",
                 self._actor.label,
@@ -485,7 +485,7 @@ class Admin:
             raise AdminError(f"a notice is at most {REASON_MAX * 4} characters")
         if has_forbidden_controls(text):
             raise AdminError("a notice cannot hold control characters")
-        self._service.send_event(m.encode(m.Notice(text=text)), everyone=True)
+        self._service.send_event(m.encode(m.Notice(text=text)), Audience(everyone=True))
         reached = sum(1 for _ in self._hub.online_users())
         log.info(
             "%s: notice of %d characters sent to %d users", self._actor.label, len(text), reached

@@ -19,7 +19,7 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.messages import Role
 from chat_srv.committer import Committer
-from chat_srv.picture import Client, Picture, User, logged
+from chat_srv.picture import Audience, Client, Picture, User, logged
 from chat_srv.store.base import (
     ChangeKind,
     ChangeRecord,
@@ -202,10 +202,11 @@ class MessageChanges:
                 mentions=picture.mention_names(change.body or ""),
             )
             if room is not None:
-                picture.send_event(m.encode(event), room_id=room.id, change_id=result.change_id)
+                audience = Audience(room_ids=(room.id,), change_id=result.change_id)
             else:
-                parties = [sender.id] if recipient is None else [sender.id, recipient.id]
-                picture.send_event(m.encode(event), user_ids=parties, change_id=result.change_id)
+                parties = (sender.id,) if recipient is None else (sender.id, recipient.id)
+                audience = Audience(user_ids=parties, change_id=result.change_id)
+            picture.send_event(m.encode(event), audience)
 
     def _replayed(self, record: ChangeRecord) -> m.Change:
         return change_event(

@@ -9,9 +9,8 @@ its own: the store is reached by the rules, the hub is told who is where.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
@@ -79,6 +78,17 @@ class Client(Peer, Protocol):
         """Close the connection once the current reply is written."""
 
 
+class Audience(NamedTuple):
+    """Who an event goes to: rooms' members and users' connections (all of them with
+    `everyone`), but `skip_user`'s; `change_id`, the change it announces (if one)."""
+
+    room_ids: tuple[int, ...] = ()
+    user_ids: tuple[int, ...] = ()
+    everyone: bool = False
+    skip_user: int = 0
+    change_id: int = 0
+
+
 class ClusterLink(Protocol):
     """What the picture tells the other nodes of a cluster (`chat_srv.cluster.node`)."""
 
@@ -103,10 +113,8 @@ class ClusterLink(Protocol):
     def presence(self, user_id: int, online: bool) -> None:
         """A user's first connection here opened, or their last one closed."""
 
-    def relayed(
-        self, frame: bytes, room_id: int | None, user_ids: list[int], everyone: bool, change_id: int
-    ) -> None:
-        """An event sent here to a room, to users or to everyone: send it there too."""
+    def relayed(self, frame: bytes, audience: Audience) -> None:
+        """An event sent here: send it to its audience's connections on the other nodes."""
 
     def topic_set(self, room_id: int, topic: str | None) -> None:
         """A room's topic was stored here."""
@@ -280,28 +288,28 @@ class Picture:
 
     # -- events for more than this node's clients ------------------------------------
 
-    def send_event(
-        self,
-        frame: bytes,
-        *,
-        room_id: int | None = None,
-        user_ids: Sequence[int] = (),
-        everyone: bool = False,
-        change_id: int = 0,
-        remote: bool = False,
-    ) -> None:
-        """Send an encoded event to a room's members, to users' connections, or to
-        everyone, on this node and (not `remote`) the cluster's others. `change_id`:
-        the change it announces (the newest change known moves on)."""
-        if everyone:
-            self.hub.to_everyone(frame)
-        if room_id is not None:
-            self.hub.to_room(room_id, frame)
-        for user_id in user_ids:
-            self.hub.to_user(user_id, frame)
-        self.last_change_id = max(self.last_change_id, change_id)
+    def send_event(self, frame: bytes, audience: Audience, *, remote: bool = False) -> None:
+        """Send an encoded event to its audience's connections here and (not
+        `remote`) on the cluster's other nodes."""
+        hub = self.hub
+        if audience.everyone:
+            hub.to_everyone(frame)
+        elif audience.skip_user:
+            peers: set[Peer] = set()
+            for room_id in audience.room_ids:
+                peers.update(hub.room_connections(room_id))
+            for user_id in audience.user_ids:
+                peers.update(hub.user_connections(user_id))
+            peers.difference_update(hub.user_connections(audience.skip_user))
+            hub.to_peers(peers, frame)
+        else:
+            for room_id in audience.room_ids:
+                hub.to_room(room_id, frame)
+            for user_id in audience.user_ids:
+                hub.to_user(user_id, frame)
+        self.last_change_id = max(self.last_change_id, audience.change_id)
         if self.cluster is not None and not remote:
-            self.cluster.relayed(frame, room_id, list(user_ids), everyone, change_id)
+            self.cluster.relayed(frame, audience)
 
     def _sorted_rooms(self) -> list[Room]:
         return [self.rooms[key] for key in sorted(self.rooms)]

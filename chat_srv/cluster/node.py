@@ -28,6 +28,7 @@ import msgspec
 
 from chat_core.messages import Role
 from chat_srv.cluster.broker import Broker
+from chat_srv.picture import Audience
 from chat_srv.service import Delivery
 from chat_srv.store.base import MembershipState, RoomRecord, Sanction, SanctionKind
 
@@ -98,10 +99,7 @@ class Relayed(NamedTuple):
     """An event sent on another node, for this node's connections too."""
 
     frame: bytes
-    room_id: int | None
-    user_ids: list[int]
-    everyone: bool
-    change_id: int
+    audience: Audience
 
 
 class NewRoom(NamedTuple):
@@ -247,15 +245,13 @@ class ClusterNode:
         else:
             self._send(Publication(self.node_id, self._last, offline=[user_id]))
 
-    def relayed(
-        self, frame: bytes, room_id: int | None, user_ids: list[int], everyone: bool, change_id: int
-    ) -> None:
-        """An event this node sent (a change, a topic, a notice): the others send it too.
+    def relayed(self, frame: bytes, audience: Audience) -> None:
+        """An event this node sent (a change, a topic, typing, a status, a notice):
+        the others send it to their connections in the audience too.
 
         Unlike messages, such events are not read back from the log when the broker
         loses one: a client catches up on changes with `changes`."""
-        relay = Relayed(frame, room_id, user_ids, everyone, change_id)
-        self._send(Publication(self.node_id, self._last, relayed=[relay]))
+        self._send(Publication(self.node_id, self._last, relayed=[Relayed(frame, audience)]))
 
     def topic_set(self, room_id: int, topic: str | None) -> None:
         """A room's topic this node stored."""
@@ -369,14 +365,7 @@ class ClusterNode:
             if room is not None:
                 room.topic = topic.topic or None
         for relay in publication.relayed:
-            service.send_event(
-                relay.frame,
-                room_id=relay.room_id,
-                user_ids=relay.user_ids,
-                everyone=relay.everyone,
-                change_id=relay.change_id,
-                remote=True,
-            )
+            service.send_event(relay.frame, relay.audience, remote=True)
         self._newest_heard = max(self._newest_heard, publication.last)
         self._accept(publication.messages)
 

@@ -200,3 +200,17 @@ async def test_rooms_and_roles_reach_every_node(mysql_db: str, redis_server: Red
         await mia.event(m.Notice)
         done = await mia.call(m.Moderate, command="rooms")  # run on node 2
         assert any("Jeux" in line for line in done.lines)
+
+
+async def test_typing_and_status_reach_every_node(mysql_db: str, redis_server: RedisServer) -> None:
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        alice = await register(one.port, "alice")
+        alice_two = await login(two.port, "alice")
+        bob = await register(two.port, "bob")
+        await alice.call(m.Typing, room="Général")
+        assert (await bob.event(m.UserTyping, user="alice")).room == "Général"
+        await alice.call(m.SetStatus, away=True, text="lunch")
+        assert (await bob.event(m.UserStatus, user="alice")).text == "lunch"
+        assert (await alice_two.event(m.UserStatus, user="alice")).away  # her other node
+        await alice_two.sync()
+        assert not [e for e in alice_two.events if isinstance(e, m.UserTyping)]  # not her own

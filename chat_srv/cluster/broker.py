@@ -41,7 +41,7 @@ class RedisBroker:
         import redis.asyncio  # only a cluster node needs it
 
         self._redis: Any = redis.asyncio.Redis.from_url(
-            url, socket_connect_timeout=2.0, socket_timeout=None, health_check_interval=5
+            url, socket_connect_timeout=2.0, socket_timeout=5.0, health_check_interval=5
         )
         self._channel = channel
         self._task: asyncio.Task[None] | None = None

@@ -41,6 +41,7 @@ GAP_WAIT = 0.05  # seconds a missing id may take to arrive from the broker
 HEARTBEAT = 1.0  # seconds between two heartbeats (and polls of the log, broker away)
 LOG_PAGE = 500  # messages read from the log at once
 NODE_TIMEOUT = 5.0  # seconds without a heartbeat before a node's users count as offline
+OUTBOX_MAX = 10_000  # publications waiting for the broker before new ones are dropped
 
 
 class NodeView(NamedTuple):
@@ -162,6 +163,7 @@ class ClusterNode:
         self._held: dict[int, Delivery] = {}
         self._broker_up = False
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self._overflowing = False
         self._tasks: list[asyncio.Task[None]] = []
         self._gap: asyncio.TimerHandle | None = None
         self._filling: asyncio.Task[None] | None = None
@@ -268,6 +270,12 @@ class ClusterNode:
         self._send(Publication(self.node_id, self._last, roles=[given]))
 
     def _send(self, publication: Publication) -> None:
+        if self._outbox.qsize() >= OUTBOX_MAX:  # the broker hangs: lose speed, not memory
+            if not self._overflowing:
+                log.warning("the cluster broker does not keep up: publications dropped")
+            self._overflowing = True
+            return
+        self._overflowing = False
         self._outbox.put_nowait(_encoder.encode(publication))
 
     async def _publish_loop(self) -> None:

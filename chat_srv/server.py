@@ -216,8 +216,6 @@ class ChatServer:
         # Store and deliver what is queued first: its senders get their replies
         # (their tasks resume before this one) ahead of the goodbye.
         await self.service.close_writers()
-        if self.cluster is not None:
-            await self.cluster.close()
         goodbye = m.encode(m.Disconnect(reason=DisconnectReason.SHUTDOWN, text=text))
         conns = list(self._accepted)
         for conn in conns:
@@ -232,6 +230,8 @@ class ChatServer:
                 conn.abort()
         if self._listener is not None:
             await self._listener.wait_closed()
+        if self.cluster is not None:  # after the goodbyes: the others hear them go
+            await self.cluster.close()
         if self._metrics_server is not None:
             await self._metrics_server.close()
         await self.store.close()

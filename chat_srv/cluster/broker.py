@@ -16,6 +16,8 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 RECONNECT_DELAY = 0.5  # seconds between attempts to reach the broker again
+PUBLISH_TIMEOUT = 2.0  # seconds a publication may take before it is given up
+CLOSE_WAIT = 2.0  # seconds the listener may take to stop
 
 
 class Broker(Protocol):
@@ -79,7 +81,8 @@ class RedisBroker:
 
     async def publish(self, data: bytes) -> bool:
         try:
-            await self._redis.publish(self._channel, data)
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await self._redis.publish(self._channel, data)
         except Exception as error:
             log.debug("publishing to the cluster broker failed: %s", error)
             return False
@@ -88,8 +91,7 @@ class RedisBroker:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=CLOSE_WAIT)
             self._task = None
         with contextlib.suppress(Exception):
             await self._redis.aclose()

@@ -41,6 +41,7 @@ GAP_WAIT = 0.05  # seconds a missing id may take to arrive from the broker
 HEARTBEAT = 1.0  # seconds between two heartbeats (and polls of the log, broker away)
 LOG_PAGE = 500  # messages read from the log at once
 NODE_TIMEOUT = 5.0  # seconds without a heartbeat before a node's users count as offline
+CLOSE_WAIT = 2.0  # seconds the node's tasks may take to stop
 OUTBOX_MAX = 10_000  # publications waiting for the broker before new ones are dropped
 
 
@@ -162,7 +163,7 @@ class ClusterNode:
         self._newest_heard = 0  # the newest id any node said it committed
         self._held: dict[int, Delivery] = {}
         self._broker_up = False
-        self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._overflowing = False
         self._tasks: list[asyncio.Task[None]] = []
         self._gap: asyncio.TimerHandle | None = None
@@ -189,11 +190,20 @@ class ClusterNode:
         """Stop publishing and listening (what was committed is in the log)."""
         if self._gap is not None:
             self._gap.cancel()
-        for task in [*self._tasks, self._filling]:
+        if self._tasks:
+            publisher = self._tasks[0]
+            # What is queued goes out first (the goodbyes' presence among it). The
+            # publisher is told to end rather than cancelled: the Redis client may
+            # swallow a cancellation in the middle of a command, and wait forever.
+            self._outbox.put_nowait(None)
+            await asyncio.wait([publisher], timeout=CLOSE_WAIT)
+            publisher.cancel()
+        for task in (*self._tasks[1:], self._filling):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        self._tasks = []
         await self._broker.close()
 
     # -- what this node stored ----------------------------------------------------------
@@ -279,9 +289,10 @@ class ClusterNode:
         self._outbox.put_nowait(_encoder.encode(publication))
 
     async def _publish_loop(self) -> None:
-        """Publish in order, one at a time; a failure loses only speed (the log has it)."""
-        while True:
-            await self._broker.publish(await self._outbox.get())
+        """Publish in order, one at a time, until told to end (None); a failure loses
+        only speed (the log has it)."""
+        while (data := await self._outbox.get()) is not None:
+            await self._broker.publish(data)
 
     async def _heartbeat_loop(self) -> None:
         """Say this node is alive, with its online users; forget silent nodes."""

@@ -214,3 +214,17 @@ async def test_typing_and_status_reach_every_node(mysql_db: str, redis_server: R
         assert (await alice_two.event(m.UserStatus, user="alice")).away  # her other node
         await alice_two.sync()
         assert not [e for e in alice_two.events if isinstance(e, m.UserTyping)]  # not her own
+
+
+async def test_a_token_from_one_node_logs_in_on_another(
+    mysql_db: str, redis_server: RedisServer
+) -> None:
+    """A client whose node went away comes back on another with its session token."""
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        first = await Client.connect(one.port)
+        token = (await first.call(m.Register, user="alice", password=PASSWORD)).token
+        await first.close()
+        again = await Client.connect(two.port)
+        result = await again.call(m.Login, user="alice", token=token, protocol=2)
+        assert (result.user, result.token) == ("alice", token)
+        assert [r.name for r in result.rooms if r.state == "member"] == ["Général"]

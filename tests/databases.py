@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiomysql
 import pytest
 
+from chat_srv.store.migrations import load_migrations
 from chat_srv.store.mysql_connect import parse_mysql_url
 
 MYSQL_ENV = "CHAT_TEST_MYSQL"
@@ -84,6 +85,11 @@ async def mysql_database(server_url: str) -> AsyncIterator[str]:
         yield url
     finally:
         await drop_mysql_database(url)
+
+
+def newest_versions() -> list[int]:
+    """The versions a database has once this code migrated it: 1 to the newest."""
+    return list(range(1, len(load_migrations("sqlite")) + 1))
 
 
 async def schema_versions(db: str) -> list[int]:

@@ -27,6 +27,11 @@ class Conflict(StoreError):
     """A uniqueness rule was broken (a user or room name already taken)."""
 
 
+class NothingToSearch(StoreError):
+    """A search query has no word this backend's index can look up (MySQL's shortest
+    indexed word, `innodb_ft_min_token_size`, is 3 characters by default)."""
+
+
 class MembershipState(enum.StrEnum):
     """A user's standing in a room, as stored (`none` is the absence of a row)."""
 
@@ -196,6 +201,25 @@ class ChangeRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchTerm:
+    """One term of a search query (`chat_srv.store.search.parse_query`): a word, or
+    a phrase (its words side by side, in order); `prefix`: the one word is a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchScope:
+    """Where a search looks: the messages of these rooms, and the conversations of
+    `user_id` (only the one with `peer_id` when that is set)."""
+
+    room_ids: tuple[int, ...] = ()
+    user_id: int | None = None
+    peer_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RoomUnread:
     """A member's position in one room."""
 
@@ -357,6 +381,20 @@ class Store(abc.ABC):
         """Room messages and DMs with ts >= `ts` (only that room's when given), oldest first.
 
         Without reactions: they are for history pages.
+        """
+
+    @abc.abstractmethod
+    async def search(
+        self, terms: list[SearchTerm], scope: SearchScope, *, before: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        """The newest `limit` messages in `scope` with id < `before` (or overall) that
+        match every term, newest first, and whether older matches remain.
+
+        Never a deleted message; an edited one by its current body only. Messages
+        are read back as `room_history` reads them (reactions included).
+
+        Raises:
+            NothingToSearch: no term can be looked up in this backend's index.
         """
 
     # -- changes to messages -----------------------------------------------------

@@ -41,10 +41,13 @@ from chat_srv.store.base import (
     MessageRef,
     NewChange,
     NewMessage,
+    NothingToSearch,
     RoomRecord,
     RoomUnread,
     Sanction,
     SanctionKind,
+    SearchScope,
+    SearchTerm,
     Store,
     StoredChange,
     StoredId,
@@ -79,6 +82,7 @@ from chat_srv.store.mysql_connect import (
     parse_mysql_url,
 )
 from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
+from chat_srv.store.search import boolean_match, scope_sql
 
 T = TypeVar("T")
 Cursor = Any  # aiomysql ships no type information
@@ -115,6 +119,16 @@ DM_AFTER_SQL = (
     _DM_SELECT + "WHERE m.dm_lo = %s AND m.dm_hi = %s AND m.id > %s ORDER BY m.id LIMIT %s"
 )
 _SINCE_SQL = _MESSAGE_SELECT.format(hint="") + "WHERE m.ts >= %s ORDER BY m.id"
+# Search: InnoDB finds every match of the FULLTEXT index (it cannot stop early, nor
+# walk it in id order), then the scope's condition and the id order cut them down
+# to `limit` + 1. FORCE INDEX: on a small or new table the optimizer may prefer to
+# walk the primary key and test each row, which reads every row for a rare word.
+# The deleted are left out by name, though their body is empty.
+SEARCH_SQL = _MESSAGE_SELECT.format(hint="FORCE INDEX (messages_body)") + (
+    "WHERE MATCH (m.body) AGAINST (%s IN BOOLEAN MODE) AND m.id < %s AND m.deleted = 0"
+    " AND {scope} ORDER BY m.id DESC LIMIT %s"
+)
+_TOKEN_SIZES_SQL = "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size"
 _ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
     "WHERE m.room_id = %s AND m.ts >= %s ORDER BY m.id"
 )
@@ -209,6 +223,8 @@ class MysqlStore(Store):
         self._pool_size = pool_size
         self._timeout = timeout
         self._pool: Any = None
+        # The words InnoDB indexes (read at open): shorter or longer ones are not.
+        self._token_sizes = (3, 84)
         # Messages are inserted one batch at a time, so ids become visible in order.
         self._write_lock = asyncio.Lock()
 
@@ -333,6 +349,8 @@ class MysqlStore(Store):
         self._pool = pool
         try:
             await self._run(self._migrate, seconds=_SCHEMA_LOCK_WAIT + self._timeout)
+            (sizes,) = await self._select(_TOKEN_SIZES_SQL)
+            self._token_sizes = (int(sizes[0]), int(sizes[1]))
         except BaseException:
             await self.close()
             raise
@@ -634,6 +652,22 @@ class MysqlStore(Store):
             return page, more
 
         return await self._run(op, read_only=True)
+
+    async def search(
+        self, terms: list[SearchTerm], scope: SearchScope, *, before: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        against = boolean_match(terms, *self._token_sizes)
+        if against is None:
+            raise NothingToSearch(
+                f"no word of {self._token_sizes[0]} characters or more to search for"
+            )
+        if not scope.room_ids and scope.user_id is None:
+            return [], False
+        where, scope_args = scope_sql(scope)
+        start = _NO_LIMIT if before is None else before
+        sql = SEARCH_SQL.format(scope=_placeholders(where))
+        # Read as a history page is, and kept as read: newest first.
+        return await self._page(sql, (against, start, *scope_args, limit + 1), limit, False)
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:

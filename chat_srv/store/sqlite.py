@@ -45,6 +45,8 @@ from chat_srv.store.base import (
     RoomUnread,
     Sanction,
     SanctionKind,
+    SearchScope,
+    SearchTerm,
     Store,
     StoredChange,
     StoredId,
@@ -72,6 +74,7 @@ from chat_srv.store.migrations import (
     reply_lookup,
 )
 from chat_srv.store.rows import history_page, message_record, sanction_record, user_record
+from chat_srv.store.search import fts5_match, scope_sql
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]  # statements run in the database thread
@@ -101,6 +104,17 @@ DM_BEFORE_SQL = (
 )
 DM_AFTER_SQL = (
     _MESSAGE_SELECT + "WHERE m.dm_lo = ? AND m.dm_hi = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+)
+
+# Search: the FTS5 table walked newest first (its rowid order, `ORDER BY f.rowid
+# DESC` consumed by the virtual table), each match joined to its message by primary
+# key, stopping after `limit` + 1. The MATCH expression narrows to the scope's
+# places already; the scope's own condition on the messages keeps the rule.
+SEARCH_SQL = _MESSAGE_SELECT.replace(
+    "FROM messages AS m", "FROM messages_fts AS f JOIN messages AS m ON m.id = f.rowid"
+) + (
+    "WHERE messages_fts MATCH ? AND f.rowid < ? AND m.deleted = 0 AND {scope}"
+    " ORDER BY f.rowid DESC LIMIT ?"
 )
 
 ROOM_UNREAD_SQL = """
@@ -529,6 +543,17 @@ class SqliteStore(Store):
         if query is not None:
             page = changes.with_reactions(page, await self._rows(*query))
         return page, more
+
+    async def search(
+        self, terms: list[SearchTerm], scope: SearchScope, *, before: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        if not terms or (not scope.room_ids and scope.user_id is None):
+            return [], False
+        where, scope_args = scope_sql(scope)
+        start = _NO_LIMIT if before is None else before
+        params = (fts5_match(terms, scope), start, *scope_args, limit + 1)
+        # Read as a history page is, and kept as read: newest first.
+        return await self._page(SEARCH_SQL.format(scope=where), params, limit, False)
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:

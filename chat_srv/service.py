@@ -26,6 +26,7 @@ from chat_srv.config import ServerConfig
 from chat_srv.hub import Hub
 from chat_srv.passwords import HasherBusy, PasswordHasher
 from chat_srv.picture import Client, logged
+from chat_srv.search import MessageSearch
 from chat_srv.store.base import (
     MembershipState,
     NewMessage,
@@ -64,6 +65,7 @@ class Service(Accounts):
             stored=self.metrics.messages_stored.inc,
         )
         self.changes = MessageChanges(self, config.max_batch)
+        self.searches = MessageSearch(self, message_object)
         self.moderator: Moderator | None = None
         self._handlers: dict[type[m.Request], Handler] = {
             m.Register: self._register,
@@ -81,6 +83,7 @@ class Service(Accounts):
             m.Delete: self.changes.delete,
             m.React: self.changes.react,
             m.Changes: self.changes.changes,
+            m.Search: self.searches.search,
         }
 
     def start_writers(self) -> None:

@@ -27,6 +27,10 @@ class Conflict(StoreError):
     """A uniqueness rule was broken (a user or room name already taken)."""
 
 
+class SearchTooBroad(StoreError):
+    """A search would take too long to answer (MySQL: a word in very many messages)."""
+
+
 class NothingToSearch(StoreError):
     """A search query has no word this backend's index can look up (MySQL's shortest
     indexed word, `innodb_ft_min_token_size`, is 3 characters by default)."""

@@ -117,6 +117,12 @@ SEARCH_SQL = _MESSAGE_SELECT.replace(
     " ORDER BY f.rowid DESC LIMIT ?"
 )
 
+# New messages into the search index: a range of consecutive ids.
+INDEX_NEW_SQL = (
+    "INSERT INTO messages_fts (rowid, body, place)"
+    " SELECT id, body, place FROM messages WHERE id BETWEEN ? AND ? AND deleted = 0"
+)
+
 ROOM_UNREAD_SQL = """
 SELECT b.room_id,
        COALESCE((SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = b.room_id), 0),
@@ -233,6 +239,9 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
         # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
         last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
         ids = list(range(last - len(plan.fresh) + 1, last + 1))
+        # Into the search index in the same transaction, the batch in one statement
+        # (sql/sqlite/005_search.sql says why not a trigger).
+        conn.execute(INDEX_NEW_SQL, (ids[0], last)).close()
         pairs = conversation_rows(plan.fresh)
         if pairs:
             conn.executemany(

@@ -15,23 +15,27 @@ ALTER TABLE messages ADD COLUMN place TEXT GENERATED ALWAYS AS (
 -- tokenizer folds case and removes diacritics (`Général` matches `general`, and
 -- `GÉNÉRAL`), and keeps `_` inside words (`foo_bar` is one word), as MySQL does.
 -- Searching for a place narrows the index to it (`r12`): FTS5 intersects the
--- lists, newest first, so a common word costs no more than a rare one.
+-- lists, newest first, so a common word costs no more than a rare one. Prefix
+-- indexes of 1 and 2 characters make short prefixes (`t*`, `de*`) as cheap as
+-- words; without them `t*` reads every word that starts with t.
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     body, place,
     content = 'messages', content_rowid = 'id',
-    tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
+    tokenize = "unicode61 remove_diacritics 2 tokenchars '_'",
+    prefix = '1 2'
 );
 
--- The index holds every message that is not deleted, with its current body; the
--- triggers keep it so on every write, whoever makes it (the store, the console, a
--- hand): a new message is added; an edit takes the old body out and puts the new
--- one in; a deletion (body emptied, deleted = 1) takes it out for good.
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-WHEN new.deleted = 0
-BEGIN
-    INSERT INTO messages_fts (rowid, body, place) VALUES (new.id, new.body, new.place);
-END;
-
+-- The index holds every message that is not deleted, with its current body.
+-- New messages are added by the store itself, in the transaction that stores them:
+-- one INSERT ... SELECT per batch (chat_srv/store/sqlite.py). A trigger would do it
+-- one row at a time, and FTS5 writes out its pending words at every statement a
+-- trigger runs: three times the cost of the insert itself, on the server's hottest
+-- path. (A message inserted by hand is therefore not found until the index is
+-- rebuilt: INSERT INTO messages_fts (messages_fts) VALUES ('rebuild').)
+-- Edits and deletions are rare: triggers keep the index in step with them,
+-- whoever makes them (the store, the console, a hand). An edit takes the old body
+-- out and puts the new one in; a deletion (body emptied, deleted = 1) takes the
+-- message out for good.
 CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, deleted ON messages
 BEGIN
     INSERT INTO messages_fts (messages_fts, rowid, body, place)

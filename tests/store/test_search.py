@@ -15,10 +15,12 @@ from chat_srv.store.base import (
     NothingToSearch,
     SearchScope,
     SearchTerm,
+    SearchTooBroad,
     StoredMessage,
 )
 from chat_srv.store.migrations import load_migrations
 from chat_srv.store.mysql import SEARCH_SQL as MYSQL_SEARCH_SQL
+from chat_srv.store.mysql import MysqlStore
 from chat_srv.store.mysql_connect import parse_mysql_url
 from chat_srv.store.search import boolean_match, fts5_match, parse_query, scope_sql
 from chat_srv.store.sqlite import SEARCH_SQL as SQLITE_SEARCH_SQL
@@ -247,6 +249,22 @@ async def test_hostile_queries_find_words_or_nothing(store: Store) -> None:
     assert await find(store, "NOT minus", scope) == []  # NOT is a word, and missing
 
 
+async def test_every_message_of_a_batch_is_indexed_once(store: Store) -> None:
+    alice, bob = await new_user(store, "alice"), await new_user(store, "bob")
+    general = await room_id(store, "Général")
+    batch = [to_room(alice, general, f"batch {i}", nonce=f"n{i % 40}") for i in range(60)]
+    batch += [to_user(bob, alice, f"batch dm {i}") for i in range(10)]
+    await store.add_messages(batch)
+    await store.add_messages([to_room(alice, general, "batch 0", nonce="n0")])  # again
+    page, more = await store.search(
+        parse_query("batch"), SearchScope(room_ids=(general,), user_id=alice), before=None, limit=50
+    )
+    assert (len(page), more) == (50, False)
+    assert [m.body for m in page] == [f"batch dm {i}" for i in reversed(range(10))] + [
+        f"batch {i}" for i in reversed(range(40))
+    ]
+
+
 async def test_many_rooms_in_scope(store: Store) -> None:
     alice = await new_user(store, "alice")
     rooms = [await new_room(store, f"room{i}") for i in range(30)]
@@ -367,3 +385,25 @@ async def test_mysql_search_uses_the_fulltext_index(mysql_db: str) -> None:
             "fulltext",
             "messages_body",
         )
+
+
+@pytest.mark.mysql
+async def test_mysql_stops_a_search_that_takes_too_long(mysql_db: str) -> None:
+    """A word in very many messages: InnoDB reads them all, so the server stops the
+    statement past a time (here 1 ms) and the search is refused, not left running."""
+    store = MysqlStore(mysql_db, search_seconds=0.001)
+    await store.open()
+    try:
+        alice = await new_user(store, "alice")
+        general = await room_id(store, "Général")
+        for start in range(0, 20_000, 2_000):
+            await store.add_messages(
+                [to_room(alice, general, f"common word {i}") for i in range(start, start + 2_000)]
+            )
+        scope = SearchScope(room_ids=(general,))
+        with pytest.raises(SearchTooBroad, match="too many messages"):
+            await find(store, "common word", scope)
+        # The store goes on: a rarer word is answered.
+        assert await find(store, "12345", scope) == ["common word 12345"]
+    finally:
+        await store.close()

@@ -58,6 +58,14 @@ def _fts5_string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def fts5_words(terms: Sequence[SearchTerm]) -> str:
+    """The FTS5 MATCH expression of the terms alone: every one of them in `body`."""
+    return " AND ".join(
+        "body : " + _fts5_string(" ".join(term.words)) + (" *" if term.prefix else "")
+        for term in terms
+    )
+
+
 def fts5_match(terms: Sequence[SearchTerm], scope: SearchScope) -> str:
     """The FTS5 MATCH expression: every term in `body`, and a place in the scope.
 
@@ -67,10 +75,6 @@ def fts5_match(terms: Sequence[SearchTerm], scope: SearchScope) -> str:
     the few in the scope. The messages table's own columns remain the rule
     (`scope_sql`); this is the fast way to the same rows.
     """
-    body = " AND ".join(
-        "body : " + _fts5_string(" ".join(term.words)) + (" *" if term.prefix else "")
-        for term in terms
-    )
     places = [f'place : "r{room_id}"' for room_id in scope.room_ids]
     if scope.user_id is not None:
         if scope.peer_id is not None:
@@ -78,7 +82,7 @@ def fts5_match(terms: Sequence[SearchTerm], scope: SearchScope) -> str:
             places.append(f'(place : "u{lo}" AND place : "u{hi}")')
         else:
             places.append(f'place : "u{scope.user_id}"')
-    return f"({body}) AND ({' OR '.join(places) or 'place : none'})"
+    return f"({fts5_words(terms)}) AND ({' OR '.join(places) or 'place : none'})"
 
 
 # -- MySQL and MariaDB: boolean mode ------------------------------------------------

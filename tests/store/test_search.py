@@ -22,7 +22,8 @@ from chat_srv.store.migrations import load_migrations
 from chat_srv.store.mysql import SEARCH_SQL as MYSQL_SEARCH_SQL
 from chat_srv.store.mysql import MysqlStore
 from chat_srv.store.mysql_connect import parse_mysql_url
-from chat_srv.store.search import boolean_match, fts5_match, parse_query, scope_sql
+from chat_srv.store.search import boolean_match, fts5_match, fts5_words, parse_query, scope_sql
+from chat_srv.store.sqlite import CANDIDATE_MESSAGES_SQL, CANDIDATES_SQL
 from chat_srv.store.sqlite import SEARCH_SQL as SQLITE_SEARCH_SQL
 from tests.databases import mysql_admin, newest_versions, schema_versions
 from tests.store.test_contract import NOW, new_room, new_user, room_id, to_room, to_user
@@ -265,6 +266,29 @@ async def test_every_message_of_a_batch_is_indexed_once(store: Store) -> None:
     ]
 
 
+async def test_a_common_word_with_few_matches_in_the_scope(store: Store) -> None:
+    """More matches elsewhere than the first step reads (SQLite: 200): the rest are
+    found through the index's places, newest first, the pages still in order."""
+    alice = await new_user(store, "alice")
+    general, blabla = await room_id(store, "Général"), await room_id(store, "Blabla")
+    await store.add_messages([to_room(alice, general, f"needle old {i}") for i in range(5)])
+    await store.add_messages([to_room(alice, blabla, f"needle elsewhere {i}") for i in range(250)])
+    await store.add_messages([to_room(alice, general, f"needle new {i}") for i in range(2)])
+    scope = SearchScope(room_ids=(general,), user_id=alice)
+    seen: list[str] = []
+    before = None
+    while True:
+        page, more = await store.search(parse_query("needle"), scope, before=before, limit=3)
+        seen += [message.body for message in page]
+        if not more:
+            break
+        before = page[-1].msg_id
+    assert seen == ["needle new 1", "needle new 0"] + [f"needle old {i}" for i in range(4, -1, -1)]
+    assert await find(store, "needle", SearchScope(room_ids=(blabla,)), limit=50) == [
+        f"needle elsewhere {i}" for i in range(249, 199, -1)
+    ]
+
+
 async def test_many_rooms_in_scope(store: Store) -> None:
     alice = await new_user(store, "alice")
     rooms = [await new_room(store, f"room{i}") for i in range(30)]
@@ -361,6 +385,15 @@ async def test_sqlite_search_walks_the_index_newest_first(store_db: str) -> None
             # ORDER BY rowid DESC consumed); each match then one primary-key look-up.
             assert plan[0].startswith("SCAN f VIRTUAL TABLE INDEX 192:"), plan
             assert "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+            assert not any("TEMP B-TREE" in step for step in plan), plan
+            # The first step: the newest candidates, then their messages by key.
+            sql = "EXPLAIN QUERY PLAN " + CANDIDATES_SQL
+            plan = [row[3] for row in conn.execute(sql, (fts5_words(terms), MAX_ID, 200))]
+            assert len(plan) == 1, plan
+            assert plan[0].startswith("SCAN messages_fts VIRTUAL TABLE INDEX 192:"), plan
+            sql = "EXPLAIN QUERY PLAN " + CANDIDATE_MESSAGES_SQL.format(ids="?, ?, ?", scope=where)
+            plan = [row[3] for row in conn.execute(sql, (5, 6, 7, *args, 21))]
+            assert plan[0] == "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)", plan
             assert not any("TEMP B-TREE" in step for step in plan), plan
     conn.close()
 

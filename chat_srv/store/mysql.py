@@ -120,6 +120,9 @@ DM_AFTER_SQL = (
     _DM_SELECT + "WHERE m.dm_lo = %s AND m.dm_hi = %s AND m.id > %s ORDER BY m.id LIMIT %s"
 )
 _SINCE_SQL = _MESSAGE_SELECT.format(hint="") + "WHERE m.ts >= %s ORDER BY m.id"
+_ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
+    "WHERE m.room_id = %s AND m.ts >= %s ORDER BY m.id"
+)
 # Search: InnoDB finds every match of the FULLTEXT index (it cannot stop early, nor
 # walk it in id order), then the scope's condition and the id order cut them down
 # to `limit` + 1. FORCE INDEX: on a small or new table the optimizer may prefer to
@@ -129,7 +132,7 @@ SEARCH_SQL = _MESSAGE_SELECT.format(hint="FORCE INDEX (messages_body)") + (
     "WHERE MATCH (m.body) AGAINST (%s IN BOOLEAN MODE) AND m.id < %s AND m.deleted = 0"
     " AND {scope} ORDER BY m.id DESC LIMIT %s"
 )
-_TOKEN_SIZES_SQL = "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, VERSION()"
+_SEARCH_SETTINGS_SQL = "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, VERSION()"
 _SEARCH_SECONDS = 3.0  # at most, for one search statement (less with a short timeout)
 # Statement stopped past its time: MariaDB (1969, or InnoDB's 188 from inside a
 # full-text search), MySQL (3024).
@@ -143,10 +146,6 @@ def _time_bound(sql: str, mariadb: bool, seconds: float) -> str:
         return f"SET STATEMENT max_statement_time = {seconds:g} FOR {sql.lstrip()}"
     return sql.replace("SELECT", f"SELECT /*+ MAX_EXECUTION_TIME({int(seconds * 1000)}) */", 1)
 
-
-_ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
-    "WHERE m.room_id = %s AND m.ts >= %s ORDER BY m.id"
-)
 
 # One room at a time: as correlated subqueries MariaDB reads the room's whole index
 # (a `ref` scan) instead of the range after the marker.
@@ -377,7 +376,7 @@ class MysqlStore(Store):
         self._pool = pool
         try:
             await self._run(self._migrate, seconds=_SCHEMA_LOCK_WAIT + self._timeout)
-            (server,) = await self._select(_TOKEN_SIZES_SQL)
+            (server,) = await self._select(_SEARCH_SETTINGS_SQL)
             self._token_sizes = (int(server[0]), int(server[1]))
             self._search_sql = _time_bound(
                 SEARCH_SQL, "mariadb" in str(server[2]).lower(), self._search_seconds

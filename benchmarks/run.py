@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks import scenarios, servers
 from benchmarks.common import log, machine_info, median, table, write_result
@@ -216,7 +217,8 @@ def cmd_idle(
 
 def _mysql_reachable() -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", 3306), timeout=1):
+        url = urlsplit(servers.MYSQL_URL)
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 3306), timeout=1):
             return True
     except OSError:
         return False
@@ -227,7 +229,7 @@ def cmd_history(
 ) -> list[dict[str, Any]]:
     dbs = ["sqlite", "mysql"] if args.db == "both" else [args.db]
     if "mysql" in dbs and not _mysql_reachable():
-        log("no MySQL/MariaDB on 127.0.0.1:3306: skipping the mysql run")
+        log(f"no MySQL/MariaDB at {servers.MYSQL_URL}: skipping the mysql run")
         dbs.remove("mysql")
     records = []
     for round_no in range(args.runs):
@@ -245,7 +247,7 @@ def cmd_search(
 ) -> list[dict[str, Any]]:
     dbs = ["sqlite", "mysql"] if args.db == "both" else [args.db]
     if "mysql" in dbs and not _mysql_reachable():
-        log("no MySQL/MariaDB on 127.0.0.1:3306: skipping the mysql run")
+        log(f"no MySQL/MariaDB at {servers.MYSQL_URL}: skipping the mysql run")
         dbs.remove("mysql")
     records = []
     for round_no in range(args.runs):

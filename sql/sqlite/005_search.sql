@@ -5,9 +5,14 @@
 --     sqlite3 chat.db < sql/sqlite/005_search.sql
 
 -- Where a message is, as words of the index: `r<room id>` for a room message,
--- `u<id> u<id>` (both parties) for a direct message. Computed, never stored.
+-- `u<id> u<id>` (both parties) for a direct message; nothing for a deleted one,
+-- which has no words at all then (its body is empty). Computed, never stored.
 ALTER TABLE messages ADD COLUMN place TEXT GENERATED ALWAYS AS (
-    CASE WHEN room_id IS NOT NULL THEN 'r' || room_id ELSE 'u' || dm_lo || ' u' || dm_hi END
+    CASE
+        WHEN deleted = 1 THEN NULL
+        WHEN room_id IS NOT NULL THEN 'r' || room_id
+        ELSE 'u' || dm_lo || ' u' || dm_hi
+    END
 ) VIRTUAL;
 
 -- A full-text index of the messages' bodies and places, its text read from the
@@ -29,9 +34,10 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
 -- New messages are added by the store itself, in the transaction that stores them:
 -- one INSERT ... SELECT per batch (chat_srv/store/sqlite.py). A trigger would do it
 -- one row at a time, and FTS5 writes out its pending words at every statement a
--- trigger runs: three times the cost of the insert itself, on the server's hottest
--- path. (A message inserted by hand is therefore not found until the index is
--- rebuilt: INSERT INTO messages_fts (messages_fts) VALUES ('rebuild').)
+-- trigger runs: more than twice what the insert itself costs, on the server's
+-- hottest path (benchmarks/RESULTS.md, "Search"). A message inserted by hand is
+-- therefore not found until the index is made again from the messages table:
+--     INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 -- Edits and deletions are rare: triggers keep the index in step with them,
 -- whoever makes them (the store, the console, a hand). An edit takes the old body
 -- out and puts the new one in; a deletion (body emptied, deleted = 1) takes the

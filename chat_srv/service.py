@@ -28,6 +28,7 @@ from chat_srv.hub import Hub
 from chat_srv.noticing import Noticing
 from chat_srv.passwords import HasherBusy, PasswordHasher
 from chat_srv.picture import Client, User, logged
+from chat_srv.search import MessageSearch
 from chat_srv.store.base import (
     LoggedMessage,
     MembershipState,
@@ -81,6 +82,7 @@ class Service(Elsewhere):
         )
         self.changes = MessageChanges(self, config.max_batch)
         self.noticing = Noticing(self)
+        self.searches = MessageSearch(self, self.message_object)
         self.moderator: Moderator | None = None
         self._handlers: dict[type[m.Request], Handler] = {
             m.Register: self._register,
@@ -101,6 +103,7 @@ class Service(Elsewhere):
             m.Typing: self.noticing.typing,
             m.SetStatus: self.noticing.status,
             m.SetTopic: self.noticing.set_topic,
+            m.Search: self.searches.search,
         }
 
     def start_writers(self) -> None:

@@ -57,11 +57,12 @@ class ChatInput(Input):
         """A pasted block of lines goes out at once as one multi-line message.
 
         The line itself holds one line only, so inserting the block would drop the
-        rest; sending it whole also keeps a long paste to one request.
+        rest; sending it whole also keeps a long paste to one request. A single line
+        is left to `Input._on_paste`, which Textual runs after this handler as it
+        walks the classes (calling it here too would insert the line twice).
         """
         text = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
         if "\n" not in text:
-            super()._on_paste(event)
             return
         event.stop()
         cursor = self.cursor_position

@@ -78,6 +78,20 @@ async def test_a_pasted_block_is_one_message(server: ChatServer, config_dir: Pat
         assert not [e for e in bob.events if isinstance(e, m.Message)]  # one message only
 
 
+async def test_a_pasted_line_is_inserted_once(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        line = ui.chat.query_one(ChatInput)
+        line.post_message(events.Paste("https://example.org/x"))
+        await ui.wait(lambda: line.value, "the pasted line")
+        await ui.settle()
+        assert line.value == "https://example.org/x"
+        await ui.pilot.press("enter")
+        got = await bob.event(m.Message, sender="alice")
+        assert got.body == "https://example.org/x"
+
+
 async def test_bodies_are_plain_text(server: ChatServer, config_dir: Path) -> None:
     bob = await register(server.port, "bob")
     async with drive(make_app(server.port, config_dir)) as ui:

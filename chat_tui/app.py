@@ -3,9 +3,11 @@
 `ChatApp` owns the connection. One long-lived reader worker turns frames into
 `ServerEvent` messages; when it ends, `ConnectionLost` starts the reconnection
 worker (backoff from 0.5 s doubling to 10 s), which logs in again with the
-credentials held in memory only and lets the session catch up. A `disconnect`
-from an administrator (kick, ban, kill) ends the session: a modal says why, then
-the login screen comes back.
+session's token (held in memory only; the password too, but only for a server
+that gives no token) and lets the session catch up. A token the server refuses
+(revoked, expired) brings the login screen back. A `disconnect` from an
+administrator (kick, ban, kill) ends the session: a modal says why, then the login
+screen comes back. Quitting and `/logout` log out, which revokes the token.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import ClassVar
 
@@ -48,6 +51,19 @@ TRANSIENT = {
 }
 FINAL_LOGIN_ERRORS = {ErrorCode.AUTH_FAILED, ErrorCode.KICKED, ErrorCode.BANNED}
 TLS_NEEDED = "This server speaks TLS: start chat-tui with --tls (and --ca for a private CA)."
+SESSION_ENDED = "Your session has ended (logged out elsewhere, or expired): log in again."
+LOGOUT_TIMEOUT = 2.0  # seconds quitting waits for the server to confirm a logout
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to log in again after a lost connection: in memory only, never on disk."""
+
+    user: str
+    token: str | None = None
+    """The session's token (version 2): logs in again without the password."""
+    password: str | None = None
+    """Kept only when the server gave no token."""
 
 
 class LoginFailed(Exception):
@@ -112,7 +128,7 @@ class ChatApp(App[None]):
         self.cursor_blink = cursor_blink
         self.client: ChatClient | None = None
         self.session: ChatSession | None = None
-        self._credentials: tuple[str, str] | None = None  # memory only, to reconnect
+        self._credentials: Credentials | None = None
         self._early: list[m.Event] = []  # events that came before the session existed
         self._reconnecting = False
 
@@ -141,9 +157,17 @@ class ChatApp(App[None]):
         self.post_message(ConnectionLost(client))
 
     async def _open_session(
-        self, host: str, port: int, user: str, password: str, *, register: bool = False
+        self,
+        host: str,
+        port: int,
+        user: str,
+        *,
+        password: str | None = None,
+        token: str | None = None,
+        register: bool = False,
     ) -> tuple[ChatClient, m.LoginOk]:
-        """Connect, start the reader, log in (or register); the new client and the reply."""
+        """Connect, start the reader, log in (with the password or the token) or
+        register; the new client and the reply."""
         client = self.client_factory(host, port)
         try:
             await client.connect()
@@ -154,13 +178,18 @@ class ChatApp(App[None]):
         self.client = client
         self.read_events(client)
         try:
-            reply = await (client.register if register else client.login)(user, password)
+            if register:
+                reply = await client.register(user, password or "")
+            else:
+                reply = await client.login(user, password, token=token)
         except ProtocolError as error:
             await client.close()
             final = error.code in FINAL_LOGIN_ERRORS
             wait = error.details.get("retry_after_ms")
             retry_after = wait / 1000 if isinstance(wait, int) else 0.0
             text = describe_error(error, self.tz)
+            if token is not None and error.code == ErrorCode.AUTH_FAILED:
+                text = SESSION_ENDED
             raise LoginFailed(text, final=final, retry_after=retry_after) from None
         except (ConnectionError, TimeoutError):
             await client.close()
@@ -203,7 +232,7 @@ class ChatApp(App[None]):
                 request.host,
                 request.port,
                 request.user,
-                request.password,
+                password=request.password,
                 register=request.register,
             )
         except LoginFailed as failure:
@@ -212,7 +241,10 @@ class ChatApp(App[None]):
                 screen.error = str(failure)
             return
         self.host, self.port, self.user = request.host, request.port, reply.user
-        self._credentials = (request.user, request.password)
+        if reply.token is not None:
+            self._credentials = Credentials(reply.user, token=reply.token)
+        else:  # a version-1 server: only the password logs in again
+            self._credentials = Credentials(request.user, password=request.password)
         self.settings.save(LastUsed(host=request.host, port=request.port, user=reply.user))
         self.session = ChatSession(client, ChatState.from_login(reply))
         for event in self._early:
@@ -277,7 +309,13 @@ class ChatApp(App[None]):
                 self._status(f"connection lost; reconnecting (attempt {attempt})…")
                 wait = delay
                 try:
-                    client, reply = await self._open_session(self.host, self.port, *credentials)
+                    client, reply = await self._open_session(
+                        self.host,
+                        self.port,
+                        credentials.user,
+                        password=credentials.password,
+                        token=credentials.token,
+                    )
                     caught = await session.resume(client, reply)
                 except LoginFailed as failure:
                     if failure.final:
@@ -288,6 +326,8 @@ class ChatApp(App[None]):
                 except (ConnectionError, TimeoutError, ProtocolError):
                     pass  # dropped again while catching up: try again
                 else:
+                    if reply.token is not None and reply.token != credentials.token:
+                        self._credentials = Credentials(reply.user, token=reply.token)
                     chat = self.chat_screen
                     if chat is not None:
                         await chat.resumed(caught)
@@ -331,12 +371,34 @@ class ChatApp(App[None]):
             self.push_screen(HelpScreen(moderator))
 
     async def action_quit(self) -> None:
-        """Close the connection and leave."""
-        self.session = None
-        client, self.client = self.client, None
-        if client is not None:
-            await client.close()
+        """Log out (the session's token is revoked) and leave."""
+        await self._log_out()
         self.exit()
+
+    def action_logout(self, everywhere: bool = False) -> None:
+        """Log out (`everywhere`: revoke every token of the user), back to the login."""
+        self.log_out(everywhere)
+
+    @work(exclusive=True, group="logout", exit_on_error=False)
+    async def log_out(self, everywhere: bool) -> None:
+        """`action_logout`, in a worker of the app's: the chat screen is going away."""
+        await self._log_out(everywhere=everywhere)
+        what = "every session of yours has ended" if everywhere else "log in again at will"
+        await self.back_to_login(f"You logged out: {what}.")
+
+    async def _log_out(self, *, everywhere: bool = False) -> None:
+        """End the session, telling the server if the connection is up (briefly)."""
+        logged_in = self.session is not None
+        self.session = None
+        self._credentials = None
+        client, self.client = self.client, None
+        if client is None:
+            return
+        if logged_in and not client.closed:
+            with contextlib.suppress(ProtocolError, ConnectionError, TimeoutError):
+                async with asyncio.timeout(LOGOUT_TIMEOUT):
+                    await client.logout(everywhere=everywhere)
+        await client.close()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker failed in a way nobody expected: say so rather than hide it."""

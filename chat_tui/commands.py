@@ -20,7 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/who": ("", "who is in the current room (online first)"),
     "/rooms": ("", "browse every room and join one"),
     "/help": ("", "keys and commands"),
-    "/quit": ("", "leave chat-tui"),
+    "/logout": ("[all]", "log out, back to the login screen (all: end every session of yours)"),
+    "/quit": ("", "log out and leave chat-tui"),
 }
 """Each command: its arguments and what it does (shown by /help)."""
 
@@ -105,6 +106,8 @@ def parse(line: str) -> Command | Invalid | None:
     if name == "/react" and len(args) != 1:
         return Invalid(usage)
     if name in ("/who", "/rooms", "/help", "/quit") and args:
+        return Invalid(usage)
+    if name == "/logout" and args not in ((), ("all",)):
         return Invalid(usage)
     return Command(name, args)
 

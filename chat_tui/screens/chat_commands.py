@@ -73,6 +73,8 @@ class ChatCommands(MessageActions):
             await self._moderate(command.text)
         elif command.name == "/help":
             await self.app_action("help")
+        elif command.name == "/logout":
+            await self.app_action("logout(True)" if command.args else "logout")
         elif command.name == "/quit":
             await self.app_action("quit")
 

@@ -77,7 +77,13 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
         ("/j", (0, ["/join"])),
         (
             "/",
-            (0, ["/help", "/join", "/leave", "/me", "/msg", "/quit", "/react", "/rooms", "/who"]),
+            (
+                0,
+                [
+                    *("/help", "/join", "/leave", "/logout", "/me", "/msg"),
+                    *("/quit", "/react", "/rooms", "/who"),
+                ],
+            ),
         ),
         ("/join bl", (6, ["Blabla"])),
         ("/join gé", (6, ["Général"])),

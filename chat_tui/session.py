@@ -17,7 +17,8 @@ from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.client import ChatClient, new_nonce
-from chat_tui.state import ChatState, Conversation, Target
+from chat_tui.conversation import Conversation, Target
+from chat_tui.state import ChatState
 
 CATCH_UP_PAGE = 200  # the largest `history` page the protocol allows
 CHANGES_PAGE = m.CHANGES_LIMIT_DEFAULT  # changes asked for at once when catching up

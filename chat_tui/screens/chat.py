@@ -23,13 +23,14 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command, Invalid, completions, parse
+from chat_tui.conversation import Target
 from chat_tui.render import describe_error
 from chat_tui.screens.chat_commands import ChatCommands
 from chat_tui.screens.message_actions import OFFLINE
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.switcher import QuickSwitcher
 from chat_tui.session import CaughtUp, ChatSession
-from chat_tui.state import Change, Target
+from chat_tui.state import Change
 from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.compose_bar import ComposeBar
 from chat_tui.widgets.message_pane import MessagePane

@@ -13,9 +13,10 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command
+from chat_tui.conversation import Target
 from chat_tui.screens.message_actions import MessageActions
 from chat_tui.session import ChatSession
-from chat_tui.state import ChatState, Target
+from chat_tui.state import ChatState
 
 
 class ChatCommands(MessageActions):

@@ -22,11 +22,12 @@ from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.changes import has_reacted
+from chat_tui.conversation import Target
 from chat_tui.render import describe_error, first_line
 from chat_tui.screens.confirm import ConfirmDelete
 from chat_tui.screens.reaction_picker import ReactionPicker
 from chat_tui.session import ChatSession
-from chat_tui.state import ChatState, Target
+from chat_tui.state import ChatState
 from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.compose_bar import ComposeBar
 from chat_tui.widgets.message_pane import MessagePane

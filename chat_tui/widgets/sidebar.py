@@ -15,7 +15,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from chat_core import messages as m
-from chat_tui.state import Conversation, Target
+from chat_tui.conversation import Conversation, Target
 
 
 def entry_id(target: Target) -> str:

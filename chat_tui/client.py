@@ -293,6 +293,19 @@ class ChatClient:
         fields = {"room": room} if room is not None else {"peer": peer}
         await self.request(m.MarkRead, m.Ok, msg_id=msg_id, **fields)
 
+    async def typing(self, *, room: str | None = None, peer: str | None = None) -> None:
+        """Say the user is typing in a room or to a peer (the server may drop it)."""
+        fields = {"room": room} if room is not None else {"peer": peer}
+        await self.request(m.Typing, m.Ok, **fields)
+
+    async def set_status(self, away: bool, text: str | None = None) -> None:
+        """Set the user away (with an away message) or back."""
+        await self.request(m.SetStatus, m.Ok, away=away, text=text)
+
+    async def set_topic(self, room: str, topic: str) -> None:
+        """Set a room's topic ("" clears it): moderators and admins."""
+        await self.request(m.SetTopic, m.Ok, room=room, topic=topic)
+
     async def ping(self) -> None:
         """Check the connection."""
         await self.request(m.Ping, m.Ok)

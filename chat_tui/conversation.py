@@ -67,6 +67,8 @@ class Conversation:
     state: str = m.MEMBER  # rooms: member | pending
     approval: bool = False
     unread: int = 0
+    mentions: int = 0  # rooms: unread messages that mention the user
+    topic: str | None = None  # rooms: as set by a moderator
     last_msg_id: int = 0
     messages: list[m.Message] = field(default_factory=list)  # by msg_id
     loaded: bool = False  # the newest page has been fetched

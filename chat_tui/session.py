@@ -5,8 +5,10 @@ sends with a nonce (kept in an outbox until the server has stored it), and after
 a reconnection catches up: every conversation that was on screen gets the
 messages after the last one seen, the edits, deletions and reactions made meanwhile
 are fetched (`changes` after the last one seen) and folded in, and the outbox is
-sent again with the same nonces, so nothing is lost and nothing is doubled. No
-Textual here.
+sent again with the same nonces, so nothing is lost and nothing is doubled; an
+away status is set again (the server forgets it with the last connection). It also
+says when the user is typing (at most every 3 s per conversation), sets their
+status and rooms' topics. No Textual here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.client import ChatClient, new_nonce
 from chat_tui.conversation import Conversation, Target
+from chat_tui.noticing import TypingThrottle
 from chat_tui.state import ChatState
 
 CATCH_UP_PAGE = 200  # the largest `history` page the protocol allows
@@ -55,6 +58,7 @@ class ChatSession:
         self.client = client
         self.state = state
         self.outbox: list[Outgoing] = []
+        self.throttle = TypingThrottle()
         self._marks: dict[Target, int] = {}  # catch-up points, taken when the link dropped
 
     def _conv(self, target: Target) -> Conversation:
@@ -89,7 +93,7 @@ class ChatSession:
     async def mark_read(self, target: Target) -> None:
         """Tell the server everything held in `target` has been read."""
         conv = self._conv(target)
-        conv.unread = 0
+        conv.unread = conv.mentions = 0
         if conv.newest_id:
             await self.client.mark_read(conv.newest_id, **target.fields())
 
@@ -160,15 +164,36 @@ class ChatSession:
             conv.quoted[msg_id] = found
         return found
 
+    def typing_due(self, target: Target) -> bool:
+        """Whether to say the user is typing in `target`: not if said less than 3 s ago
+        (if it is due, it counts as said)."""
+        return self.throttle.due(target, self.state.clock())
+
+    async def send_typing(self, target: Target) -> None:
+        """Say the user is typing in `target`."""
+        await self.client.typing(**target.fields())
+
+    async def set_status(self, away: bool, text: str | None = None) -> None:
+        """Set the user away (with an away message, if `text` has one) or back."""
+        text = (text or "").strip() or None if away else None
+        await self.client.set_status(away, text)
+        self.state.set_away(self.state.me, away, text)
+
+    async def set_topic(self, room: str, topic: str) -> None:
+        """Set a room's topic ("" clears it); the `topic` event updates the state."""
+        await self.client.set_topic(room, topic)
+
     async def join(self, room: str) -> str:
         """Join a room or ask to; `member` or `pending`."""
         state = await self.client.join(room)
         info = self.state.directory.get(name_key(room))
         approval = info.approval if info is not None else state == m.PENDING
         name = info.name if info is not None else room
-        self.state.set_directory(
-            [m.RoomInfo(name=name, approval=approval, state=state, online=0, last_msg_id=0)]
+        topic = info.topic if info is not None else None
+        joined = m.RoomInfo(
+            name=name, approval=approval, state=state, online=0, last_msg_id=0, topic=topic
         )
+        self.state.set_directory([joined])
         return state
 
     async def leave(self, room: str) -> None:
@@ -201,7 +226,10 @@ class ChatSession:
             The messages missed while away, and those changed meanwhile.
         """
         self.client = client
+        away = self.state.away_text(self.state.me)
         self.state.merge_login(reply)
+        if away is not None:
+            await self.set_status(True, away)
         caught = CaughtUp()
         for target, mark in list(self._marks.items()):
             conv = self.state.conversation(target)

@@ -81,8 +81,8 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
             (
                 0,
                 [
-                    *("/help", "/join", "/leave", "/logout", "/me", "/msg"),
-                    *("/quit", "/react", "/rooms", "/who"),
+                    *("/away", "/back", "/help", "/join", "/leave", "/logout"),
+                    *("/me", "/msg", "/quit", "/react", "/rooms", "/who"),
                 ],
             ),
         ),

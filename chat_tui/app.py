@@ -8,6 +8,10 @@ that gives no token) and lets the session catch up. A token the server refuses
 (revoked, expired) brings the login screen back. A `disconnect` from an
 administrator (kick, ban, kill) ends the session: a modal says why, then the login
 screen comes back. Quitting and `/logout` log out, which revokes the token.
+
+Every key the user presses goes by the app first: after `away_after` of none the
+user is set away, and the next key sets them back. A tick every second (on the
+clock given, so tests move time themselves) does that and lets go of "… is typing".
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
@@ -29,8 +33,9 @@ from chat_core import messages as m
 from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
 from chat_tui import DEFAULT_PORT
 from chat_tui.client import ChatClient
-from chat_tui.config import DEFAULT_HOST, LastUsed, Settings, format_address
+from chat_tui.config import DEFAULT_HOST, LastUsed, Preferences, Settings, format_address
 from chat_tui.messages import ConnectionLost, LoginRequested, ServerEvent
+from chat_tui.noticing import MONOTONIC, AutoAway, Clock
 from chat_tui.render import describe_disconnect, describe_error
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.disconnect import DisconnectScreen
@@ -92,6 +97,8 @@ class ChatApp(App[None]):
         backoff: First and longest delay between reconnection attempts, in seconds.
         heartbeat: Seconds between pings that find a connection dead without a FIN.
         cursor_blink: Whether the input cursors blink (off for snapshots).
+        preferences: The user's (auto-away, the bell, notifications).
+        clock: Monotonic seconds, for typing and idleness (tests give their own).
     """
 
     CSS_PATH = "app.tcss"
@@ -115,6 +122,8 @@ class ChatApp(App[None]):
         backoff: tuple[float, float] = (0.5, 10.0),
         heartbeat: float = 30.0,
         cursor_blink: bool = True,
+        preferences: Preferences | None = None,
+        clock: Clock = MONOTONIC,
     ) -> None:
         super().__init__()
         self.host, self.port, self.user = host, port, user
@@ -126,6 +135,9 @@ class ChatApp(App[None]):
         self.backoff = backoff
         self.heartbeat = heartbeat
         self.cursor_blink = cursor_blink
+        self.preferences = preferences if preferences is not None else Preferences()
+        self.clock = clock
+        self.auto_away = AutoAway(self.preferences.away_after, clock())
         self.client: ChatClient | None = None
         self.session: ChatSession | None = None
         self._credentials: Credentials | None = None
@@ -137,10 +149,14 @@ class ChatApp(App[None]):
         address = format_address(self.host, self.port)
         self.push_screen(LoginScreen(address=address, user=self.user))
         self.set_interval(self.heartbeat, self.check_connection)
+        self.set_interval(1.0, self.tick)
 
     @property
     def chat_screen(self) -> ChatScreen | None:
-        """The chat screen, once it is logged in and drawn (it draws from the state)."""
+        """The chat screen, once it is logged in and drawn (it draws from the state),
+        until the app shuts down (an event may come while the widgets go away)."""
+        if not self.is_running:
+            return None
         for screen in self.screen_stack:
             if isinstance(screen, ChatScreen) and screen.ready:
                 return screen
@@ -246,12 +262,14 @@ class ChatApp(App[None]):
         else:  # a version-1 server: only the password logs in again
             self._credentials = Credentials(request.user, password=request.password)
         self.settings.save(LastUsed(host=request.host, port=request.port, user=reply.user))
-        self.session = ChatSession(client, ChatState.from_login(reply))
+        self.session = ChatSession(client, ChatState.from_login(reply, self.clock))
+        self.auto_away = AutoAway(self.preferences.away_after, self.clock())
         for event in self._early:
             self.session.state.apply(event)
         self._early.clear()
+        address = format_address(self.host, self.port)
         await self.switch_screen(
-            ChatScreen(self.session, tz=self.tz, address=format_address(self.host, self.port))
+            ChatScreen(self.session, tz=self.tz, address=address, preferences=self.preferences)
         )
 
     @on(ServerEvent)
@@ -361,6 +379,41 @@ class ChatApp(App[None]):
         while len(self.screen_stack) > 2:
             await self.pop_screen()
         await self.switch_screen(LoginScreen(address=self.address, user=self.user, error=error))
+
+    # -- idleness --------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key (or a click) from the user, before it goes anywhere: they are here."""
+        user = isinstance(event, events.Key | events.MouseDown) and not event.is_forwarded
+        if user and self.auto_away.key(self.clock()) and self.session is not None:
+            self.set_status(away=False)
+        await super().on_event(event)
+
+    def tick(self) -> None:
+        """Every second: typing that is over, and idleness that sets the user away."""
+        session = self.session
+        if session is None:
+            return
+        chat = self.chat_screen
+        if chat is not None:
+            chat.tick()
+        away = session.state.away_text(session.state.me) is not None
+        if not session.client.closed and self.auto_away.due(self.clock(), away=away):
+            self.set_status(away=True)
+
+    @work(group="status", exit_on_error=False)
+    async def set_status(self, *, away: bool) -> None:
+        """Set the user away or back for auto-away (a refusal or no link: no matter)."""
+        session = self.session
+        if session is None:
+            return
+        try:
+            await session.set_status(away)
+        except (ProtocolError, ConnectionError, TimeoutError):
+            return
+        chat = self.chat_screen
+        if chat is not None:
+            chat.redraw_status()
 
     # -- actions ----------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Widgets post intents (open this, send that line, load older messages); the scree
 runs them against the session in workers, so the interface never waits on the
 network, and redraws what changed. The app hands it each server event's `Change`.
 What can be done to a message already sent (edit, delete, reply, react) is in
-`MessageActions`, the `/commands` in `ChatCommands`: the bases of this screen.
+`MessageActions`, the `/commands` in `ChatCommands`, typing and the bell in
+`Noticing`: the bases of this screen.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command, Invalid, completions, parse
+from chat_tui.config import Preferences
 from chat_tui.conversation import Target
-from chat_tui.render import describe_error
-from chat_tui.screens.chat_commands import ChatCommands
+from chat_tui.render import describe_error, plain
 from chat_tui.screens.message_actions import OFFLINE
+from chat_tui.screens.noticing import Noticing
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.switcher import QuickSwitcher
 from chat_tui.session import CaughtUp, ChatSession
@@ -39,13 +41,14 @@ from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.user_list import UserList
 
 
-class ChatScreen(ChatCommands):
+class ChatScreen(Noticing):
     """Rooms and conversations, the current one's messages, its users, the input.
 
     Args:
         session: The logged-in session.
         tz: The time zone for times and dates (None: the local one).
         address: The server, shown in the status bar.
+        preferences: The user's (the bell, notifications).
     """
 
     CSS_PATH = "chat.tcss"
@@ -79,12 +82,20 @@ class ChatScreen(ChatCommands):
         ],
     ]
 
-    def __init__(self, session: ChatSession, *, tz: tzinfo | None, address: str) -> None:
+    def __init__(
+        self,
+        session: ChatSession,
+        *,
+        tz: tzinfo | None,
+        address: str,
+        preferences: Preferences | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
         self.state = session.state
         self.tz = tz
         self.address = address
+        self.preferences = preferences if preferences is not None else Preferences()
         self.ready = False
         """True once drawn: the app hands it changes only then."""
         self._showing: Target | None = None  # what the message pane holds
@@ -128,24 +139,42 @@ class ChatScreen(ChatCommands):
 
     def redraw_sidebar(self) -> None:
         """Redraw the sidebar from the state."""
-        self.query_one(Sidebar).show(self.state.sidebar(), self.state.current)
+        state = self.state
+        away = [
+            conv.target
+            for conv in state.dms.values()
+            if state.away_text(conv.target.name) is not None
+        ]
+        self.query_one(Sidebar).show(state.sidebar(), state.current, away)
+
+    def redraw_status(self) -> None:
+        """Someone's away status changed: the sidebar, the users, the status bar."""
+        self.redraw_sidebar()
+        self._redraw_users()
 
     def _redraw_users(self) -> None:
-        current = self.state.current
+        state, current = self.state, self.state.current
         users: list[m.UserInfo] = []
         if current is not None and current.kind == "room":
-            users = list(self.state.members.get(current.key, {}).values())
+            users = list(state.members.get(current.key, {}).values())
         elif current is not None:
             users = [
-                m.UserInfo(name=name, online=self.state.online.get(name_key(name), False))
-                for name in (self.state.me, current.name)
+                m.UserInfo(name=name, online=state.online.get(name_key(name), False))
+                for name in (state.me, current.name)
             ]
             users[0].online = True
+        users = [state.user_info(user) for user in users]
         self.query_one(UserList).show(users)
         title = current.label if current is not None else "no room open"
+        conv = state.conversation(current) if current is not None else None
         if current is not None and current.kind == "room" and users:
             title += f"  ({sum(user.online for user in users)} online)"
-        self.query_one(StatusBar).title = title
+        elif current is not None and (away := state.away_text(current.name)) is not None:
+            title += f"  (away{': ' + plain(away) if away else ''})"
+        bar = self.query_one(StatusBar)
+        bar.title = title
+        bar.topic = conv.topic or "" if conv is not None else ""
+        bar.away = state.away_text(state.me)
 
     async def note(self, text: str) -> None:
         """A line from the client in the message pane."""
@@ -172,12 +201,19 @@ class ChatScreen(ChatCommands):
             self.changed_messages(change.target, change.updated)
         if change.sidebar:
             self.redraw_sidebar()
-        if change.users:
+        if change.status:
+            self.redraw_status()
+        elif change.users:
             self._redraw_users()
+        if change.typing is not None and change.typing == current:
+            self.redraw_typing()
+        if change.topic is not None and change.topic == current:
+            self._redraw_users()
+            await self.note(plain(change.topic_note))
         if change.alert is not None:
-            self.notify(change.alert, title=change.alert_title, markup=False)
+            self.attention(change.target, change.alert_title, change.alert)
         if change.info is not None:
-            self.notify(change.info, markup=False)
+            self.notify(plain(change.info), title=change.info_title, markup=False)
         if current is None and self._showing is not None:  # the room went away
             self._showing = None
             targets = self.state.openable()
@@ -229,6 +265,7 @@ class ChatScreen(ChatCommands):
         self.state.current = self._showing = conv.target
         self.redraw_sidebar()
         self._redraw_users()
+        self.redraw_typing()
         await pane.show(conv.messages)
         pane.more_before = conv.more_before
         loaded = conv.loaded

@@ -72,6 +72,10 @@ class ChatCommands(MessageActions):
             self.browse_rooms()
         elif command.name == "/mod":
             await self._moderate(command.text)
+        elif command.name in ("/away", "/back"):
+            await self._set_status(command.name == "/away", command.text)
+        elif command.name == "/topic":
+            await self._set_topic(command.text)
         elif command.name == "/help":
             await self.app_action("help")
         elif command.name == "/logout":
@@ -110,6 +114,26 @@ class ChatCommands(MessageActions):
         self.redraw_sidebar()
         if self.state.current is None and self.state.openable():
             self.open_target(self.state.openable()[0])
+
+    def redraw_status(self) -> None:
+        """Redraw where away statuses show (the screen's)."""
+        raise NotImplementedError
+
+    async def _set_status(self, away: bool, text: str) -> None:
+        await self.session.set_status(away, text)
+        self.redraw_status()
+        shown = self.state.away_text(self.state.me)
+        if shown is None:
+            await self.note("You are back.")
+        else:
+            await self.note(f"You are away{': ' + shown if shown else ''} (/back when back).")
+
+    async def _set_topic(self, topic: str) -> None:
+        current = self.state.current
+        if current is None or current.kind != "room":
+            await self.note("/topic sets the topic of the current room; this is not a room.")
+            return
+        await self.session.set_topic(current.name, topic)
 
     async def _moderate(self, line: str) -> None:
         """Run a console line on the server; its output (or its error) in the pane."""

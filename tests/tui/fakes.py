@@ -52,6 +52,12 @@ CHANGED: dict[int, dict[str, Any]] = {
     9: {"reply_to": 8, "reactions": {"👀": ["bob"]}},
 }
 """What became of some of GENERAL's messages, for `ChangedReplayClient`."""
+NOTICED: dict[str, dict[str, Any]] = {
+    "Blabla": {"unread": 12, "mentions": 2},
+    "Général": {"topic": "Release 2.0 on Friday: [b]tests[/b] first \u2615"},
+}
+"""Topics and mention counts, for `NoticingReplayClient`."""
+AWAY: dict[str, dict[str, Any]] = {"bob": {"away": True, "text": "lunch, back at two"}}
 MEMBERS = [
     m.UserInfo(name="alice", online=True),
     m.UserInfo(name="bob", online=True),
@@ -123,3 +129,19 @@ class ChangedReplayClient(ReplayClient):
             msgspec.structs.replace(message, **CHANGED.get(message.msg_id, {}))
             for message in super().page()
         ]
+
+
+class NoticingReplayClient(ReplayClient):
+    """The same, with a topic on Général, mentions unread in Blabla, and bob away."""
+
+    async def request(self, kind: type[m.Request], result: type[R], **fields: Any) -> R:
+        """The fixed answers, with topics, mention counts and away statuses."""
+        answer: m.Ok = await super().request(kind, result, **fields)
+        if isinstance(answer, m.LoginOk):
+            rooms = [msgspec.structs.replace(room, **NOTICED.get(room.name, {})) for room in ROOMS]
+            dms = [msgspec.structs.replace(dm, away=True, text="lunch") for dm in DMS]
+            answer = msgspec.structs.replace(answer, rooms=rooms, dms=dms)
+        elif isinstance(answer, m.WhoOk):
+            users = [msgspec.structs.replace(u, **AWAY.get(u.name, {})) for u in MEMBERS]
+            answer = m.WhoOk(users=users)
+        return cast(R, answer)

@@ -15,6 +15,7 @@ from chat_tui.commands import Command, Invalid, help_lines, parse
 from chat_tui.config import Preferences, Settings
 from chat_tui.conversation import Conversation, Target
 from chat_tui.noticing import AutoAway, TypingThrottle, Typists, typing_line
+from chat_tui.screens.room_browser import room_entry
 from chat_tui.state import ChatState
 from chat_tui.widgets.sidebar import entry
 from chat_tui.widgets.user_list import user_entry
@@ -266,3 +267,15 @@ def test_an_away_user_is_dimmed_with_their_text() -> None:
     assert line.plain == "◐ bob ␛[2Jgone"
     assert "dim" in str(line.spans[1].style)
     assert user_entry(m.UserInfo(name="bob", online=True)).plain == "● bob"
+
+
+def test_the_room_browser_shows_topics() -> None:
+    room = m.RoomInfo(
+        name="Général", approval=False, state=m.MEMBER, online=3, topic="[b]Standup[/b] at 9:30"
+    )
+    assert plain_text(room_entry(room), width=40).split("\n") == [
+        "# Général         open · 3 online joined",
+        "  [b]Standup[/b] at 9:30",
+    ]
+    room.topic = None
+    assert plain_text(room_entry(room), width=40) == "# Général         open · 3 online joined"

@@ -3,7 +3,9 @@
 `Target` names one (a room or a peer, compared by the name's key); `Conversation`
 keeps its messages by `msg_id`, so a message seen twice (an event and a history
 page, or a catch-up after a reconnection) is kept once, and a message that changed
-replaces the one held. No I/O here.
+replaces the one held. The messages held are always a run with no gap: from the
+oldest held to the newest on the server, or, after a jump back in time to a message
+(`more_after`), a window around it that newer pages extend. No I/O here.
 """
 
 from __future__ import annotations
@@ -71,8 +73,9 @@ class Conversation:
     topic: str | None = None  # rooms: as set by a moderator
     last_msg_id: int = 0
     messages: list[m.Message] = field(default_factory=list)  # by msg_id
-    loaded: bool = False  # the newest page has been fetched
+    loaded: bool = False  # the newest page has been fetched (or a window, below)
     more_before: bool = True  # older messages remain on the server
+    more_after: bool = False  # a window back in time: newer messages remain unfetched
     quoted: dict[int, m.Message] = field(default_factory=dict)  # parents fetched alone
     _by_id: dict[int, m.Message] = field(default_factory=dict, repr=False)
 
@@ -98,6 +101,17 @@ class Conversation:
             added.append(message)
             self.last_msg_id = max(self.last_msg_id, message.msg_id)
         return sorted(added, key=lambda msg: msg.msg_id)
+
+    def holds(self, msg_id: int) -> bool:
+        """Whether `msg_id` is among the messages (not only a quoted parent)."""
+        return msg_id in self._by_id
+
+    def forget(self) -> None:
+        """Drop the messages held (a window back in time, left): the next opening loads
+        the newest page again."""
+        self.messages.clear()
+        self._by_id.clear()
+        self.loaded, self.more_before, self.more_after = False, True, False
 
     def find(self, msg_id: int) -> m.Message | None:
         """The message `msg_id`, if held (among the messages or the quoted parents)."""

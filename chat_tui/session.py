@@ -24,6 +24,7 @@ from chat_tui.noticing import TypingThrottle
 from chat_tui.state import ChatState
 
 CATCH_UP_PAGE = 200  # the largest `history` page the protocol allows
+JUMP_PAGE = 50  # messages fetched on each side of one jumped to
 CHANGES_PAGE = m.CHANGES_LIMIT_DEFAULT  # changes asked for at once when catching up
 
 
@@ -67,12 +68,21 @@ class ChatSession:
             raise KeyError(target.label)
         return conv
 
-    async def open(self, target: Target) -> None:
-        """Make `target` the current view: its newest page, its members, read marker."""
+    def look_at(self, target: Target) -> Conversation:
+        """Make `target` the current view; a window back in time left is forgotten."""
         if target.kind == "dm":
             self.state.dm(target.name)
         conv = self._conv(target)
+        current = self.state.current
+        previous = self.state.conversation(current) if current is not None else None
+        if previous is not None and previous is not conv and previous.more_after:
+            previous.forget()
         self.state.current = conv.target
+        return conv
+
+    async def open(self, target: Target) -> None:
+        """Make `target` the current view: its newest page, its members, read marker."""
+        conv = self.look_at(target)
         if not conv.loaded:
             page = await self.client.history(**target.fields())
             conv.add(page.messages)
@@ -90,9 +100,55 @@ class ChatSession:
         conv.more_before = page.more
         return conv.add(page.messages)
 
-    async def mark_read(self, target: Target) -> None:
-        """Tell the server everything held in `target` has been read."""
+    async def jump(self, target: Target, msg_id: int) -> bool:
+        """Hold the messages around `msg_id` in `target` (a page on each side); whether
+        it is there.
+
+        When they join the messages held, they are added to them; otherwise they take
+        their place as a window back in time (`more_after`): newer messages come with
+        `load_newer`, and live ones wait for it.
+        """
+        conv = self.look_at(target)
+        if conv.holds(msg_id):
+            return True
+        fields = conv.target.fields()
+        before = await self.client.history(before=msg_id + 1, limit=JUMP_PAGE, **fields)
+        if not any(message.msg_id == msg_id for message in before.messages):
+            return False
+        after = await self.client.history(after=msg_id, limit=JUMP_PAGE, **fields)
+        oldest = conv.oldest_id
+        joins = not after.more or (
+            oldest is not None and any(message.msg_id >= oldest for message in after.messages)
+        )
+        if not joins:
+            conv.forget()
+            conv.more_after = True
+        if not joins or oldest is None or before.messages[0].msg_id < oldest:
+            conv.more_before = before.more
+        conv.add([*before.messages, *after.messages])
+        conv.loaded = True
+        return True
+
+    async def load_newer(self, target: Target) -> list[m.Message]:
+        """The page after the newest message of a window back in time (empty if there is
+        none); the last one ends the window and marks it read."""
         conv = self._conv(target)
+        if not conv.more_after:
+            return []
+        fields = conv.target.fields()
+        page = await self.client.history(after=conv.newest_id, limit=CATCH_UP_PAGE, **fields)
+        conv.more_after = page.more and bool(page.messages)
+        added = conv.add(page.messages)
+        if not conv.more_after and self.state.current == conv.target:
+            await self.mark_read(conv.target)
+        return added
+
+    async def mark_read(self, target: Target) -> None:
+        """Tell the server everything held in `target` has been read (not in a window
+        back in time: the newest are not there)."""
+        conv = self._conv(target)
+        if conv.more_after:
+            return
         conv.unread = conv.mentions = 0
         if conv.newest_id:
             await self.client.mark_read(conv.newest_id, **target.fields())
@@ -216,7 +272,7 @@ class ChatSession:
         """Remember, per conversation on screen, the last message seen (and change)."""
         self.state.changes.hold()
         for conv in [*self.state.rooms.values(), *self.state.dms.values()]:
-            if conv.loaded:
+            if conv.loaded and not conv.more_after:  # a window loads newer ones anyway
                 self._marks.setdefault(conv.target, conv.newest_id)
 
     async def resume(self, client: ChatClient, reply: m.LoginOk) -> CaughtUp:

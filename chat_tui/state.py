@@ -281,14 +281,17 @@ class ChatState:
         else:
             conv = self.dm(message.to if mine and message.to is not None else message.sender)
         sidebar = not conv.messages and conv.target.kind == "dm"
-        added = conv.add([message])
+        # A window back in time holds no gap: newer messages come with its next pages.
+        behind = conv.more_after and not conv.holds(message.msg_id)
+        added = [] if behind else conv.add([message])
+        conv.last_msg_id = max(conv.last_msg_id, message.msg_id)
         change = Change(sidebar=sidebar, target=conv.target, added=added)
         if self.typists.stopped(conv.target, message.sender):
             change.typing = conv.target
-        if not added or mine:
+        if not (added or behind) or mine:
             return change
         mentioned = conv.target.kind == "room" and self.mentioned(message)
-        if conv.target != self.current:
+        if conv.target != self.current or behind:
             conv.unread += 1
             conv.mentions += mentioned
             change.sidebar = True

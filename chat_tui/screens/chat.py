@@ -243,16 +243,17 @@ class ChatScreen(Noticing):
 
     # -- opening and paging --------------------------------------------------------
 
-    def open_target(self, target: Target) -> None:
-        """Show a room or conversation (loading its history the first time)."""
+    def open_target(self, target: Target, around: int | None = None) -> None:
+        """Show a room or conversation (loading its history the first time), or the
+        messages around one of its messages (`around`), that one selected."""
         conv = self.state.conversation(target)
         if conv is not None and conv.state == m.PENDING:
             self.notify(f"{target.label} is waiting for an administrator's approval.")
             return
-        self._open(target)
+        self._open(target, around)
 
     @work(exclusive=True, group="open", exit_on_error=False)
-    async def _open(self, target: Target) -> None:
+    async def _open(self, target: Target, around: int | None = None) -> None:
         pane = self.query_one(MessagePane)
         previous = self._showing
         if target.kind == "dm":
@@ -262,14 +263,18 @@ class ChatScreen(Noticing):
             return
         if self.composing is not None and self.composing.target != conv.target:
             self.compose_with(None)
-        self.state.current = self._showing = conv.target
+        self.session.look_at(conv.target)
+        self._showing = conv.target
         self.redraw_sidebar()
         self._redraw_users()
         self.redraw_typing()
         await pane.show(conv.messages)
-        pane.more_before = conv.more_before
-        loaded = conv.loaded
+        pane.more_before, pane.more_after = conv.more_before, conv.more_after
+        loaded = conv.loaded and around is None
+        found = False
         try:
+            if around is not None:
+                found = await self.session.jump(conv.target, around)
             await self.session.open(conv.target)
         except ProtocolError as error:
             if error.code != ErrorCode.NO_SUCH_USER:
@@ -286,8 +291,14 @@ class ChatScreen(Noticing):
         except OFFLINE:
             return
         if not loaded:
-            await pane.show(conv.messages)
-        pane.more_before = conv.more_before
+            await pane.show(conv.messages, around=around if found else None)
+        pane.more_before, pane.more_after = conv.more_before, conv.more_after
+        if found:
+            pane.focus()
+        elif around is not None:
+            self.notify("That message is gone (or was never one you can see).", severity="warning")
+        if conv.more_after:
+            self.notify("Older messages: scroll down, or PageDown at the bottom, for newer ones.")
         self.fetch_parents()
         self.redraw_sidebar()
         self._redraw_users()
@@ -303,6 +314,27 @@ class ChatScreen(Noticing):
     @on(MessagePane.NeedOlder)
     def _need_older(self) -> None:
         self._load_older()
+
+    @on(MessagePane.NeedNewer)
+    def _need_newer(self) -> None:
+        self._load_newer()
+
+    @work(exclusive=True, group="newer", exit_on_error=False)
+    async def _load_newer(self) -> None:
+        target = self.state.current
+        conv = self.state.conversation(target) if target is not None else None
+        if target is None or conv is None:
+            return
+        try:
+            newer = await self.session.load_newer(target)
+        except (ProtocolError, *OFFLINE):
+            return
+        if self.state.current == target:
+            pane = self.query_one(MessagePane)
+            pane.more_after = conv.more_after
+            await pane.append(newer, conv.messages)
+            self.fetch_parents()
+            self.redraw_sidebar()
 
     @work(exclusive=True, group="older", exit_on_error=False)
     async def _load_older(self) -> None:
@@ -327,6 +359,8 @@ class ChatScreen(Noticing):
         pane = self.query_one(MessagePane)
         if step < 0 and pane.at_top and pane.more_before:
             self._load_older()
+        elif step > 0 and pane.at_bottom and pane.more_after:
+            self._load_newer()
         elif step < 0:
             pane.scroll_page_up(animate=False)
         else:

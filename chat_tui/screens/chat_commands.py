@@ -30,8 +30,8 @@ class ChatCommands(MessageActions):
         """A line from the client in the message pane (the screen's)."""
         raise NotImplementedError
 
-    def open_target(self, target: Target) -> None:
-        """Show a room or a conversation (the screen's)."""
+    def open_target(self, target: Target, around: int | None = None) -> None:
+        """Show a room or a conversation (around a message of it) (the screen's)."""
         raise NotImplementedError
 
     def redraw_sidebar(self) -> None:
@@ -84,6 +84,10 @@ class ChatCommands(MessageActions):
             await self.app_action("quit")
 
     async def _send(self, target: Target, text: str, *, action: bool = False) -> None:
+        conv = self.state.conversation(target)
+        if conv is not None and conv.more_after:  # what one says goes at the bottom: go there
+            conv.forget()
+            self.open_target(conv.target)
         reply_to = self.take_reply(target)
         if not await self.session.send(target, text, reply_to=reply_to, action=action):
             await self.note("Not connected: the message will be sent once reconnected.")

@@ -35,6 +35,7 @@ SELECTED_KEYS = (
     ("d", "delete it (asks first)"),
     ("r", "reply to it (Escape on the input gives it up)"),
     ("+ or =", "react (the same one again takes it back)"),
+    ("g", "a reply: go to the message it quotes (older ones load around it)"),
     ("Escape", "back to the input line"),
 )
 

@@ -57,7 +57,8 @@ class Prefill:
     last_msg_id: int = 0
 
 
-def _mysql_connect(db: str) -> Any:
+def mysql_connect(db: str) -> Any:
+    """A pymysql connection (no autocommit) to the database of a mysql:// URL."""
     import pymysql
 
     url = urlsplit(db)
@@ -128,7 +129,7 @@ def prefill(
     hashed = password_hash(params)
     now = int(time.time() * 1000)
     mysql = db.startswith("mysql://")
-    conn: Any = _mysql_connect(db) if mysql else sqlite3.connect(db, isolation_level=None)
+    conn: Any = mysql_connect(db) if mysql else sqlite3.connect(db, isolation_level=None)
     mark = "%s" if mysql else "?"
     try:
         cur = conn.cursor()

@@ -5,6 +5,7 @@
     python -m benchmarks.run sweep --rates 2000,8100,16300 --server both --runs 3
     python -m benchmarks.run idle --server both --connections 5000
     python -m benchmarks.run history --db sqlite|mysql|both
+    python -m benchmarks.run search --db sqlite|mysql|both [--messages N]
     python -m benchmarks.run login [--params cheap|default|both]
     python -m benchmarks.run all [--quick]
 
@@ -22,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks import scenarios, servers
 from benchmarks.common import log, machine_info, median, table, write_result
@@ -215,7 +217,8 @@ def cmd_idle(
 
 def _mysql_reachable() -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", 3306), timeout=1):
+        url = urlsplit(servers.MYSQL_URL)
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 3306), timeout=1):
             return True
     except OSError:
         return False
@@ -226,7 +229,7 @@ def cmd_history(
 ) -> list[dict[str, Any]]:
     dbs = ["sqlite", "mysql"] if args.db == "both" else [args.db]
     if "mysql" in dbs and not _mysql_reachable():
-        log("no MySQL/MariaDB on 127.0.0.1:3306: skipping the mysql run")
+        log(f"no MySQL/MariaDB at {servers.MYSQL_URL}: skipping the mysql run")
         dbs.remove("mysql")
     records = []
     for round_no in range(args.runs):
@@ -236,6 +239,27 @@ def cmd_history(
             records.append(record)
     columns = ["round", "db", "messages", "requests", "bad_pages", "login_ms"]
     print(table(records, [*columns, "lat_p50_ms", "lat_p95_ms", "lat_p99_ms", "lat_max_ms"]))
+    return records
+
+
+def cmd_search(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    dbs = ["sqlite", "mysql"] if args.db == "both" else [args.db]
+    if "mysql" in dbs and not _mysql_reachable():
+        log(f"no MySQL/MariaDB at {servers.MYSQL_URL}: skipping the mysql run")
+        dbs.remove("mysql")
+    records = []
+    for round_no in range(args.runs):
+        for db in dbs:
+            record = scenarios.search(
+                db, messages=args.messages, requests=args.requests, seconds=args.seconds
+            )
+            _record(record, run_id, round_no, machine)
+            records.append(record)
+    rows = [{"round": r["round"], "db": r["db"], **kind} for r in records for kind in r["kinds"]]
+    columns = ["round", "db", "kind", "answered", "errors", "mean_found"]
+    print(table(rows, [*columns, "lat_p50_ms", "lat_p99_ms", "lat_max_ms"]))
     return records
 
 
@@ -351,6 +375,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--messages", type=int, default=1_000_000)
     p.add_argument("--requests", type=int, default=1000)
     p.add_argument("--runs", type=int, default=1)
+    p = sub.add_parser("search", help="search requests in a 1,000,000-message store")
+    p.add_argument("--db", choices=["sqlite", "mysql", "both"], default="sqlite")
+    p.add_argument("--messages", type=int, default=1_000_000)
+    p.add_argument("--requests", type=int, default=200, help="per kind of query")
+    p.add_argument("--seconds", type=float, default=60.0, help="at most, per kind of query")
+    p.add_argument("--runs", type=int, default=1)
     p = sub.add_parser("login", help="logins per second")
     p.add_argument("--params", choices=["cheap", "default", "both"], default="both")
     p.add_argument("--seconds", type=float, default=10.0)
@@ -366,6 +396,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, str, dict[str, Any]], list[dic
     "sweep": cmd_sweep,
     "idle": cmd_idle,
     "history": cmd_history,
+    "search": cmd_search,
     "login": cmd_login,
     "all": cmd_all,
 }

@@ -1,4 +1,4 @@
-"""The scenarios: fan-out, idle connections, history pages, logins.
+"""The scenarios: fan-out, idle connections, history pages, searches, logins.
 
 Each function starts the server under test itself (fresh SQLite file in a temporary
 directory, or ngIRCd on a free port), measures, stops it, and returns one flat
@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection as Pipe
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
+from benchmarks import corpus
 from benchmarks import prefill as pf
 from benchmarks.common import (
     latency_summary,
@@ -432,6 +433,129 @@ async def _pages(
     }
 
 
+# ------------------------------------------------------------------------- search
+
+# Each kind of query: (label, queries to cycle through, narrowing). The frequencies
+# are those of `benchmarks.corpus` (share of all messages holding the word).
+SEARCH_KINDS: list[tuple[str, list[str], dict[str, str]]] = [
+    ("common word", ["the", "les", "est"], {}),  # 52 %, 13 %, 11 %
+    ("mid word", ["release", "build", "merci", "serveur"], {}),  # ~2.5 %
+    ("rare word", corpus.rare_words(), {}),  # 40-150 messages each
+    ("two words", ["release build", "merci demain", "bug prod", "the est"], {}),
+    ("phrase", ['"mot passe"', '"the de"', '"release build"'], {}),
+    ("prefix", ["dépl*", "secur*", "télé*", "merc*"], {}),
+    ("short prefix", ["re*", "ba*"], {}),
+    ("common, small room", ["the", "est"], {"room": corpus.SMALL_ROOM}),
+    ("mid, big room", ["release", "merci"], {"room": "Blabla"}),
+    ("common, one peer", ["the", "est"], {"peer": ""}),  # the peer is set from the fill
+]
+
+
+def search(
+    db: str = "sqlite",
+    *,
+    messages: int = 1_000_000,
+    requests: int = 200,
+    seconds: float = 60.0,
+    limit: int = 20,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """`search` requests of several kinds to a server holding `messages` messages."""
+    record: dict[str, Any] = {
+        "scenario": "search",
+        "server": "chat",
+        "db": db,
+        "messages": messages,
+        "requests": requests,
+        "limit": limit,
+    }
+    with workdir("search") as directory:
+        url = str(directory / "chat.db") if db == "sqlite" else MYSQL_URL
+        if db == "mysql":
+            pf.mysql_create_database(url)
+        try:
+            filled = corpus.fill(url, messages=messages, seed=seed)
+            record["prefill_seconds"] = filled.seconds
+            log(f"search {db}: {messages:,} messages in {filled.seconds['total']:.0f} s")
+            handle = start_chat(directory, db=url)
+            try:
+                cpu0 = proc_cpu_seconds(handle.pid)
+                kinds = run_async(_searches(handle.port, filled, requests, seconds, limit))
+                cpu = proc_cpu_seconds(handle.pid) - cpu0
+            finally:
+                handle.stop()
+        finally:
+            if db == "mysql":
+                pf.mysql_drop_database(url)
+    record["kinds"] = kinds
+    record["server_cpu_s"] = cpu
+    return record
+
+
+async def _searches(
+    port: int, filled: corpus.SearchFill, requests: int, seconds: float, limit: int
+) -> list[dict[str, Any]]:
+    loop = asyncio.get_running_loop()
+    searcher = pf.user_name(0)
+    _, conn = await loop.create_connection(
+        lambda: ChatConn(searcher, pf.BENCH_ROOM), "127.0.0.1", port
+    )
+    await conn.login(searcher, pf.PASSWORD)
+    peer = filled.peers[0]
+    results = []
+    for label, queries, narrowing in SEARCH_KINDS:
+        fields = {key: (value or peer) for key, value in narrowing.items()}
+        room, peer_name = fields.get("room"), fields.get("peer")
+
+        def ask(query: str, room: str | None = room, peer: str | None = peer_name) -> m.Search:
+            return m.Search(id=conn.new_id(), query=query, limit=limit, room=room, peer=peer)
+
+        for query in queries:  # warm-up: the first reads come from the disk
+            await conn.request(ask(query))
+        samples: list[int] = []
+        errors: dict[str, int] = {}
+        found = 0
+        bad = 0
+        deadline = time.monotonic() + seconds
+        for i in range(requests):
+            if time.monotonic() > deadline:
+                break
+            query = queries[i % len(queries)]
+            request = ask(query)
+            t = time.perf_counter_ns()
+            reply = await conn.request(request, seconds=120.0)
+            elapsed = time.perf_counter_ns() - t
+            if not reply.ok:
+                code = str(reply.fields.get("code"))
+                errors[code] = errors.get(code, 0) + 1
+                continue
+            samples.append(elapsed)
+            page = reply.result(m.SearchOk)
+            ids = [message.msg_id for message in page.messages]
+            found += len(ids)
+            if len(ids) > limit or ids != sorted(set(ids), reverse=True):
+                bad += 1
+        summary = latency_summary(samples)
+        results.append(
+            {
+                "kind": label,
+                "queries": queries if len(queries) <= 4 else f"{len(queries)} words",
+                **fields,
+                "answered": len(samples),
+                "errors": errors,
+                "bad_pages": bad,
+                "mean_found": found / len(samples) if samples else 0,
+                **{f"lat_{k}": v for k, v in summary.items()},
+            }
+        )
+        log(
+            f"  {label}: {len(samples)} answered, p50 {summary['p50_ms']:.2f} ms,"
+            f" p99 {summary['p99_ms']:.2f} ms, errors {errors or 'none'}"
+        )
+    conn.close()
+    return results
+
+
 # -------------------------------------------------------------------------- login
 
 
@@ -499,4 +623,4 @@ async def _logins(port: int, concurrency: int, seconds: float) -> dict[str, Any]
     }
 
 
-__all__ = ["IrcConn", "fanout", "history", "idle", "login"]
+__all__ = ["IrcConn", "fanout", "history", "idle", "login", "search"]

@@ -25,9 +25,12 @@ PositiveId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 ChangesLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 ProtocolVersion = Annotated[int, msgspec.Meta(ge=1, le=2)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+SearchLimit = Annotated[int, msgspec.Meta(ge=1, le=50)]
+SearchText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 HISTORY_LIMIT_DEFAULT: Final = 50
 CHANGES_LIMIT_DEFAULT: Final = 200
+SEARCH_LIMIT_DEFAULT: Final = 20
 
 MEMBER: Final = "member"
 PENDING: Final = "pending"
@@ -205,6 +208,28 @@ class History(Request, tag="history", kw_only=True):
             raise ProtocolError(ErrorCode.BAD_REQUEST, "give at most one of `before` and `after`")
 
 
+class Search(Request, tag="search", kw_only=True):
+    """Messages the caller can read that match a query, newest first (version 2).
+
+    `room` or `peer` (at most one) narrows the search to that room or conversation;
+    `before` pages backwards. The query language is the server's (docs/protocol.md).
+    """
+
+    query: SearchText
+    room: str | None = None
+    peer: str | None = None
+    before: MsgId | None = None
+    limit: SearchLimit = SEARCH_LIMIT_DEFAULT
+
+    def check(self) -> None:
+        if self.room is not None and self.peer is not None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "give at most one of `room` and `peer`")
+        if self.room is not None:
+            self.room = names.check_room_name(self.room)
+        if self.peer is not None:
+            self.peer = names.check_user_name(self.peer)
+
+
 class Who(Request, tag="who", kw_only=True):
     """The members of a room, or every online user."""
 
@@ -310,6 +335,7 @@ REQUEST_TYPES: Final[tuple[type[Request], ...]] = (
     Typing,
     SetStatus,
     SetTopic,
+    Search,
 )
 REQUEST_TAGS: Final[frozenset[str]] = frozenset(str(t.__struct_config__.tag) for t in REQUEST_TYPES)
 PRE_LOGIN_TYPES: Final[tuple[type[Request], ...]] = (Register, Login, Ping)
@@ -479,6 +505,7 @@ class Deleted(Event, tag="deleted", kw_only=True):
     by: str
     room: str | None = None
     to: str | None = None
+    sender: str | None = msgspec.field(default=None, name="from")  # the message's
 
 
 class Reaction(Event, tag="reaction", kw_only=True):
@@ -491,6 +518,7 @@ class Reaction(Event, tag="reaction", kw_only=True):
     on: bool
     room: str | None = None
     to: str | None = None
+    sender: str | None = msgspec.field(default=None, name="from")  # the message's
 
 
 class UserTyping(Event, tag="typing", kw_only=True):
@@ -589,6 +617,13 @@ class HistoryOk(Ok, kw_only=True):
     more: bool
 
 
+class SearchOk(Ok, kw_only=True):
+    """Result of `search`: matching messages, newest first; `more`: older ones match too."""
+
+    messages: list[Message]
+    more: bool
+
+
 class WhoOk(Ok, kw_only=True):
     """Result of `who`."""
 
@@ -661,6 +696,7 @@ RESULT_TYPES: Final[dict[type[Request], type[Ok]]] = {
     Delete: ChangedOk,
     React: ChangedOk,
     Changes: ChangesOk,
+    Search: SearchOk,
 }
 """The `ok` reply each request gets; requests not listed get a plain `Ok`."""
 
@@ -711,6 +747,7 @@ _request_decoder: Final = msgspec.msgpack.Decoder(
     | Typing
     | SetStatus
     | SetTopic
+    | Search
 )
 _any_decoder: Final = msgspec.msgpack.Decoder()
 

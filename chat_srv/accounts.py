@@ -158,6 +158,10 @@ class Accounts(Picture):
             now = self.clock.now_ms()
             await self.store.set_membership(user.id, general.id, MembershipState.MEMBER, now)
             self._set_member_state(user.id, general.id, MembershipState.MEMBER)
+        if self.cluster is not None:
+            self.cluster.account_created(
+                user.id, user.name, user.role, general.id if general is not None else None
+            )
         return user
 
     def _limits_address(self, ip: str) -> bool:
@@ -270,8 +274,12 @@ class Accounts(Picture):
                 user.bucket = TokenBucket(
                     config.user_request_rate, config.user_request_burst, started
                 )
+            elsewhere = user.id in self.online_elsewhere
             if self.hub.attach(client, user.id, user.rooms):
-                self._announce_presence(user, online=True)
+                if self.cluster is not None:
+                    self.cluster.presence(user.id, True)
+                if not elsewhere:  # in a cluster, online already if on another node
+                    self._announce_presence(user, online=True)
             log.info("login %s from %s", user.name, client.ip)
             self.metrics.logins.inc()
         return m.LoginOk(
@@ -312,7 +320,10 @@ class Accounts(Picture):
         client.user = None
         if self.hub.detach(client, user.id, user.rooms):
             user.bucket = None
-            self._announce_presence(user, online=False)
+            if self.cluster is not None:
+                self.cluster.presence(user.id, False)
+            if user.id not in self.online_elsewhere:
+                self._announce_presence(user, online=False)
 
     def _announce_presence(self, user: User, *, online: bool) -> None:
         """Tell those who share a room with the user: version 1 now, one event per

@@ -20,7 +20,7 @@ from chat_core.messages import Role
 from chat_core.names import check_room_name, check_user_name, has_forbidden_controls, name_key
 from chat_srv.lookalikes import has_invisible
 from chat_srv.passwords import HasherBusy
-from chat_srv.picture import Room, User
+from chat_srv.picture import Audience, Room, User
 from chat_srv.roles import CONSOLE, Actor
 from chat_srv.sanctions import parse_network
 from chat_srv.session import Connection
@@ -35,6 +35,7 @@ from chat_srv.store.base import (
 )
 
 if TYPE_CHECKING:
+    from chat_srv.cluster.node import NodeView
     from chat_srv.server import ChatServer
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,8 @@ class Admin:
             except Conflict:
                 raise AdminError(f"a room called {name} exists") from None
             room = self._service.add_room(record)
-            self._hub.to_everyone(m.encode(m.RoomAdded(room=room.name, approval=room.approval)))
+            event = m.RoomAdded(room=room.name, approval=room.approval)
+            self._service.send_event(m.encode(event), Audience(everyone=True))
             log.info(
                 "%s: added room %s (%s)",
                 self._actor.label,
@@ -317,11 +319,10 @@ class Admin:
         sanction = await self._store.add_sanction(
             SanctionKind.KICK, key, until, reason, self._actor.name, now
         )
-        self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(
             reason=DisconnectReason.KICKED, text=f"you are kicked: {reason}", until=until
         )
-        closed = self._hub.close_user(target.id, m.encode(goodbye))
+        closed = self._service.impose(sanction, m.encode(goodbye))
         log.info(
             "%s: kicked %s until %s (%d connections closed), reason %r",
             self._actor.label,
@@ -341,7 +342,7 @@ class Admin:
         if key not in self._service.sanctions.kicks:
             raise AdminError(f"{target.name} is not kicked")
         await self._store.lift_sanctions(SanctionKind.KICK, key, now)
-        self._service.sanctions.lift(SanctionKind.KICK, key)
+        self._service.lift(SanctionKind.KICK, key)
         log.info("%s: unkicked %s", self._actor.label, target.name)
         return target.name
 
@@ -355,9 +356,8 @@ class Admin:
         sanction = await self._store.add_sanction(
             SanctionKind.BAN, key, None, reason, self._actor.name, self._clock.now_ms()
         )
-        self._service.sanctions.add(sanction)
         goodbye = m.Disconnect(reason=DisconnectReason.BANNED, text=f"you are banned: {reason}")
-        closed = self._hub.close_user(target.id, m.encode(goodbye))
+        closed = self._service.impose(sanction, m.encode(goodbye))
         await self._store.revoke_sessions(target.id)
         log.info(
             "%s: banned %s (%d connections closed), reason %r",
@@ -375,7 +375,7 @@ class Admin:
         if key not in self._service.sanctions.bans:
             raise AdminError(f"{target.name} is not banned")
         await self._store.lift_sanctions(SanctionKind.BAN, key, self._clock.now_ms())
-        self._service.sanctions.lift(SanctionKind.BAN, key)
+        self._service.lift(SanctionKind.BAN, key)
         log.info("%s: unbanned %s", self._actor.label, target.name)
         return target.name
 
@@ -389,24 +389,17 @@ class Admin:
         sanction = await self._store.add_sanction(
             SanctionKind.IP_BAN, canonical, None, reason, self._actor.name, self._clock.now_ms()
         )
-        sanctions.add(sanction)
         # The same words a new connection from there gets (`ChatServer.connection_refusal`).
         goodbye = m.encode(m.Disconnect(reason=DisconnectReason.BANNED, text=f"banned: {reason}"))
-        closing = [
-            conn
-            for conn in self._hub.connections
-            if isinstance(conn, Connection) and sanctions.ip_ban(conn.ip) is not None
-        ]
-        for conn in closing:
-            conn.close_with(goodbye)
+        closed = self._service.impose(sanction, goodbye)
         log.info(
             "%s: banned address %s (%d connections closed), reason %r",
             self._actor.label,
             canonical,
-            len(closing),
+            closed,
             reason,
         )
-        return Moderated(canonical, len(closing))
+        return Moderated(canonical, closed)
 
     async def unban_ip(self, network: str) -> str:
         """Lift an IP ban (named as it was banned, in any spelling); the canonical network."""
@@ -414,7 +407,7 @@ class Admin:
         if parse_network(canonical) not in self._service.sanctions.ip_bans:
             raise AdminError(f"{canonical} is not banned")
         await self._store.lift_sanctions(SanctionKind.IP_BAN, canonical, self._clock.now_ms())
-        self._service.sanctions.lift(SanctionKind.IP_BAN, canonical)
+        self._service.lift(SanctionKind.IP_BAN, canonical)
         log.info("%s: unbanned address %s", self._actor.label, canonical)
         return canonical
 
@@ -422,12 +415,12 @@ class Admin:
         """Disconnect a user now; they may log in again at once."""
         target = self._user(user)
         reason = _reason(reason)
-        if not self._hub.is_online(target.id):
+        if not self._service.is_online(target.id):
             raise AdminError(f"{target.name} is not connected")
         goodbye = m.Disconnect(
             reason=DisconnectReason.KILLED, text=f"disconnected by the administrator: {reason}"
         )
-        closed = self._hub.close_user(target.id, m.encode(goodbye))
+        closed = self._service.close_user(target.id, m.encode(goodbye))
         await self._store.revoke_sessions(target.id)  # the password logs in again
         log.info(
             "%s: killed %s (%d connections), reason %r",
@@ -437,6 +430,11 @@ class Admin:
             reason,
         )
         return Moderated(target.name, closed)
+
+    def nodes(self) -> list[NodeView] | None:
+        """The cluster's nodes, or None when the server runs alone."""
+        cluster = self._server.cluster
+        return None if cluster is None else cluster.nodes()
 
     async def redact(self, msg_id: int, reason: str) -> int:
         """Delete a message (`deleted` goes to whoever can read it); its id.
@@ -472,7 +470,7 @@ class Admin:
                 else f"{target.name} is neither a moderator nor an admin"
             )
         await self._store.set_role(target.id, role)
-        target.role = role
+        self._service.give_role(target, role)
         log.info("%s: %s is now %s", self._actor.label, target.name, role)
         return target.name, role
 
@@ -487,7 +485,7 @@ class Admin:
             raise AdminError(f"a notice is at most {REASON_MAX * 4} characters")
         if has_forbidden_controls(text):
             raise AdminError("a notice cannot hold control characters")
-        self._hub.to_everyone(m.encode(m.Notice(text=text)))
+        self._service.send_event(m.encode(m.Notice(text=text)), Audience(everyone=True))
         reached = sum(1 for _ in self._hub.online_users())
         log.info(
             "%s: notice of %d characters sent to %d users", self._actor.label, len(text), reached

@@ -19,7 +19,7 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.messages import Role
 from chat_srv.committer import Committer
-from chat_srv.picture import Client, Picture, User, logged
+from chat_srv.picture import Audience, Client, Picture, User, logged
 from chat_srv.store.base import (
     ChangeKind,
     ChangeRecord,
@@ -180,7 +180,6 @@ class MessageChanges:
     def _deliver(self, batch: list[tuple[_Pending, StoredChange | None]]) -> None:
         """Announce a committed batch to whoever can read each message, in id order."""
         picture = self._picture
-        hub = picture.hub
         for pending, result in batch:
             assert result is not None  # only applied changes are delivered
             change, ref = pending.change, pending.ref
@@ -202,14 +201,12 @@ class MessageChanges:
                 emoji=change.emoji,
                 mentions=picture.mention_names(change.body or ""),
             )
-            data = m.encode(event)
             if room is not None:
-                hub.to_room(room.id, data)
+                audience = Audience(room_ids=(room.id,), change_id=result.change_id)
             else:
-                hub.to_user(sender.id, data)
-                if recipient is not None:
-                    hub.to_user(recipient.id, data)
-            picture.last_change_id = result.change_id
+                parties = (sender.id,) if recipient is None else (sender.id, recipient.id)
+                audience = Audience(user_ids=parties, change_id=result.change_id)
+            picture.send_event(m.encode(event), audience)
 
     def _replayed(self, record: ChangeRecord) -> m.Change:
         return change_event(
@@ -254,7 +251,9 @@ def change_event(
             mentions=mentions,
         )
     if kind is ChangeKind.DELETE:
-        return m.Deleted(change_id=change_id, msg_id=msg_id, by=actor, room=room, to=to)
+        return m.Deleted(
+            change_id=change_id, msg_id=msg_id, by=actor, room=room, to=to, sender=sender
+        )
     return m.Reaction(
         change_id=change_id,
         msg_id=msg_id,
@@ -263,4 +262,5 @@ def change_event(
         on=kind is ChangeKind.REACT,
         room=room,
         to=to,
+        sender=sender,
     )

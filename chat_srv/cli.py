@@ -248,6 +248,22 @@ def serve(
             show_default=False,
         ),
     ] = DEFAULTS.metrics,
+    cluster: Annotated[
+        str,
+        typer.Option(
+            metavar="<redis://host:port/db>",
+            help="Run as one node of several sharing the MySQL database (default: alone).",
+            show_default=False,
+        ),
+    ] = DEFAULTS.cluster,
+    node_id: Annotated[
+        str,
+        typer.Option(
+            metavar="<name>",
+            help="This node's name in the cluster (default: hostname:port).",
+            show_default=False,
+        ),
+    ] = DEFAULTS.node_id,
 ) -> None:
     """Run the chat server (embedded SQLite unless --db names a MySQL server)."""
     # The parameters only declare the options: their values are read from ctx.params

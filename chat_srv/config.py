@@ -107,6 +107,8 @@ class ServerConfig:
     frame_timeout: float = 30.0  # seconds a frame may take from its first byte to its last
     admin_socket: str = ""  # the admin socket's path; "" = default_admin_socket(); "none" = off
     metrics: str = ""  # ADDRESS:PORT to serve Prometheus metrics on; "" = off
+    cluster: str = ""  # redis://HOST:PORT/DB: one of several nodes on one MySQL; "" = alone
+    node_id: str = ""  # this node's name in the cluster; "" = HOSTNAME:PORT
 
     @property
     def hashers(self) -> int:

@@ -18,6 +18,7 @@ class Peer(Protocol):
     """What the hub needs of a connection."""
 
     protocol: int  # the version it speaks: 2 gets coalesced presence
+    ip: str | None  # the address it connected from (IP bans)
 
     def deliver(self, data: bytes) -> None:
         """Queue an encoded frame; never blocks."""

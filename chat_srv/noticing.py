@@ -10,13 +10,12 @@ A topic is stored with its room and announced to the room's online members.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.messages import Role
 from chat_srv.hub import Peer
-from chat_srv.picture import Client, Picture, Room, User, logged
+from chat_srv.picture import Audience, Client, Picture, Room, User, logged
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +49,11 @@ class Noticing:
             return m.Ok(id=request.id)
         if request.room is not None:
             event = m.UserTyping(user=user.name, room=room.name)
-            self._hub.to_peers(self._others_in(user, [room.id]), m.encode(event))
+            audience = Audience(room_ids=(room.id,), skip_user=user.id)
         else:
             event = m.UserTyping(user=user.name, to=peer.name)
-            self._hub.to_user(peer.id, m.encode(event))
+            audience = Audience(user_ids=(peer.id,))
+        self._picture.send_event(m.encode(event), audience)
         return m.Ok(id=request.id)
 
     def _may_relay(self, client: Client, target: tuple[bool, int]) -> bool:
@@ -90,24 +90,23 @@ class Noticing:
 
     def announce_status(self, user: User, skip: Client | None = None) -> None:
         """Send the user's status to whoever shares a room or a conversation with them,
-        and to their own other connections."""
-        peers = self._others_in(user, user.rooms)
+        and to their own other connections (but `skip`), on every node."""
+        hub = self._hub
+        peers: set[Peer] = set()
+        for room_id in user.rooms:
+            peers.update(hub.room_connections(room_id))
         for peer_id in user.dm_peers or ():
-            peers.update(self._hub.user_connections(peer_id))
-        peers.update(self._hub.user_connections(user.id))
+            peers.update(hub.user_connections(peer_id))
+        peers.update(hub.user_connections(user.id))
         if skip is not None:
             peers.discard(skip)
-        event = m.UserStatus(user=user.name, away=user.away, text=user.away_text)
-        if peers:
-            self._hub.to_peers(peers, m.encode(event))
-
-    def _others_in(self, user: User, room_ids: Iterable[int]) -> set[Peer]:
-        """The connections of the other members online in these rooms."""
-        peers: set[Peer] = set()
-        for room_id in room_ids:
-            peers.update(self._hub.room_connections(room_id))
-        peers.difference_update(self._hub.user_connections(user.id))
-        return peers
+        data = m.encode(m.UserStatus(user=user.name, away=user.away, text=user.away_text))
+        hub.to_peers(peers, data)
+        cluster = self._picture.cluster
+        if cluster is not None:
+            parties = (*(user.dm_peers or ()), user.id)
+            audience = Audience(room_ids=tuple(user.rooms), user_ids=parties)
+            cluster.relayed(data, audience)
 
     # -- topics -------------------------------------------------------------------------
 
@@ -125,7 +124,10 @@ class Noticing:
         value = topic.strip() or None
         await self._picture.store.set_topic(room.id, value)
         room.topic = value
-        self._hub.to_room(room.id, m.encode(m.Topic(room=room.name, topic=value or "", by=by)))
+        if self._picture.cluster is not None:
+            self._picture.cluster.topic_set(room.id, value)
+        event = m.Topic(room=room.name, topic=value or "", by=by)
+        self._picture.send_event(m.encode(event), Audience(room_ids=(room.id,)))
         log.info(
             "%s %s the topic of %s",
             by,

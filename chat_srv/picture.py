@@ -10,7 +10,7 @@ its own: the store is reached by the rules, the hub is told who is where.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
@@ -23,7 +23,14 @@ from chat_srv.limits import TokenBucket
 from chat_srv.lookalikes import LookalikeIndex
 from chat_srv.mentions import mentioned
 from chat_srv.sanctions import Sanctions
-from chat_srv.store.base import MembershipState, RoomRecord, RoomUnread, Store
+from chat_srv.store.base import (
+    MembershipState,
+    RoomRecord,
+    RoomUnread,
+    Sanction,
+    SanctionKind,
+    Store,
+)
 
 DEFAULT_ROOM = "Général"
 
@@ -59,7 +66,6 @@ class Client(Peer, Protocol):
     """What the service needs of a connection, beyond the hub's `Peer`."""
 
     user: User | None
-    ip: str | None
     # When `typing` was last relayed, by target (room or peer); made on first use.
     typing: dict[tuple[bool, int], float] | None
     session: str | None  # the digest of the session token it logged in with
@@ -70,6 +76,54 @@ class Client(Peer, Protocol):
 
     def close_after_reply(self) -> None:
         """Close the connection once the current reply is written."""
+
+
+class Audience(NamedTuple):
+    """Who an event goes to: rooms' members and users' connections (all of them with
+    `everyone`), but `skip_user`'s; `change_id`, the change it announces (if one)."""
+
+    room_ids: tuple[int, ...] = ()
+    user_ids: tuple[int, ...] = ()
+    everyone: bool = False
+    skip_user: int = 0
+    change_id: int = 0
+
+
+class ClusterLink(Protocol):
+    """What the picture tells the other nodes of a cluster (`chat_srv.cluster.node`)."""
+
+    def account_created(self, user_id: int, name: str, role: Role, general: int | None) -> None:
+        """An account was created here (a member of Général, when there is one)."""
+
+    def membership_changed(self, user_id: int, room_id: int, state: str) -> None:
+        """A membership was stored here ("": none)."""
+
+    def committed(self, deliveries: list[Any]) -> None:
+        """A batch of messages was committed here (`chat_srv.service.Delivery`)."""
+
+    def sanctioned(self, sanction: Sanction, goodbye: bytes) -> None:
+        """A kick, ban or IP ban was stored here; `goodbye` closes what it targets."""
+
+    def lifted(self, kind: SanctionKind, target: str) -> None:
+        """Sanctions were lifted here."""
+
+    def closed_user(self, user_id: int, goodbye: bytes) -> None:
+        """A user's connections were closed here (`kill`): close theirs elsewhere too."""
+
+    def presence(self, user_id: int, online: bool) -> None:
+        """A user's first connection here opened, or their last one closed."""
+
+    def relayed(self, frame: bytes, audience: Audience) -> None:
+        """An event sent here: send it to its audience's connections on the other nodes."""
+
+    def topic_set(self, room_id: int, topic: str | None) -> None:
+        """A room's topic was stored here."""
+
+    def room_created(self, room_id: int, name: str, approval: bool) -> None:
+        """A room was created here."""
+
+    def role_given(self, user_id: int, role: Role) -> None:
+        """A user's role was stored here."""
 
 
 class Picture:
@@ -90,6 +144,9 @@ class Picture:
         self.user_lookalikes = LookalikeIndex()
         self.room_lookalikes = LookalikeIndex()
         self.last_change_id = 0  # the newest change to any message (`login`'s result)
+        self.cluster: ClusterLink | None = None  # the node, when one of several
+        # In a cluster: the users online on other nodes, by user id -> node ids.
+        self.online_elsewhere: dict[int, set[str]] = {}
 
     async def load(self) -> None:
         """Read users, rooms, memberships and sanctions from the store."""
@@ -111,12 +168,17 @@ class Picture:
 
     # -- memberships and what a user sees of a room -------------------------------------
 
-    def set_membership(self, user_id: int, room: Room, state: MembershipState | None) -> None:
+    def set_membership(
+        self, user_id: int, room: Room, state: MembershipState | None, *, remote: bool = False
+    ) -> None:
         """Apply a stored membership change in memory, in the hub, and announce it.
 
         Becoming a member or leaving sends `member` to the room (the user's own
-        connections included); a pending request is silent.
+        connections included); a pending request is silent. A change stored here
+        goes to the cluster's other nodes too (`remote`: it came from one).
         """
+        if self.cluster is not None and not remote:
+            self.cluster.membership_changed(user_id, room.id, str(state) if state else "")
         before = room.members.get(user_id)
         self._set_member_state(user_id, room.id, state)
         user = self.users_by_id[user_id]
@@ -162,12 +224,20 @@ class Picture:
             mentions=(position.mentions if position is not None else 0) if member else None,
         )
 
+    def is_online(self, user_id: int) -> bool:
+        """Whether the user has a connection here or, in a cluster, on another node."""
+        return self.hub.is_online(user_id) or user_id in self.online_elsewhere
+
+    def online_user_ids(self) -> set[int]:
+        """Every user online, here or on another node."""
+        return set(self.hub.online_users()) | self.online_elsewhere.keys()
+
     def online_members(self, room: Room) -> int:
         """How many members of the room are online now."""
         return sum(
             1
             for user_id, state in room.members.items()
-            if state is MembershipState.MEMBER and self.hub.is_online(user_id)
+            if state is MembershipState.MEMBER and self.is_online(user_id)
         )
 
     def mention_names(self, body: str) -> list[str] | None:
@@ -183,6 +253,63 @@ class Picture:
             for u in mentioned(body, self.users.get)
             if u.id != sender_id and members.get(u.id) is MembershipState.MEMBER
         )
+
+    # -- sanctions that close connections -----------------------------------------------
+
+    def impose(self, sanction: Sanction, goodbye: bytes, *, remote: bool = False) -> int:
+        """Apply a stored sanction: refuse from now on, close the connections it
+        targets with `goodbye`; how many closed. Stored here (not `remote`): the
+        cluster's other nodes do the same."""
+        self.sanctions.add(sanction)
+        if sanction.kind is SanctionKind.IP_BAN:
+            closing = [p for p in self.hub.connections if self.sanctions.ip_ban(p.ip) is not None]
+            for peer in closing:
+                peer.close_with(goodbye)
+            closed = len(closing)
+        else:
+            target = self.users.get(sanction.target)
+            closed = self.hub.close_user(target.id, goodbye) if target is not None else 0
+        if self.cluster is not None and not remote:
+            self.cluster.sanctioned(sanction, goodbye)
+        return closed
+
+    def lift(self, kind: SanctionKind, target: str, *, remote: bool = False) -> None:
+        """Lift a stored sanction's effect (after `Store.lift_sanctions`)."""
+        self.sanctions.lift(kind, target)
+        if self.cluster is not None and not remote:
+            self.cluster.lifted(kind, target)
+
+    def close_user(self, user_id: int, goodbye: bytes, *, remote: bool = False) -> int:
+        """Close every connection of a user, on every node; how many closed here."""
+        closed = self.hub.close_user(user_id, goodbye)
+        if self.cluster is not None and not remote:
+            self.cluster.closed_user(user_id, goodbye)
+        return closed
+
+    # -- events for more than this node's clients ------------------------------------
+
+    def send_event(self, frame: bytes, audience: Audience, *, remote: bool = False) -> None:
+        """Send an encoded event to its audience's connections here and (not
+        `remote`) on the cluster's other nodes."""
+        hub = self.hub
+        if audience.everyone:
+            hub.to_everyone(frame)
+        elif audience.skip_user:
+            peers: set[Peer] = set()
+            for room_id in audience.room_ids:
+                peers.update(hub.room_connections(room_id))
+            for user_id in audience.user_ids:
+                peers.update(hub.user_connections(user_id))
+            peers.difference_update(hub.user_connections(audience.skip_user))
+            hub.to_peers(peers, frame)
+        else:
+            for room_id in audience.room_ids:
+                hub.to_room(room_id, frame)
+            for user_id in audience.user_ids:
+                hub.to_user(user_id, frame)
+        self.last_change_id = max(self.last_change_id, audience.change_id)
+        if self.cluster is not None and not remote:
+            self.cluster.relayed(frame, audience)
 
     def _sorted_rooms(self) -> list[Room]:
         return [self.rooms[key] for key in sorted(self.rooms)]
@@ -218,9 +345,18 @@ class Picture:
         self.user_lookalikes.add(name)
         return user
 
-    def add_room(self, record: RoomRecord) -> Room:
-        """Remember a room just created in the store (by the admin console)."""
+    def add_room(self, record: RoomRecord, *, remote: bool = False) -> Room:
+        """Remember a room just created in the store (by the admin console, here or,
+        `remote`, on another node of the cluster)."""
+        if self.cluster is not None and not remote:
+            self.cluster.room_created(record.id, record.name, record.approval)
         return self._remember_room(record.id, record.name, record.approval, 0)
+
+    def give_role(self, user: User, role: Role, *, remote: bool = False) -> None:
+        """Apply a stored role (here, and on the cluster's other nodes)."""
+        user.role = role
+        if self.cluster is not None and not remote:
+            self.cluster.role_given(user.id, role)
 
     def _remember_room(self, room_id: int, name: str, approval: bool, last_msg_id: int) -> Room:
         room = Room(room_id, name, approval, last_msg_id)

@@ -14,8 +14,10 @@ import asyncio
 import collections
 import ipaddress
 import logging
+import socket
 import ssl
 import time
+from typing import TYPE_CHECKING
 
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason
@@ -30,6 +32,9 @@ from chat_srv.passwords import PasswordHasher
 from chat_srv.service import Service
 from chat_srv.session import Connection
 from chat_srv.store import StoreError, describe_database, open_store
+
+if TYPE_CHECKING:
+    from chat_srv.cluster.node import ClusterNode
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,12 @@ class ChatServer:
         hasher = PasswordHasher(config.argon2, workers=config.hashers, queue=config.hash_queue)
         self.service = Service(self.store, self.hub, hasher, config, clock=clock or Clock())
         self.service.moderator = Moderation(self)
+        if config.cluster and not config.database.startswith("mysql:"):
+            raise ValueError(
+                "--cluster needs a MySQL database (--db mysql://...): an SQLite file is "
+                "one server's"
+            )
+        self.cluster: ClusterNode | None = None
         socket_path = config.admin_socket_path
         self.control = ControlSocket(self, socket_path) if socket_path is not None else None
         self.stopped = asyncio.Event()
@@ -98,6 +109,8 @@ class ChatServer:
         try:
             await self.service.load()
             log.debug("store opened and loaded in %.1f ms", (time.perf_counter() - started) * 1000)
+            if self.config.cluster:
+                await self._join_cluster()
             self.service.start_writers()
             loop = asyncio.get_running_loop()
             # TLS is started by each connection once it is counted (`Connection`), so
@@ -126,11 +139,25 @@ class ChatServer:
                 await self._metrics_server.close()
                 self._metrics_server = None
             await self.service.close_writers()
+            if self.cluster is not None:
+                await self.cluster.close()
             await self.store.close()
             self.service.hasher.close()
             self.service.presence.close()
             raise
         self._log_listening()
+
+    async def _join_cluster(self) -> None:
+        from chat_srv.cluster.broker import RedisBroker  # only a cluster node needs it
+        from chat_srv.cluster.node import ClusterNode
+
+        config = self.config
+        node_id = config.node_id or f"{socket.gethostname()}:{config.port}"
+        channel = f"chat:{describe_database(config.database)}"
+        self.cluster = ClusterNode(self.service, RedisBroker(config.cluster, channel), node_id)
+        await self.cluster.start()
+        self.service.cluster = self.cluster
+        log.info("node %s of the cluster on %s", node_id, channel)
 
     def _log_listening(self) -> None:
         """One line: where, and how (tests and benchmarks read the port from its start)."""
@@ -203,6 +230,8 @@ class ChatServer:
                 conn.abort()
         if self._listener is not None:
             await self._listener.wait_closed()
+        if self.cluster is not None:  # after the goodbyes: the others hear them go
+            await self.cluster.close()
         if self._metrics_server is not None:
             await self._metrics_server.close()
         await self.store.close()

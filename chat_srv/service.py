@@ -2,8 +2,9 @@
 
 `Service` answers requests from a connection's own identity: the account rules
 come from `chat_srv.accounts`, the picture of users and rooms they all read from
-`chat_srv.picture`, changes to messages from `chat_srv.changes`; rooms, messages
-and the rest are here. It does no socket I/O:
+`chat_srv.picture` (kept in step with a cluster's other nodes by
+`chat_srv.elsewhere`), changes to messages from `chat_srv.changes`, typing, status
+and topics from `chat_srv.noticing`; rooms, messages and the rest are here. It does no socket I/O:
 connections and fan-out are the hub's; durability is the store's, reached
 through the group committer.
 """
@@ -12,22 +13,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.messages import Role
 from chat_core.names import name_key
-from chat_srv.accounts import Accounts
 from chat_srv.changes import MessageChanges
 from chat_srv.clock import Clock
 from chat_srv.committer import Committer
 from chat_srv.config import ServerConfig
+from chat_srv.elsewhere import Elsewhere
 from chat_srv.hub import Hub
 from chat_srv.noticing import Noticing
 from chat_srv.passwords import HasherBusy, PasswordHasher
 from chat_srv.picture import Client, User, logged
+from chat_srv.search import MessageSearch
 from chat_srv.store.base import (
+    LoggedMessage,
     MembershipState,
     NewMessage,
     Store,
@@ -39,11 +42,24 @@ from chat_srv.store.base import (
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Awaitable[m.Reply]]
+
+
+class Delivery(NamedTuple):
+    """A stored message on its way to the connections that receive it (and, in a
+    cluster, to the other nodes: `chat_srv.cluster.node`)."""
+
+    msg_id: int
+    sender_id: int
+    room_id: int | None
+    recipient_id: int | None
+    frame: bytes  # the encoded `message` event
+
+
 Moderator = Callable[[Client, m.Moderate], Awaitable[m.Reply]]
 """Runs a `moderate` request's console line (`chat_srv.moderation`, set by the server)."""
 
 
-class Service(Accounts):
+class Service(Elsewhere):
     """Answers requests; keeps users, rooms and memberships; tells the hub who hears what."""
 
     def __init__(
@@ -66,6 +82,7 @@ class Service(Accounts):
         )
         self.changes = MessageChanges(self, config.max_batch)
         self.noticing = Noticing(self)
+        self.searches = MessageSearch(self, self.message_object)
         self.moderator: Moderator | None = None
         self._handlers: dict[type[m.Request], Handler] = {
             m.Register: self._register,
@@ -86,6 +103,7 @@ class Service(Accounts):
             m.Typing: self.noticing.typing,
             m.SetStatus: self.noticing.status,
             m.SetTopic: self.noticing.set_topic,
+            m.Search: self.searches.search,
         }
 
     def start_writers(self) -> None:
@@ -224,13 +242,10 @@ class Service(Accounts):
     # -- messages -------------------------------------------------------------
 
     def _deliver(self, batch: list[tuple[NewMessage, StoredId]]) -> None:
-        """Fan out a committed batch (called by the committer, in id order).
-
-        Each room's new messages go to its members as one run of frames, so a
-        member's connection gets one append per batch, not one per message.
-        """
-        to_rooms: dict[int, list[bytes]] = {}
+        """Fan out a committed batch (called by the committer, in id order); in a
+        cluster, through the node, which keeps the order with the others' messages."""
         users = self.users_by_id
+        deliveries: list[Delivery] = []
         for message, stored in batch:
             sender = users[message.sender_id]
             room = self.rooms_by_id[message.room_id] if message.room_id is not None else None
@@ -248,16 +263,47 @@ class Service(Accounts):
                     mentions=self.mention_names(message.body),
                 )
             )
-            if room is not None:
-                room.last_msg_id = stored.msg_id
-                to_rooms.setdefault(room.id, []).append(data)
-            elif recipient is not None:
-                _converse(sender, recipient)
-                self.hub.to_user(sender.id, data)
-                self.hub.to_user(recipient.id, data)
+            deliveries.append(
+                Delivery(
+                    stored.msg_id, message.sender_id, message.room_id, message.recipient_id, data
+                )
+            )
+        if self.cluster is not None:
+            self.cluster.committed(deliveries)
+        else:
+            self.fan_out(deliveries)
+
+    def fan_out(self, deliveries: list[Delivery]) -> None:
+        """Send messages, in id order, to this server's connections that receive them.
+
+        Each room's messages go to its members as one run of frames, so a member's
+        connection gets one append per batch, not one per message.
+        """
+        to_rooms: dict[int, list[bytes]] = {}
+        users = self.users_by_id
+        for delivery in deliveries:
+            if delivery.room_id is not None:
+                room = self.rooms_by_id.get(delivery.room_id)
+                if room is not None:
+                    room.last_msg_id = max(room.last_msg_id, delivery.msg_id)
+                to_rooms.setdefault(delivery.room_id, []).append(delivery.frame)
+            elif delivery.recipient_id is not None:
+                sender = users.get(delivery.sender_id)
+                recipient = users.get(delivery.recipient_id)
+                if sender is not None and recipient is not None:
+                    _converse(sender, recipient)
+                self.hub.to_user(delivery.sender_id, delivery.frame)
+                self.hub.to_user(delivery.recipient_id, delivery.frame)
         for room_id, frames in to_rooms.items():
             data = frames[0] if len(frames) == 1 else b"".join(frames)
             self.hub.to_room(room_id, data, frames=len(frames))
+
+    def delivery_of(self, logged: LoggedMessage) -> Delivery:
+        """A message read from the log, ready for `fan_out` (a cluster catching up)."""
+        frame = m.encode(self.message_object(logged.message))
+        return Delivery(
+            logged.message.msg_id, logged.sender_id, logged.room_id, logged.recipient_id, frame
+        )
 
     async def _history(self, client: Client, request: m.History) -> m.Reply:
         user = logged(client)
@@ -301,12 +347,12 @@ class Service(Accounts):
             room = self._member_room(user, request.room)
             ids = [uid for uid, st in room.members.items() if st is MembershipState.MEMBER]
         else:
-            ids = list(self.hub.online_users())
+            ids = list(self.online_user_ids())
         people = [self.users_by_id[uid] for uid in ids]
         users = [
             m.UserInfo(
                 name=u.name,
-                online=self.hub.is_online(u.id),
+                online=self.is_online(u.id),
                 role=u.role if u.role is not Role.USER else None,
                 away=u.away,
                 text=u.away_text,

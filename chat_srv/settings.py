@@ -114,6 +114,8 @@ class Settings:
     argon2_parallelism: int = _key(_SERVER.argon2.parallelism, minimum=1)
     admin_socket: str = _SERVER.admin_socket
     metrics: str = _key(_SERVER.metrics, address=True)
+    cluster: str = _key(_SERVER.cluster, secret=True)
+    node_id: str = _SERVER.node_id
 
     def server_config(self) -> ServerConfig:
         """The part of the settings the server takes, as a `ServerConfig`."""

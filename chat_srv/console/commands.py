@@ -160,6 +160,10 @@ async def _topic(admin: Admin, inv: Invocation) -> RenderableType:
     return r.line("topic of ", r.plain(room, "bold"), ": ", r.plain(topic))
 
 
+async def _nodes(admin: Admin, inv: Invocation) -> RenderableType:
+    return r.nodes_table(admin.nodes())
+
+
 async def _bans(admin: Admin, inv: Invocation) -> RenderableType:
     return r.bans_table(admin.bans())
 
@@ -285,7 +289,8 @@ COMMANDS: tuple[Command, ...] = (
         "copy the SQLite database to a new file, while serving",
         _backup,
     ),
-    Command(("shutdown",), (), "graceful shutdown (as on SIGTERM)", _shutdown),
+    Command(("nodes",), (), "the cluster's nodes: connections, last heartbeat", _nodes),
+    Command(("shutdown",), (), "graceful shutdown (as on SIGTERM; this node only)", _shutdown),
 )
 """Every command, in the order `help` lists them."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -21,6 +22,9 @@ from rich.text import Text
 from chat_srv.admin import ConnectedUser, PendingRequest, RoomSummary, SanctionView
 from chat_srv.escapes import escape, needs_escaping, runs
 from chat_srv.store.base import SanctionKind, StoredMessage
+
+if TYPE_CHECKING:
+    from chat_srv.cluster.node import NodeView
 
 ERROR_STYLE = "bold red"
 ESCAPE_STYLE = "reverse"
@@ -137,6 +141,20 @@ def bans_table(sanctions: list[SanctionView]) -> RenderableType:
             when(sanction.until),
             plain(sanction.reason),
             when(sanction.created_at),
+        )
+    return table
+
+
+def nodes_table(nodes: list[NodeView] | None) -> RenderableType:
+    """The `nodes` command: the cluster's nodes, their connections and last heartbeat."""
+    if nodes is None:
+        return Text("this server runs alone (no --cluster)")
+    table = _table(count(len(nodes), "node"), "node", "connections", "last heard")
+    for node, connections, heard_ago, this in nodes:
+        table.add_row(
+            plain(node, "bold" if this else ""),
+            str(connections),
+            "this node" if this else f"{heard_ago:.1f} s ago",
         )
     return table
 

@@ -27,6 +27,15 @@ class Conflict(StoreError):
     """A uniqueness rule was broken (a user or room name already taken)."""
 
 
+class SearchTooBroad(StoreError):
+    """A search would take too long to answer (MySQL: a word in very many messages)."""
+
+
+class NothingToSearch(StoreError):
+    """A search query has no word this backend's index can look up (MySQL's shortest
+    indexed word, `innodb_ft_min_token_size`, is 3 characters by default)."""
+
+
 class MembershipState(enum.StrEnum):
     """A user's standing in a room, as stored (`none` is the absence of a row)."""
 
@@ -135,6 +144,17 @@ class StoredMessage:
     reactions: Reactions | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """A message read from the log in id order (`Store.message_log`), with the ids
+    that say who receives it."""
+
+    message: StoredMessage
+    sender_id: int
+    room_id: int | None
+    recipient_id: int | None
+
+
 class ChangeKind(enum.StrEnum):
     """What a change did to a message."""
 
@@ -196,6 +216,25 @@ class ChangeRecord:
     recipient: str | None
     body: str | None
     emoji: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTerm:
+    """One term of a search query (`chat_srv.store.search.parse_query`): a word, or
+    a phrase (its words side by side, in order); `prefix`: the one word is a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchScope:
+    """Where a search looks: the messages of these rooms, and the conversations of
+    `user_id` (only the one with `peer_id` when that is set)."""
+
+    room_ids: tuple[int, ...] = ()
+    user_id: int | None = None
+    peer_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +424,29 @@ class Store(abc.ABC):
         """Room messages and DMs with ts >= `ts` (only that room's when given), oldest first.
 
         Without reactions: they are for history pages.
+        """
+
+    @abc.abstractmethod
+    async def message_log(self, after: int, limit: int) -> list[LoggedMessage]:
+        """The oldest `limit` messages with id > `after`, rooms and DMs alike, as they
+        are now (for a cluster node catching up with what others stored)."""
+
+    @abc.abstractmethod
+    async def last_msg_id(self) -> int:
+        """The newest message id, 0 if none."""
+
+    @abc.abstractmethod
+    async def search(
+        self, terms: list[SearchTerm], scope: SearchScope, *, before: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        """The newest `limit` messages in `scope` with id < `before` (or overall) that
+        match every term, newest first, and whether older matches remain.
+
+        Never a deleted message; an edited one by its current body only. Messages
+        are read back as `room_history` reads them (reactions included).
+
+        Raises:
+            NothingToSearch: no term can be looked up in this backend's index.
         """
 
     # -- changes to messages -----------------------------------------------------

@@ -4,7 +4,8 @@ and the planning of a batch of messages (nonce deduplication).
 Migrations are plain SQL files, `NNN_description.sql`, one directory per backend, so
 a database administrator can read them and apply them by hand (`sqlite3 FILE < ...`,
 `mysql DB < ...`). Statements end with `;` at the end of a line; lines starting
-with `--` are comments. Each file ends by recording its own version in
+with `--` are comments. A `CREATE TRIGGER` runs to a line `END;`, its own
+statements inside it ending with `;` as usual. Each file ends by recording its own version in
 `schema_version`, so a file applied by hand is never applied again by the server.
 
 The backends apply the files themselves (the transaction and locking rules differ);
@@ -63,14 +64,16 @@ def sql_dir(backend: str) -> Path:
 
 
 def split_statements(text: str) -> list[str]:
-    """The statements of an SQL file: each ends with `;` at the end of a line."""
+    """The statements of an SQL file: each ends with `;` at the end of a line (a
+    trigger with the line `END;`)."""
     statements: list[str] = []
     current: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("--"):
             continue
-        if stripped.endswith(";"):
+        in_trigger = (current[0] if current else stripped).upper().startswith("CREATE TRIGGER")
+        if stripped.endswith(";") and (not in_trigger or stripped.upper() == "END;"):
             current.append(line.rstrip()[:-1])
             statements.append("\n".join(current).strip())
             current = []

@@ -36,15 +36,20 @@ from chat_srv.store.base import (
     ChangeRecord,
     Conflict,
     DmUnread,
+    LoggedMessage,
     Membership,
     MembershipState,
     MessageRef,
     NewChange,
     NewMessage,
+    NothingToSearch,
     RoomRecord,
     RoomUnread,
     Sanction,
     SanctionKind,
+    SearchScope,
+    SearchTerm,
+    SearchTooBroad,
     Store,
     StoredChange,
     StoredId,
@@ -81,11 +86,13 @@ from chat_srv.store.mysql_connect import (
 )
 from chat_srv.store.rows import (
     history_page,
+    logged_message,
     message_record,
     sanction_record,
     session_found,
     user_record,
 )
+from chat_srv.store.search import boolean_match, scope_sql
 
 T = TypeVar("T")
 Cursor = Any  # aiomysql ships no type information
@@ -121,10 +128,40 @@ DM_BEFORE_SQL = (
 DM_AFTER_SQL = (
     _DM_SELECT + "WHERE m.dm_lo = %s AND m.dm_hi = %s AND m.id > %s ORDER BY m.id LIMIT %s"
 )
+# The log in id order (a cluster node catching up): a range of the primary key.
+_LOG_SQL = (
+    _MESSAGE_SELECT.format(hint="").replace(
+        "FROM messages", ", m.sender_id, m.room_id, m.recipient_id\nFROM messages"
+    )
+    + "WHERE m.id > %s ORDER BY m.id LIMIT %s"
+)
 _SINCE_SQL = _MESSAGE_SELECT.format(hint="") + "WHERE m.ts >= %s ORDER BY m.id"
 _ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
     "WHERE m.room_id = %s AND m.ts >= %s ORDER BY m.id"
 )
+# Search: InnoDB finds every match of the FULLTEXT index (it cannot stop early, nor
+# walk it in id order), then the scope's condition and the id order cut them down
+# to `limit` + 1. FORCE INDEX: on a small or new table the optimizer may prefer to
+# walk the primary key and test each row, which reads every row for a rare word.
+# The deleted are left out by name, though their body is empty.
+SEARCH_SQL = _MESSAGE_SELECT.format(hint="FORCE INDEX (messages_body)") + (
+    "WHERE MATCH (m.body) AGAINST (%s IN BOOLEAN MODE) AND m.id < %s AND m.deleted = 0"
+    " AND {scope} ORDER BY m.id DESC LIMIT %s"
+)
+_SEARCH_SETTINGS_SQL = "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, VERSION()"
+_SEARCH_SECONDS = 3.0  # at most, for one search statement (less with a short timeout)
+# Statement stopped past its time: MariaDB (1969, or InnoDB's 188 from inside a
+# full-text search), MySQL (3024).
+_STATEMENT_TIMEOUT_CODES = frozenset({188, 1969, 3024})
+
+
+def _time_bound(sql: str, mariadb: bool, seconds: float) -> str:
+    """`sql` (a SELECT) stopped by the server after `seconds`: MariaDB's SET STATEMENT
+    max_statement_time, MySQL's MAX_EXECUTION_TIME hint."""
+    if mariadb:
+        return f"SET STATEMENT max_statement_time = {seconds:g} FOR {sql.lstrip()}"
+    return sql.replace("SELECT", f"SELECT /*+ MAX_EXECUTION_TIME({int(seconds * 1000)}) */", 1)
+
 
 # One room at a time: as correlated subqueries MariaDB reads the room's whole index
 # (a `ref` scan) instead of the range after the marker.
@@ -222,11 +259,26 @@ async def _shared(cur: Cursor, statement: changes.Statement) -> list[Any]:
 class MysqlStore(Store):
     """A store in a MySQL or MariaDB database, through a pool of connections."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        timeout: float = 5.0,
+        search_seconds: float = _SEARCH_SECONDS,
+    ) -> None:
         self._url = parse_mysql_url(url)
         self._pool_size = pool_size
         self._timeout = timeout
         self._pool: Any = None
+        # The words InnoDB indexes (read at open): shorter or longer ones are not.
+        self._token_sizes = (3, 84)
+        # A search of a common word reads every message that has it (SEARCH_SQL): a
+        # few at a time, each stopped by the server past a time below the store's
+        # timeout, so that searches never hold the pool nor run on unseen.
+        self._searches = asyncio.Semaphore(max(1, pool_size // 4))
+        self._search_seconds = round(min(search_seconds, timeout * 0.6), 3)
+        self._search_sql = SEARCH_SQL
         # Messages are inserted one batch at a time, so ids become visible in order.
         self._write_lock = asyncio.Lock()
 
@@ -351,6 +403,11 @@ class MysqlStore(Store):
         self._pool = pool
         try:
             await self._run(self._migrate, seconds=_SCHEMA_LOCK_WAIT + self._timeout)
+            (server,) = await self._select(_SEARCH_SETTINGS_SQL)
+            self._token_sizes = (int(server[0]), int(server[1]))
+            self._search_sql = _time_bound(
+                SEARCH_SQL, "mariadb" in str(server[2]).lower(), self._search_seconds
+            )
         except BaseException:
             await self.close()
             raise
@@ -694,12 +751,48 @@ class MysqlStore(Store):
 
         async def op(cur: Cursor) -> tuple[list[StoredMessage], bool]:
             page, more = history_page(await _fetchall(cur, sql, args), limit, newest_first)
-            query = changes.reactions_query(page)
-            if query is not None:
-                page = changes.with_reactions(page, await _shared(cur, query))
-            return page, more
+            return await _with_reactions(cur, page), more
 
         return await self._run(op, read_only=True)
+
+    async def search(
+        self, terms: list[SearchTerm], scope: SearchScope, *, before: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        against = boolean_match(terms, *self._token_sizes)
+        if against is None:
+            raise NothingToSearch(
+                f"no word of {self._token_sizes[0]} characters or more to search for"
+            )
+        if not scope.room_ids and scope.user_id is None:
+            return [], False
+        where, scope_args = scope_sql(scope)
+        start = _NO_LIMIT if before is None else before
+        sql = self._search_sql.format(scope=_placeholders(where))
+        args = (against, start, *scope_args, limit + 1)
+
+        async def op(cur: Cursor) -> tuple[list[StoredMessage], bool]:
+            try:
+                rows = await _fetchall(cur, sql, args)
+            except pymysql.err.MySQLError as e:
+                if error_code(e) in _STATEMENT_TIMEOUT_CODES:
+                    raise SearchTooBroad(
+                        f"this search matches too many messages to answer within"
+                        f" {self._search_seconds:g} s: add a rarer word"
+                    ) from e
+                raise
+            # Read as a history page is, and kept as read: newest first.
+            page, more = history_page(rows, limit, False)
+            return await _with_reactions(cur, page), more
+
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._searches.acquire()
+        except TimeoutError:
+            raise StoreUnavailable("too many searches at once; try again") from None
+        try:
+            return await self._run(op, read_only=True)
+        finally:
+            self._searches.release()
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:
@@ -707,6 +800,14 @@ class MysqlStore(Store):
         else:
             rows = await self._select(_ROOM_SINCE_SQL, (room_id, ts))
         return [message_record(r) for r in rows]
+
+    async def message_log(self, after: int, limit: int) -> list[LoggedMessage]:
+        rows = await self._select(_LOG_SQL, (after, limit))
+        return [logged_message(r) for r in rows]
+
+    async def last_msg_id(self) -> int:
+        rows = await self._select("SELECT COALESCE(MAX(id), 0) FROM messages")
+        return int(rows[0][0])
 
     # -- changes to messages -------------------------------------------------------
 
@@ -847,6 +948,14 @@ class MysqlStore(Store):
             f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
         )
         return [sanction_record(r) for r in rows]
+
+
+async def _with_reactions(cur: Cursor, page: list[StoredMessage]) -> list[StoredMessage]:
+    """`page` with its reactions: one more query (none if no message can have any)."""
+    query = changes.reactions_query(page)
+    if query is None:
+        return page
+    return changes.with_reactions(page, await _shared(cur, query))
 
 
 async def _remember_address(cur: Cursor, user_id: int, ip: str, now: int) -> None:

@@ -6,7 +6,7 @@ import hmac
 from typing import Any, Literal
 
 from chat_core.messages import Role
-from chat_srv.store.base import Sanction, SanctionKind, StoredMessage, UserRecord
+from chat_srv.store.base import LoggedMessage, Sanction, SanctionKind, StoredMessage, UserRecord
 
 
 def user_record(row: Any) -> UserRecord:
@@ -29,6 +29,11 @@ def message_record(row: Any) -> StoredMessage:
         edited=row[8],
         deleted=bool(row[9]),
     )
+
+
+def logged_message(row: Any) -> LoggedMessage:
+    """A row of `message_record`'s columns, then sender_id, room_id, recipient_id."""
+    return LoggedMessage(message_record(row), int(row[10]), row[11], row[12])
 
 
 def sanction_record(row: Any) -> Sanction:

@@ -36,6 +36,7 @@ from chat_srv.store.base import (
     ChangeRecord,
     Conflict,
     DmUnread,
+    LoggedMessage,
     Membership,
     MembershipState,
     MessageRef,
@@ -45,6 +46,8 @@ from chat_srv.store.base import (
     RoomUnread,
     Sanction,
     SanctionKind,
+    SearchScope,
+    SearchTerm,
     Store,
     StoredChange,
     StoredId,
@@ -74,11 +77,13 @@ from chat_srv.store.migrations import (
 )
 from chat_srv.store.rows import (
     history_page,
+    logged_message,
     message_record,
     sanction_record,
     session_found,
     user_record,
 )
+from chat_srv.store.search import fts5_match, fts5_words, scope_sql
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]  # statements run in the database thread
@@ -108,6 +113,44 @@ DM_BEFORE_SQL = (
 )
 DM_AFTER_SQL = (
     _MESSAGE_SELECT + "WHERE m.dm_lo = ? AND m.dm_hi = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+)
+
+# The log in id order (a cluster node catching up): a range of the primary key.
+_LOG_SQL = (
+    _MESSAGE_SELECT.replace(
+        "FROM messages", ", m.sender_id, m.room_id, m.recipient_id\nFROM messages"
+    )
+    + "WHERE m.id > ? ORDER BY m.id LIMIT ?"
+)
+
+# Search, in two steps (`_search`). First the newest matches wherever they are: the
+# FTS5 table walked newest first (its rowid order, `ORDER BY rowid DESC` consumed by
+# the virtual table), at most SEARCH_CANDIDATES of them, then their messages by
+# primary key with the scope's condition. A rare word, or a common one in a scope
+# that holds many of its matches, is answered there. Otherwise (many matches, few
+# in the scope) the index itself intersects the words with the scope's places
+# (SEARCH_SQL), newest first, from where the first step stopped, each match joined
+# to its message, stopping after `limit` + 1. Both keep the scope's own condition
+# on the messages: the places in the index are a way to the rows, not the rule.
+SEARCH_CANDIDATES = 200
+CANDIDATES_SQL = (
+    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid < ?"
+    " ORDER BY rowid DESC LIMIT ?"
+)
+CANDIDATE_MESSAGES_SQL = _MESSAGE_SELECT + (
+    "WHERE m.id IN ({ids}) AND m.deleted = 0 AND {scope} ORDER BY m.id DESC LIMIT ?"
+)
+SEARCH_SQL = _MESSAGE_SELECT.replace(
+    "FROM messages AS m", "FROM messages_fts AS f JOIN messages AS m ON m.id = f.rowid"
+) + (
+    "WHERE messages_fts MATCH ? AND f.rowid < ? AND m.deleted = 0 AND {scope}"
+    " ORDER BY f.rowid DESC LIMIT ?"
+)
+
+# New messages into the search index: a range of consecutive ids.
+INDEX_NEW_SQL = (
+    "INSERT INTO messages_fts (rowid, body, place)"
+    " SELECT id, body, place FROM messages WHERE id BETWEEN ? AND ? AND deleted = 0"
 )
 
 ROOM_UNREAD_SQL = """
@@ -241,6 +284,9 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
             conn.executemany(
                 "INSERT INTO mentions (user_id, room_id, msg_id) VALUES (?, ?, ?)", mentions
             ).close()
+        # Into the search index in the same transaction, the batch in one statement
+        # (sql/sqlite/008_search.sql says why not a trigger).
+        conn.execute(INDEX_NEW_SQL, (ids[0], last)).close()
         pairs = conversation_rows(plan.fresh)
         if pairs:
             conn.executemany(
@@ -248,6 +294,38 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
                 pairs,
             ).close()
     return plan.results(ids)
+
+
+def _search(
+    conn: sqlite3.Connection,
+    terms: list[SearchTerm],
+    scope: SearchScope,
+    start: int,
+    limit: int,
+) -> tuple[list[StoredMessage], bool]:
+    """`Store.search` in one read transaction (in the database thread); see SEARCH_SQL."""
+    where, scope_args = scope_sql(scope)
+    conn.execute("BEGIN")
+    try:
+        candidates = [
+            int(r[0])
+            for r in conn.execute(CANDIDATES_SQL, (fts5_words(terms), start, SEARCH_CANDIDATES))
+        ]
+        rows: list[Any] = []
+        if candidates:
+            sql = CANDIDATE_MESSAGES_SQL.format(ids=_marks(candidates), scope=where)
+            rows = conn.execute(sql, (*candidates, *scope_args, limit + 1)).fetchall()
+        if len(rows) <= limit and len(candidates) == SEARCH_CANDIDATES:
+            params = (fts5_match(terms, scope), candidates[-1], *scope_args, limit + 1 - len(rows))
+            rows += conn.execute(SEARCH_SQL.format(scope=where), params).fetchall()
+        # Kept as read: newest first.
+        page, more = history_page(rows, limit, False)
+        query = changes.reactions_query(page)
+        if query is not None:
+            page = changes.with_reactions(page, conn.execute(*query).fetchall())
+    finally:
+        conn.execute("COMMIT")
+    return page, more
 
 
 def _run_steps(conn: sqlite3.Connection, steps: changes.Steps) -> list[StoredChange | None]:
@@ -590,6 +668,21 @@ class SqliteStore(Store):
             page = changes.with_reactions(page, await self._rows(*query))
         return page, more
 
+    async def search(
+        self, terms: list[SearchTerm], scope: SearchScope, *, before: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        if not terms or (not scope.room_ids and scope.user_id is None):
+            return [], False
+        start = _NO_LIMIT if before is None else before
+        async with self._lock:
+            db = self._conn()
+            with _translate():
+                # One hop to the database thread, one snapshot for both steps.
+                result: tuple[list[StoredMessage], bool] = await db._execute(  # type: ignore[no-untyped-call]
+                    _search, db._conn, terms, scope, start, limit
+                )
+                return result
+
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:
             rows = await self._rows(_MESSAGE_SELECT + "WHERE m.ts >= ? ORDER BY m.id", (ts,))
@@ -598,6 +691,14 @@ class SqliteStore(Store):
                 _MESSAGE_SELECT + "WHERE m.room_id = ? AND m.ts >= ? ORDER BY m.id", (room_id, ts)
             )
         return [message_record(r) for r in rows]
+
+    async def message_log(self, after: int, limit: int) -> list[LoggedMessage]:
+        rows = await self._rows(_LOG_SQL, (after, limit))
+        return [logged_message(r) for r in rows]
+
+    async def last_msg_id(self) -> int:
+        rows = await self._rows("SELECT COALESCE(MAX(id), 0) FROM messages")
+        return int(rows[0][0])
 
     # -- changes to messages -------------------------------------------------------
 

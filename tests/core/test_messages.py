@@ -145,6 +145,22 @@ REQUESTS: list[tuple[m.Request, dict[str, Any]]] = [
         m.SetTopic(id=28, room="Général", topic=""),
         {"type": "set_topic", "id": 28, "room": "Général", "topic": ""},
     ),
+    (m.Search(id=29, query="build"), {"type": "search", "id": 29, "query": "build"}),
+    (
+        m.Search(id=30, query='"mot de passe" oubli*', room="Général", before=99, limit=50),
+        {
+            "type": "search",
+            "id": 30,
+            "query": '"mot de passe" oubli*',
+            "room": "Général",
+            "before": 99,
+            "limit": 50,
+        },
+    ),
+    (
+        m.Search(id=31, query="x", peer="bob", limit=1),
+        {"type": "search", "id": 31, "query": "x", "peer": "bob", "limit": 1},
+    ),
 ]
 
 EDITED = m.Edited(
@@ -317,6 +333,15 @@ OK_REPLIES: list[tuple[m.Ok, dict[str, Any]]] = [
         m.ChangesOk(id=11, changes=[EDITED, DELETED], more=False),
         {"type": "ok", "id": 11, "changes": [EDITED_WIRE, DELETED_WIRE], "more": False},
     ),
+    (
+        m.SearchOk(id=12, messages=[DIRECT_MESSAGE, ROOM_MESSAGE], more=True),
+        {
+            "type": "ok",
+            "id": 12,
+            "messages": [DIRECT_MESSAGE_WIRE, ROOM_MESSAGE_WIRE],
+            "more": True,
+        },
+    ),
 ]
 
 ERROR_REPLIES: list[tuple[m.ErrorReply, dict[str, Any]]] = [
@@ -378,6 +403,7 @@ def test_examples_cover_every_type() -> None:
         m.ModerateOk,
         m.ChangedOk,
         m.ChangesOk,
+        m.SearchOk,
     }
     assert {str(w["type"]) for _, w in REQUESTS} == m.REQUEST_TAGS
 
@@ -484,6 +510,22 @@ def test_history_limit_defaults_to_50() -> None:
     assert request.limit == m.HISTORY_LIMIT_DEFAULT == 50
 
 
+def test_search_defaults_and_bounds() -> None:
+    request = m.decode_request(msgspec.msgpack.encode({"type": "search", "id": 1, "query": "x"}))
+    assert request == m.Search(id=1, query="x", limit=m.SEARCH_LIMIT_DEFAULT)
+    assert m.SEARCH_LIMIT_DEFAULT == 20
+    fields = {"type": "search", "id": 1, "query": "é" * 200, "limit": 50, "before": 0}
+    assert m.decode_request(msgspec.msgpack.encode(fields)) == m.Search(
+        id=1, query="é" * 200, limit=50, before=0
+    )
+    # The query is the server's to read: operators and quotes reach it as typed.
+    hostile = 'a" OR b -c NEAR(d) e:* ("'
+    fields = {"type": "search", "id": 1, "query": hostile, "room": "Ge\u0301ne\u0301ral"}
+    assert m.decode_request(msgspec.msgpack.encode(fields)) == m.Search(
+        id=1, query=hostile, room="Général"
+    )
+
+
 def test_decoding_normalises_names_to_nfc() -> None:
     decomposed = "Ge\u0301ne\u0301ral"
     request = m.decode_request(
@@ -530,6 +572,7 @@ def test_result_types_follow_the_request_table() -> None:
         m.Typing: m.Ok,
         m.SetStatus: m.Ok,
         m.SetTopic: m.Ok,
+        m.Search: m.SearchOk,
     }
     assert set(expected) == set(m.REQUEST_TYPES)
     assert {kind: m.RESULT_TYPES.get(kind, m.Ok) for kind in m.REQUEST_TYPES} == expected
@@ -699,6 +742,19 @@ BAD_FIELDS: list[tuple[str, dict[str, Any]]] = [
     ("topic-nil", {"type": "set_topic", "id": 1, "room": "a", "topic": None}),
     ("topic-301", {"type": "set_topic", "id": 1, "room": "a", "topic": "x" * 301}),
     ("topic-newline", {"type": "set_topic", "id": 1, "room": "a", "topic": "a\nb"}),
+    # search
+    ("search-no-query", {"type": "search", "id": 1}),
+    ("search-empty", {"type": "search", "id": 1, "query": ""}),
+    ("search-201", {"type": "search", "id": 1, "query": "a" * 201}),
+    ("search-query-int", {"type": "search", "id": 1, "query": 5}),
+    ("search-query-nil", {"type": "search", "id": 1, "query": None}),
+    ("search-query-bytes", {"type": "search", "id": 1, "query": b"build"}),
+    ("search-room-and-peer", {"type": "search", "id": 1, "query": "a", "room": "a", "peer": "b"}),
+    ("search-limit-0", {"type": "search", "id": 1, "query": "a", "limit": 0}),
+    ("search-limit-51", {"type": "search", "id": 1, "query": "a", "limit": 51}),
+    ("search-before-negative", {"type": "search", "id": 1, "query": "a", "before": -1}),
+    ("search-before-str", {"type": "search", "id": 1, "query": "a", "before": "9"}),
+    ("search-to", {"type": "search", "id": 1, "query": "a", "to": "bob"}),
 ]
 
 
@@ -819,6 +875,8 @@ BAD_NAMES = {
         ("history-peer", {}),
         ("mark_read-room", {"msg_id": 1}),
         ("mark_read-peer", {"msg_id": 1}),
+        ("search-room", {"query": "x"}),
+        ("search-peer", {"query": "x"}),
     ],
 )
 def test_bad_names_are_invalid_name(kind: str, fields: dict[str, Any], name: str) -> None:

@@ -227,9 +227,17 @@ async def test_a_client_that_was_away_catches_every_change(both: ChatServer) -> 
         room="Général",
     )
     assert changes[1] == m.Reaction(
-        change_id=2, msg_id=two.msg_id, user="alice", emoji="👀", on=True, room="Général"
+        change_id=2,
+        msg_id=two.msg_id,
+        user="alice",
+        emoji="👀",
+        on=True,
+        room="Général",
+        sender="alice",
     )
-    assert changes[2] == m.Deleted(change_id=3, msg_id=dm.msg_id, by="alice", to="bob")
+    assert changes[2] == m.Deleted(
+        change_id=3, msg_id=dm.msg_id, by="alice", to="bob", sender="alice"
+    )
     assert isinstance(changes[3], m.Edited)
     assert changes[3].body == "two, edited"
     assert (await back.call(m.Changes, since=4)).changes == []

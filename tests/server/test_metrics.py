@@ -183,6 +183,7 @@ async def test_logins_and_registrations_over_their_limits_are_counted(db_path: s
 
 class _Peer:
     protocol = 1
+    ip: str | None = None
 
     def __init__(self) -> None:
         self.frames: list[bytes] = []

@@ -46,6 +46,8 @@ EVERY_KEY_CHANGED: dict[str, Any] = {
     "registration": "closed",
     "registrations_per_ip": 1,
     "token_days": 7,
+    "cluster": "redis://127.0.0.1:6390/0",
+    "node_id": "node-1",
     "reserved_names": ("boss", "Chef"),
     "argon2_time_cost": 1,
     "argon2_memory_kib": 64,

@@ -36,6 +36,7 @@ def test_sql_files_are_found_and_split() -> None:
         assert any(s.startswith("ALTER TABLE users ADD COLUMN role") for s in third.statements)
         assert any(s.startswith("CREATE TABLE reactions") for s in fourth.statements)
         assert any(s.startswith("CREATE TABLE mentions") for s in fifth.statements)
+        assert any("messages_fts" in s or "FULLTEXT" in s for s in migrations[7].statements)
         for migration in migrations:
             assert migration.statements[-1].startswith("INSERT INTO schema_version")
     with pytest.raises(StoreError, match="missing"):
@@ -47,6 +48,15 @@ def test_split_statements() -> None:
         "-- a comment; not a statement\nCREATE TABLE a (\n  x INT -- why\n);\n\nSELECT 1;\nSELECT 2"
     )
     assert split_statements(text) == ["CREATE TABLE a (\n  x INT -- why\n)", "SELECT 1", "SELECT 2"]
+    trigger = (
+        "CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n    INSERT INTO b VALUES (1);\n"
+        "    INSERT INTO c VALUES (2);\nEND;\nSELECT 3;\n"
+    )
+    assert split_statements(trigger) == [
+        "CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n    INSERT INTO b VALUES (1);\n"
+        "    INSERT INTO c VALUES (2);\nEND",
+        "SELECT 3",
+    ]
 
 
 def test_schema_applies_by_hand(tmp_path: Path) -> None:
@@ -54,6 +64,17 @@ def test_schema_applies_by_hand(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "by-hand.db") as conn:
         conn.executescript((REPO / "sql" / "sqlite" / "001_init.sql").read_text("utf-8"))
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    conn.close()
+
+
+def test_every_schema_file_applies_by_hand(tmp_path: Path) -> None:
+    """Every file in turn through sqlite3 as a script, as the server splits them too."""
+    files = sorted((REPO / "sql" / "sqlite").glob("*.sql"))
+    with sqlite3.connect(tmp_path / "by-hand.db") as conn:
+        for path in files:
+            conn.executescript(path.read_text("utf-8"))
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version")]
+        assert versions == list(range(1, len(files) + 1))
     conn.close()
 
 

@@ -281,6 +281,20 @@ class ChatClient:
         given = {key: value for key, value in fields.items() if value is not None}
         return await self.request(m.History, m.HistoryOk, limit=limit, **given)
 
+    async def search(
+        self,
+        query: str,
+        *,
+        room: str | None = None,
+        peer: str | None = None,
+        before: int | None = None,
+        limit: int = m.SEARCH_LIMIT_DEFAULT,
+    ) -> m.SearchOk:
+        """A page of the readable messages that match `query`, newest first."""
+        fields: dict[str, Any] = {"room": room, "peer": peer, "before": before}
+        given = {key: value for key, value in fields.items() if value is not None}
+        return await self.request(m.Search, m.SearchOk, query=query, limit=limit, **given)
+
     async def who(self, room: str | None = None) -> list[m.UserInfo]:
         """The members of a room, or every online user."""
         fields = {} if room is None else {"room": room}

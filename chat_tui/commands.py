@@ -21,12 +21,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/away": ("[TEXT]", "say you are away (with TEXT, if given) until /back"),
     "/back": ("", "say you are back"),
     "/who": ("", "who is in the current room (online first)"),
+    "/search": ("[WORDS]", 'search the messages you can read: words, "a phrase", prefix*'),
     "/rooms": ("", "browse every room and join one"),
     "/help": ("", "keys and commands"),
     "/logout": ("[all]", "log out, back to the login screen (all: end every session of yours)"),
     "/quit": ("", "log out and leave chat-tui"),
 }
 """Each command: its arguments and what it does (shown by /help)."""
+
+SEARCH_MAX = 200  # characters of a search query (the protocol's `query`)
 
 MODERATION: dict[str, tuple[str, str]] = {
     "/kick": ("USER DURATION REASON", "disconnect USER; logins refused for DURATION (10m, 2h)"),
@@ -108,6 +111,8 @@ def parse(line: str) -> Command | Invalid | None:
         return Command(name, text=rest) if rest.strip() else Invalid(usage)
     if name == "/away":
         return _line(name, rest.strip(), m.STATUS_TEXT_MAX, "an away message")
+    if name == "/search":
+        return _line(name, rest.strip(), SEARCH_MAX, "a search")
     args = tuple(rest.split())
     if name == "/join" and len(args) != 1:
         return Invalid(usage)

@@ -220,6 +220,12 @@ class ChatSession:
             conv.quoted[msg_id] = found
         return found
 
+    async def search(self, query: str, before: int | None = None) -> tuple[list[m.Message], bool]:
+        """A page of the messages that match `query`, newest first (before `before`, if
+        given), and whether older ones match too."""
+        page = await self.client.search(query, before=before)
+        return page.messages, page.more
+
     def typing_due(self, target: Target) -> bool:
         """Whether to say the user is typing in `target`: not if said less than 3 s ago
         (if it is due, it counts as said)."""

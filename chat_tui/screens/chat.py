@@ -30,6 +30,7 @@ from chat_tui.render import describe_error, plain
 from chat_tui.screens.message_actions import OFFLINE
 from chat_tui.screens.noticing import Noticing
 from chat_tui.screens.room_browser import RoomBrowser
+from chat_tui.screens.search import SearchView
 from chat_tui.screens.switcher import QuickSwitcher
 from chat_tui.session import CaughtUp, ChatSession
 from chat_tui.state import Change
@@ -73,6 +74,14 @@ class ChatScreen(Noticing):
             priority=True,
         ),
         Binding("ctrl+o", "rooms", "Rooms", id="chat.rooms", tooltip="Browse and join rooms"),
+        Binding(
+            "ctrl+f",
+            "search",
+            "Search",
+            id="chat.search",
+            tooltip="Search the messages you can read",
+            priority=True,
+        ),
         Binding("pageup", "page(-1)", "Older", show=False, id="chat.page_up", priority=True),
         Binding("pagedown", "page(1)", "Newer", show=False, id="chat.page_down", priority=True),
         Binding("ctrl+l,escape", "focus_input", show=False, id="chat.focus_input"),
@@ -404,6 +413,27 @@ class ChatScreen(Noticing):
     def browse_rooms(self) -> None:
         """Open the room browser."""
         self.action_rooms()
+
+    def action_search(self) -> None:
+        """The search view, with no words yet."""
+        self.search()
+
+    def search(self, query: str = "") -> None:
+        """Open the search view (searching `query` at once, if given); go to the message
+        chosen, in its room or conversation."""
+
+        def chosen(message: m.Message | None) -> None:
+            if message is None:
+                return
+            if message.room is not None:
+                target = Target.room(message.room)
+            else:
+                mine = name_key(message.sender) == name_key(self.state.me)
+                target = Target.dm(message.to if mine and message.to else message.sender)
+            self.open_target(target, around=message.msg_id)
+
+        view = SearchView(self.session.search, query, me=self.state.me, tz=self.tz)
+        self.app.push_screen(view, chosen)
 
     async def app_action(self, action: str) -> None:
         """Run an action of the app (`help`, `quit`)."""

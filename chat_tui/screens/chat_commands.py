@@ -76,6 +76,8 @@ class ChatCommands(MessageActions):
             await self._set_status(command.name == "/away", command.text)
         elif command.name == "/topic":
             await self._set_topic(command.text)
+        elif command.name == "/search":
+            self.search(command.text)
         elif command.name == "/help":
             await self.app_action("help")
         elif command.name == "/logout":
@@ -121,6 +123,10 @@ class ChatCommands(MessageActions):
 
     def redraw_status(self) -> None:
         """Redraw where away statuses show (the screen's)."""
+        raise NotImplementedError
+
+    def search(self, query: str = "") -> None:
+        """Open the search view, searching `query` at once if given (the screen's)."""
         raise NotImplementedError
 
     async def _set_status(self, away: bool, text: str) -> None:

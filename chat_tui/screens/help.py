@@ -23,6 +23,7 @@ KEYS = (
     ("Alt+1 … Alt+9", "jump to the n-th room or conversation"),
     ("Ctrl+K", "quick switcher: type part of a name"),
     ("Ctrl+O", "browse every room and join one"),
+    ("Ctrl+F", "search the messages (Enter on a result goes to it)"),
     ("PageUp / PageDown", "scroll the messages (PageUp at the top loads older ones)"),
     ("Escape, Ctrl+L", "back to the input line; there, give up an edit or a reply"),
     ("Tab / Shift+Tab", "move between the sidebar, messages, input and users"),

@@ -10,6 +10,7 @@ are highlighted in the bodies.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import ClassVar
@@ -49,14 +50,34 @@ def query_terms(query: str) -> list[tuple[str, bool]]:
     return terms
 
 
+def folded(text: str) -> tuple[str, list[int]]:
+    """`text` without case or accents (as the server compares words), and for each of
+    its characters, the index of the one of `text` it comes from."""
+    chars: list[str] = []
+    origins: list[int] = []
+    for index, char in enumerate(text):
+        for part in unicodedata.normalize("NFKD", char.casefold()):
+            if not unicodedata.combining(part):
+                chars.append(part)
+                origins.append(index)
+    return "".join(chars), origins
+
+
 def highlighted(body: str, terms: list[tuple[str, bool]]) -> Text:
-    """`body` (plain) with every word or phrase of the query in it highlighted."""
+    """`body` (plain) with every word or phrase of the query in it highlighted, whatever
+    their case and accents (`general` in `Général`)."""
     text = Text(body)
+    plain_body, origins = folded(body)
     for term, prefix in terms:
         end = r"\w*" if prefix else r"(?!\w)"  # a prefix: the whole word it starts
-        pattern = rf"(?<!\w){re.escape(term)}{end}"
-        for match in re.finditer(pattern, body, re.IGNORECASE):
-            text.stylize(HIGHLIGHT, *match.span())
+        pattern = rf"(?<!\w){re.escape(folded(term)[0])}{end}"
+        for match in re.finditer(pattern, plain_body):
+            if match.end() == match.start():
+                continue
+            stop = origins[match.end() - 1] + 1
+            while stop < len(body) and unicodedata.combining(body[stop]):
+                stop += 1  # the accents on the last letter are part of it
+            text.stylize(HIGHLIGHT, origins[match.start()], stop)
     return text
 
 
@@ -172,7 +193,8 @@ class SearchView(ModalScreen[m.Message | None]):
             hint.update("No message matches.")
             return
         count = len(self.results)
-        hint.update(f"{count}{'+' if self.more else ''} found, newest first.")
+        more = " More match: “older results…” brings them." if self.more else ""
+        hint.update(f"{count} found, newest first.{more}")
         listing.highlighted = min(highlight or 0, len(options) - 1)
         listing.focus()
 

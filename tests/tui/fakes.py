@@ -145,3 +145,36 @@ class NoticingReplayClient(ReplayClient):
             users = [msgspec.structs.replace(u, **AWAY.get(u.name, {})) for u in MEMBERS]
             answer = m.WhoOk(users=users)
         return cast(R, answer)
+
+
+FOUND = [
+    m.Message(
+        msg_id=21, ts=at(3, 9, 18), sender="bob", body="did you tag it? [b]v2[/b]", to="alice"
+    ),
+    m.Message(msg_id=7, ts=at(3, 9, 7), sender="alice", body="tagging it now", room="Général"),
+    m.Message(
+        msg_id=5,
+        ts=at(3, 9, 4),
+        sender="carol",
+        body="@alice great, can you tag the release?",
+        room="Général",
+    ),
+    m.Message(
+        msg_id=3,
+        ts=at(1, 16, 40),
+        sender="dave",
+        body="Tags for the Étiquettes release go\nin the wiki",
+        room="Blabla",
+    ),
+]
+"""What `tag*` finds, newest first, for `SearchReplayClient`."""
+
+
+class SearchReplayClient(ReplayClient):
+    """The same, answering every search with FOUND (and more to come)."""
+
+    async def request(self, kind: type[m.Request], result: type[R], **fields: Any) -> R:
+        """The fixed answers, and FOUND for a search."""
+        if kind is m.Search:
+            return cast(R, m.SearchOk(messages=FOUND, more=True))
+        return await super().request(kind, result, **fields)

@@ -82,7 +82,7 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
                 0,
                 [
                     *("/away", "/back", "/help", "/join", "/leave", "/logout"),
-                    *("/me", "/msg", "/quit", "/react", "/rooms", "/who"),
+                    *("/me", "/msg", "/quit", "/react", "/rooms", "/search", "/who"),
                 ],
             ),
         ),

@@ -25,6 +25,10 @@ def test_the_words_found_are_highlighted() -> None:
     text = highlighted("Tagging the Release, re-release and tags", query_terms("release tag*"))
     found = [text.plain[span.start : span.end] for span in text.spans if span.style == HIGHLIGHT]
     assert found == ["Release", "release", "Tagging", "tags"]  # words, not inside them
+    text = highlighted("Le GÉNÉRAL, généralement", query_terms("general"))
+    assert [text.plain[s.start : s.end] for s in text.spans] == ["GÉNÉRAL"]  # as the server
+    text = highlighted("e\u0301te\u0301 : ÉTÉ", query_terms("été"))  # combining accents too
+    assert [text.plain[s.start : s.end] for s in text.spans] == ["e\u0301te\u0301", "ÉTÉ"]
     text = highlighted("[bold]x[/] stays", query_terms('"x[/] stays"'))
     assert text.plain == "[bold]x[/] stays"
     assert [text.plain[s.start : s.end] for s in text.spans] == ["x[/] stays"]

@@ -5,7 +5,8 @@ runs them against the session in workers, so the interface never waits on the
 network, and redraws what changed. The app hands it each server event's `Change`.
 What can be done to a message already sent (edit, delete, reply, react) is in
 `MessageActions`, the `/commands` in `ChatCommands`, typing and the bell in
-`Noticing`: the bases of this screen.
+`Noticing`, opening, paging and going places in `Navigation`: the bases of this
+screen, each on top of the one before.
 """
 
 from __future__ import annotations
@@ -21,17 +22,14 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from chat_core import messages as m
-from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command, Invalid, completions, parse
 from chat_tui.config import Preferences
 from chat_tui.conversation import Target
 from chat_tui.render import describe_error, plain
 from chat_tui.screens.message_actions import OFFLINE
-from chat_tui.screens.noticing import Noticing
-from chat_tui.screens.room_browser import RoomBrowser
-from chat_tui.screens.search import SearchView
-from chat_tui.screens.switcher import QuickSwitcher
+from chat_tui.screens.navigation import Navigation
 from chat_tui.session import CaughtUp, ChatSession
 from chat_tui.state import Change
 from chat_tui.widgets.chat_input import ChatInput
@@ -42,7 +40,7 @@ from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.user_list import UserList
 
 
-class ChatScreen(Noticing):
+class ChatScreen(Navigation):
     """Rooms and conversations, the current one's messages, its users, the input.
 
     Args:
@@ -159,9 +157,9 @@ class ChatScreen(Noticing):
     def redraw_status(self) -> None:
         """Someone's away status changed: the sidebar, the users, the status bar."""
         self.redraw_sidebar()
-        self._redraw_users()
+        self.redraw_users()
 
-    def _redraw_users(self) -> None:
+    def redraw_users(self) -> None:
         state, current = self.state, self.state.current
         users: list[m.UserInfo] = []
         if current is not None and current.kind == "room":
@@ -213,11 +211,11 @@ class ChatScreen(Noticing):
         if change.status:
             self.redraw_status()
         elif change.users:
-            self._redraw_users()
+            self.redraw_users()
         if change.typing is not None and change.typing == current:
             self.redraw_typing()
         if change.topic is not None and change.topic == current:
-            self._redraw_users()
+            self.redraw_users()
             await self.note(plain(change.topic_note))
         if change.alert is not None:
             self.attention(change.target, change.alert_title, change.alert)
@@ -230,7 +228,7 @@ class ChatScreen(Noticing):
                 self.open_target(targets[0])
             else:
                 await pane.show([])
-                self._redraw_users()
+                self.redraw_users()
 
     async def resumed(self, caught: CaughtUp) -> None:
         """After a reconnection: show what was missed in the current view, and changed."""
@@ -243,197 +241,12 @@ class ChatScreen(Noticing):
         for target, updated in caught.changed.items():
             self.changed_messages(target, updated)
         self.redraw_sidebar()
-        self._redraw_users()
+        self.redraw_users()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker failed in a way nobody expected: say so rather than hide it."""
         if event.state == WorkerState.ERROR:
             self.notify(f"Internal error: {event.worker.error!r}", severity="error", markup=False)
-
-    # -- opening and paging --------------------------------------------------------
-
-    def open_target(self, target: Target, around: int | None = None) -> None:
-        """Show a room or conversation (loading its history the first time), or the
-        messages around one of its messages (`around`), that one selected."""
-        conv = self.state.conversation(target)
-        if conv is not None and conv.state == m.PENDING:
-            self.notify(f"{target.label} is waiting for an administrator's approval.")
-            return
-        self._open(target, around)
-
-    @work(exclusive=True, group="open", exit_on_error=False)
-    async def _open(self, target: Target, around: int | None = None) -> None:
-        pane = self.query_one(MessagePane)
-        previous = self._showing
-        if target.kind == "dm":
-            self.state.dm(target.name)
-        conv = self.state.conversation(target)
-        if conv is None:
-            return
-        if self.composing is not None and self.composing.target != conv.target:
-            self.compose_with(None)
-        self.session.look_at(conv.target)
-        self._showing = conv.target
-        self.redraw_sidebar()
-        self._redraw_users()
-        self.redraw_typing()
-        await pane.show(conv.messages)
-        pane.more_before, pane.more_after = conv.more_before, conv.more_after
-        loaded = conv.loaded and around is None
-        found = False
-        try:
-            if around is not None:
-                found = await self.session.jump(conv.target, around)
-            await self.session.open(conv.target)
-        except ProtocolError as error:
-            if error.code != ErrorCode.NO_SUCH_USER:
-                await self.note(describe_error(error, self.tz))
-                return
-            # `/msg` to a name that does not exist: back to where the user was.
-            self.state.dms.pop(target.key, None)
-            self.state.current = self._showing = None
-            self.redraw_sidebar()
-            self.notify(describe_error(error, self.tz), severity="warning", markup=False)
-            if previous is not None and self.state.conversation(previous) is not None:
-                self.open_target(previous)
-            return
-        except OFFLINE:
-            return
-        if not loaded:
-            await pane.show(conv.messages, around=around if found else None)
-        pane.more_before, pane.more_after = conv.more_before, conv.more_after
-        if found:
-            pane.focus()
-        elif around is not None:
-            self.notify("That message is gone (or was never one you can see).", severity="warning")
-        if conv.more_after:
-            self.notify("Older messages: scroll down, or PageDown at the bottom, for newer ones.")
-        self.fetch_parents()
-        self.redraw_sidebar()
-        self._redraw_users()
-
-    @work(exclusive=True, group="mark_read", exit_on_error=False)
-    async def _mark_read(self, target: Target) -> None:
-        try:
-            await self.session.mark_read(target)
-        except (ProtocolError, *OFFLINE):
-            return
-        self.redraw_sidebar()
-
-    @on(MessagePane.NeedOlder)
-    def _need_older(self) -> None:
-        self._load_older()
-
-    @on(MessagePane.NeedNewer)
-    def _need_newer(self) -> None:
-        self._load_newer()
-
-    @work(exclusive=True, group="newer", exit_on_error=False)
-    async def _load_newer(self) -> None:
-        target = self.state.current
-        conv = self.state.conversation(target) if target is not None else None
-        if target is None or conv is None:
-            return
-        try:
-            newer = await self.session.load_newer(target)
-        except (ProtocolError, *OFFLINE):
-            return
-        if self.state.current == target:
-            pane = self.query_one(MessagePane)
-            pane.more_after = conv.more_after
-            await pane.append(newer, conv.messages)
-            self.fetch_parents()
-            self.redraw_sidebar()
-
-    @work(exclusive=True, group="older", exit_on_error=False)
-    async def _load_older(self) -> None:
-        target = self.state.current
-        conv = self.state.conversation(target) if target is not None else None
-        if target is None or conv is None:
-            return
-        try:
-            older = await self.session.load_older(target)
-        except (ProtocolError, *OFFLINE):
-            return
-        if self.state.current == target:
-            pane = self.query_one(MessagePane)
-            pane.more_before = conv.more_before
-            await pane.prepend(older)
-            self.fetch_parents()
-
-    # -- actions -------------------------------------------------------------------
-
-    def action_page(self, step: int) -> None:
-        """Scroll the messages a page; at the top, load the page before."""
-        pane = self.query_one(MessagePane)
-        if step < 0 and pane.at_top and pane.more_before:
-            self._load_older()
-        elif step > 0 and pane.at_bottom and pane.more_after:
-            self._load_newer()
-        elif step < 0:
-            pane.scroll_page_up(animate=False)
-        else:
-            pane.scroll_page_down(animate=False)
-
-    def action_cycle(self, step: int) -> None:
-        """Open the next (1) or previous (-1) room or conversation."""
-        targets = self.state.openable()
-        if not targets:
-            return
-        current = self.state.current
-        index = targets.index(current) if current in targets else -step if step > 0 else 0
-        self.open_target(targets[(index + step) % len(targets)])
-
-    def action_jump(self, number: int) -> None:
-        """Open the n-th room or conversation of the sidebar."""
-        targets = self.state.openable()
-        if 0 < number <= len(targets):
-            self.open_target(targets[number - 1])
-
-    def action_switch(self) -> None:
-        """The quick switcher."""
-
-        def chosen(target: Target | None) -> None:
-            if target is not None:
-                self.open_target(target)
-
-        self.app.push_screen(QuickSwitcher(self.state.openable()), chosen)
-
-    @work(exclusive=True, group="rooms", exit_on_error=False)
-    async def action_rooms(self) -> None:
-        """Browse every room; join (or open) the one chosen."""
-        try:
-            rooms = await self.session.list_rooms()
-        except (ProtocolError, *OFFLINE):
-            return
-        chosen = await self.app.push_screen_wait(RoomBrowser(rooms))
-        if chosen is not None:
-            await self.join(chosen)
-
-    def browse_rooms(self) -> None:
-        """Open the room browser."""
-        self.action_rooms()
-
-    def action_search(self) -> None:
-        """The search view, with no words yet."""
-        self.search()
-
-    def search(self, query: str = "") -> None:
-        """Open the search view (searching `query` at once, if given); go to the message
-        chosen, in its room or conversation."""
-
-        def chosen(message: m.Message | None) -> None:
-            if message is None:
-                return
-            if message.room is not None:
-                target = Target.room(message.room)
-            else:
-                mine = name_key(message.sender) == name_key(self.state.me)
-                target = Target.dm(message.to if mine and message.to else message.sender)
-            self.open_target(target, around=message.msg_id)
-
-        view = SearchView(self.session.search, query, me=self.state.me, tz=self.tz)
-        self.app.push_screen(view, chosen)
 
     async def app_action(self, action: str) -> None:
         """Run an action of the app (`help`, `quit`)."""

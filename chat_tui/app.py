@@ -7,7 +7,8 @@ session's token (held in memory only; the password too, but only for a server
 that gives no token) and lets the session catch up. A token the server refuses
 (revoked, expired) brings the login screen back. A `disconnect` from an
 administrator (kick, ban, kill) ends the session: a modal says why, then the login
-screen comes back. Quitting and `/logout` log out, which revokes the token.
+screen comes back. Quitting and `/logout` log out, which revokes the token. How a
+login goes, and goes wrong, is in `signing_in`.
 
 Every key the user presses goes by the app first: after `away_after` of none the
 user is set away, and the next key sets them back. A tick every second (on the
@@ -20,7 +21,6 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import tzinfo
 from typing import ClassVar
 
@@ -30,57 +30,25 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
 from chat_core import messages as m
-from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
+from chat_core.errors import ProtocolError
 from chat_tui import DEFAULT_PORT
 from chat_tui.client import ChatClient
 from chat_tui.config import DEFAULT_HOST, LastUsed, Preferences, Settings, format_address
 from chat_tui.messages import ConnectionLost, LoginRequested, ServerEvent
 from chat_tui.noticing import MONOTONIC, AutoAway, Clock
-from chat_tui.render import describe_disconnect, describe_error
+from chat_tui.render import describe_disconnect
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.help import HelpScreen
 from chat_tui.screens.login import LoginScreen
 from chat_tui.session import ChatSession
+from chat_tui.signing_in import TRANSIENT, Credentials, LoginFailed, connect, sign_in
 from chat_tui.state import ChatState
 
 ClientFactory = Callable[[str, int], ChatClient]
 """Makes a (not yet connected) client for a host and a port."""
 
-# A server going away for a moment is not the end of the session: reconnect.
-TRANSIENT = {
-    DisconnectReason.SHUTDOWN,
-    DisconnectReason.SLOW_CONSUMER,
-    DisconnectReason.IDLE,
-    DisconnectReason.PROTOCOL_ERROR,
-}
-FINAL_LOGIN_ERRORS = {ErrorCode.AUTH_FAILED, ErrorCode.KICKED, ErrorCode.BANNED}
-TLS_NEEDED = "This server speaks TLS: start chat-tui with --tls (and --ca for a private CA)."
-SESSION_ENDED = "Your session has ended (logged out elsewhere, or expired): log in again."
 LOGOUT_TIMEOUT = 2.0  # seconds quitting waits for the server to confirm a logout
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """How to log in again after a lost connection: in memory only, never on disk."""
-
-    user: str
-    token: str | None = None
-    """The session's token (version 2): logs in again without the password."""
-    password: str | None = None
-    """Kept only when the server gave no token."""
-
-
-class LoginFailed(Exception):
-    """Connecting or logging in failed; `final` if trying again cannot help.
-
-    `retry_after` (seconds) is the server's word on when to try again, if it gave one.
-    """
-
-    def __init__(self, text: str, *, final: bool, retry_after: float = 0.0) -> None:
-        super().__init__(text)
-        self.final = final
-        self.retry_after = retry_after
 
 
 class ChatApp(App[None]):
@@ -183,40 +151,17 @@ class ChatApp(App[None]):
         register: bool = False,
     ) -> tuple[ChatClient, m.LoginOk]:
         """Connect, start the reader, log in (with the password or the token) or
-        register; the new client and the reply."""
+        register; the new client and the reply.
+
+        Raises:
+            LoginFailed: it did not work, and why.
+        """
         client = self.client_factory(host, port)
-        try:
-            await client.connect()
-        except OSError as error:
-            reason = error.strerror or str(error) or type(error).__name__
-            text = f"Cannot reach the server at {client.address}: {reason}."
-            raise LoginFailed(text, final=False) from None
+        await connect(client)
         self.client = client
         self.read_events(client)
-        try:
-            if register:
-                reply = await client.register(user, password or "")
-            else:
-                reply = await client.login(user, password, token=token)
-        except ProtocolError as error:
-            await client.close()
-            final = error.code in FINAL_LOGIN_ERRORS
-            wait = error.details.get("retry_after_ms")
-            retry_after = wait / 1000 if isinstance(wait, int) else 0.0
-            text = describe_error(error, self.tz)
-            if token is not None and error.code == ErrorCode.AUTH_FAILED:
-                text = SESSION_ENDED
-            raise LoginFailed(text, final=final, retry_after=retry_after) from None
-        except (ConnectionError, TimeoutError):
-            await client.close()
-            goodbye = client.goodbye
-            if goodbye is not None:
-                title, text = describe_disconnect(goodbye, self.tz)
-                final = goodbye.reason not in TRANSIENT
-                raise LoginFailed(f"{title}: {text}", final=final) from None
-            if await client.speaks_tls():  # it closed on bytes that were not TLS
-                raise LoginFailed(TLS_NEEDED, final=True) from None
-            raise LoginFailed("The server closed the connection.", final=False) from None
+        secret = Credentials(user, token=token, password=password)
+        reply = await sign_in(client, secret, register=register, tz=self.tz)
         return client, reply
 
     @work(exclusive=True, group="heartbeat", exit_on_error=False)

@@ -13,9 +13,9 @@ from textual.widgets import Static
 from chat_core import messages as m
 from chat_core.errors import ErrorCode
 from chat_srv.server import ChatServer
-from chat_tui.app import SESSION_ENDED
 from chat_tui.commands import Command, Invalid, parse
 from chat_tui.screens.login import LoginScreen
+from chat_tui.signing_in import SESSION_ENDED
 from chat_tui.widgets.status_bar import StatusBar
 from tests.helpers import Client, login, running_server
 from tests.tui.helpers import Driver, GatedClient, drive, make_app

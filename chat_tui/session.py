@@ -1,7 +1,8 @@
 """A logged-in session: the client and the state, and the steps that use both.
 
 `ChatSession` opens conversations (history, members, read marker), pages back,
-sends with a nonce (kept in an outbox until the server has stored it), and after
+jumps to a message of the past (and pages forward from there), searches, sends
+with a nonce (kept in an outbox until the server has stored it), and after
 a reconnection catches up: every conversation that was on screen gets the
 messages after the last one seen, the edits, deletions and reactions made meanwhile
 are fetched (`changes` after the last one seen) and folded in, and the outbox is

@@ -160,6 +160,8 @@ class ChatScreen(Navigation):
         self.redraw_users()
 
     def redraw_users(self) -> None:
+        """Redraw the current view's users, and the status bar: its title and topic,
+        and the user's own away status."""
         state, current = self.state, self.state.current
         users: list[m.UserInfo] = []
         if current is not None and current.kind == "room":

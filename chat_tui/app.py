@@ -3,9 +3,16 @@
 `ChatApp` owns the connection. One long-lived reader worker turns frames into
 `ServerEvent` messages; when it ends, `ConnectionLost` starts the reconnection
 worker (backoff from 0.5 s doubling to 10 s), which logs in again with the
-credentials held in memory only and lets the session catch up. A `disconnect`
-from an administrator (kick, ban, kill) ends the session: a modal says why, then
-the login screen comes back.
+session's token (held in memory only; the password too, but only for a server
+that gives no token) and lets the session catch up. A token the server refuses
+(revoked, expired) brings the login screen back. A `disconnect` from an
+administrator (kick, ban, kill) ends the session: a modal says why, then the login
+screen comes back. Quitting and `/logout` log out, which revokes the token. How a
+login goes, and goes wrong, is in `signing_in`.
+
+Every key the user presses goes by the app first: after `away_after` of none the
+user is set away, and the next key sets them back. A tick every second (on the
+clock given, so tests move time themselves) does that and lets go of "… is typing".
 """
 
 from __future__ import annotations
@@ -17,49 +24,31 @@ from collections.abc import Callable
 from datetime import tzinfo
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
 from chat_core import messages as m
-from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
+from chat_core.errors import ProtocolError
 from chat_tui import DEFAULT_PORT
 from chat_tui.client import ChatClient
-from chat_tui.config import DEFAULT_HOST, LastUsed, Settings, format_address
+from chat_tui.config import DEFAULT_HOST, LastUsed, Preferences, Settings, format_address
 from chat_tui.messages import ConnectionLost, LoginRequested, ServerEvent
-from chat_tui.render import describe_disconnect, describe_error
+from chat_tui.noticing import MONOTONIC, AutoAway, Clock
+from chat_tui.render import describe_disconnect
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.help import HelpScreen
 from chat_tui.screens.login import LoginScreen
 from chat_tui.session import ChatSession
+from chat_tui.signing_in import TRANSIENT, Credentials, LoginFailed, connect, sign_in
 from chat_tui.state import ChatState
 
 ClientFactory = Callable[[str, int], ChatClient]
 """Makes a (not yet connected) client for a host and a port."""
 
-# A server going away for a moment is not the end of the session: reconnect.
-TRANSIENT = {
-    DisconnectReason.SHUTDOWN,
-    DisconnectReason.SLOW_CONSUMER,
-    DisconnectReason.IDLE,
-    DisconnectReason.PROTOCOL_ERROR,
-}
-FINAL_LOGIN_ERRORS = {ErrorCode.AUTH_FAILED, ErrorCode.KICKED, ErrorCode.BANNED}
-TLS_NEEDED = "This server speaks TLS: start chat-tui with --tls (and --ca for a private CA)."
-
-
-class LoginFailed(Exception):
-    """Connecting or logging in failed; `final` if trying again cannot help.
-
-    `retry_after` (seconds) is the server's word on when to try again, if it gave one.
-    """
-
-    def __init__(self, text: str, *, final: bool, retry_after: float = 0.0) -> None:
-        super().__init__(text)
-        self.final = final
-        self.retry_after = retry_after
+LOGOUT_TIMEOUT = 2.0  # seconds quitting waits for the server to confirm a logout
 
 
 class ChatApp(App[None]):
@@ -76,6 +65,8 @@ class ChatApp(App[None]):
         backoff: First and longest delay between reconnection attempts, in seconds.
         heartbeat: Seconds between pings that find a connection dead without a FIN.
         cursor_blink: Whether the input cursors blink (off for snapshots).
+        preferences: The user's (auto-away, the bell, notifications).
+        clock: Monotonic seconds, for typing and idleness (tests give their own).
     """
 
     CSS_PATH = "app.tcss"
@@ -99,6 +90,8 @@ class ChatApp(App[None]):
         backoff: tuple[float, float] = (0.5, 10.0),
         heartbeat: float = 30.0,
         cursor_blink: bool = True,
+        preferences: Preferences | None = None,
+        clock: Clock = MONOTONIC,
     ) -> None:
         super().__init__()
         self.host, self.port, self.user = host, port, user
@@ -110,9 +103,12 @@ class ChatApp(App[None]):
         self.backoff = backoff
         self.heartbeat = heartbeat
         self.cursor_blink = cursor_blink
+        self.preferences = preferences if preferences is not None else Preferences()
+        self.clock = clock
+        self.auto_away = AutoAway(self.preferences.away_after, clock())
         self.client: ChatClient | None = None
         self.session: ChatSession | None = None
-        self._credentials: tuple[str, str] | None = None  # memory only, to reconnect
+        self._credentials: Credentials | None = None
         self._early: list[m.Event] = []  # events that came before the session existed
         self._reconnecting = False
 
@@ -121,10 +117,14 @@ class ChatApp(App[None]):
         address = format_address(self.host, self.port)
         self.push_screen(LoginScreen(address=address, user=self.user))
         self.set_interval(self.heartbeat, self.check_connection)
+        self.set_interval(1.0, self.tick)
 
     @property
     def chat_screen(self) -> ChatScreen | None:
-        """The chat screen, once it is logged in and drawn (it draws from the state)."""
+        """The chat screen, once it is logged in and drawn (it draws from the state),
+        until the app shuts down (an event may come while the widgets go away)."""
+        if not self.is_running:
+            return None
         for screen in self.screen_stack:
             if isinstance(screen, ChatScreen) and screen.ready:
                 return screen
@@ -141,37 +141,27 @@ class ChatApp(App[None]):
         self.post_message(ConnectionLost(client))
 
     async def _open_session(
-        self, host: str, port: int, user: str, password: str, *, register: bool = False
+        self,
+        host: str,
+        port: int,
+        user: str,
+        *,
+        password: str | None = None,
+        token: str | None = None,
+        register: bool = False,
     ) -> tuple[ChatClient, m.LoginOk]:
-        """Connect, start the reader, log in (or register); the new client and the reply."""
+        """Connect, start the reader, log in (with the password or the token) or
+        register; the new client and the reply.
+
+        Raises:
+            LoginFailed: it did not work, and why.
+        """
         client = self.client_factory(host, port)
-        try:
-            await client.connect()
-        except OSError as error:
-            reason = error.strerror or str(error) or type(error).__name__
-            text = f"Cannot reach the server at {client.address}: {reason}."
-            raise LoginFailed(text, final=False) from None
+        await connect(client)
         self.client = client
         self.read_events(client)
-        try:
-            reply = await (client.register if register else client.login)(user, password)
-        except ProtocolError as error:
-            await client.close()
-            final = error.code in FINAL_LOGIN_ERRORS
-            wait = error.details.get("retry_after_ms")
-            retry_after = wait / 1000 if isinstance(wait, int) else 0.0
-            text = describe_error(error, self.tz)
-            raise LoginFailed(text, final=final, retry_after=retry_after) from None
-        except (ConnectionError, TimeoutError):
-            await client.close()
-            goodbye = client.goodbye
-            if goodbye is not None:
-                title, text = describe_disconnect(goodbye, self.tz)
-                final = goodbye.reason not in TRANSIENT
-                raise LoginFailed(f"{title}: {text}", final=final) from None
-            if await client.speaks_tls():  # it closed on bytes that were not TLS
-                raise LoginFailed(TLS_NEEDED, final=True) from None
-            raise LoginFailed("The server closed the connection.", final=False) from None
+        secret = Credentials(user, token=token, password=password)
+        reply = await sign_in(client, secret, register=register, tz=self.tz)
         return client, reply
 
     @work(exclusive=True, group="heartbeat", exit_on_error=False)
@@ -203,7 +193,7 @@ class ChatApp(App[None]):
                 request.host,
                 request.port,
                 request.user,
-                request.password,
+                password=request.password,
                 register=request.register,
             )
         except LoginFailed as failure:
@@ -212,14 +202,19 @@ class ChatApp(App[None]):
                 screen.error = str(failure)
             return
         self.host, self.port, self.user = request.host, request.port, reply.user
-        self._credentials = (request.user, request.password)
+        if reply.token is not None:
+            self._credentials = Credentials(reply.user, token=reply.token)
+        else:  # a version-1 server: only the password logs in again
+            self._credentials = Credentials(request.user, password=request.password)
         self.settings.save(LastUsed(host=request.host, port=request.port, user=reply.user))
-        self.session = ChatSession(client, ChatState.from_login(reply))
+        self.session = ChatSession(client, ChatState.from_login(reply, self.clock))
+        self.auto_away = AutoAway(self.preferences.away_after, self.clock())
         for event in self._early:
             self.session.state.apply(event)
         self._early.clear()
+        address = format_address(self.host, self.port)
         await self.switch_screen(
-            ChatScreen(self.session, tz=self.tz, address=format_address(self.host, self.port))
+            ChatScreen(self.session, tz=self.tz, address=address, preferences=self.preferences)
         )
 
     @on(ServerEvent)
@@ -277,7 +272,13 @@ class ChatApp(App[None]):
                 self._status(f"connection lost; reconnecting (attempt {attempt})…")
                 wait = delay
                 try:
-                    client, reply = await self._open_session(self.host, self.port, *credentials)
+                    client, reply = await self._open_session(
+                        self.host,
+                        self.port,
+                        credentials.user,
+                        password=credentials.password,
+                        token=credentials.token,
+                    )
                     caught = await session.resume(client, reply)
                 except LoginFailed as failure:
                     if failure.final:
@@ -288,6 +289,8 @@ class ChatApp(App[None]):
                 except (ConnectionError, TimeoutError, ProtocolError):
                     pass  # dropped again while catching up: try again
                 else:
+                    if reply.token is not None and reply.token != credentials.token:
+                        self._credentials = Credentials(reply.user, token=reply.token)
                     chat = self.chat_screen
                     if chat is not None:
                         await chat.resumed(caught)
@@ -322,6 +325,41 @@ class ChatApp(App[None]):
             await self.pop_screen()
         await self.switch_screen(LoginScreen(address=self.address, user=self.user, error=error))
 
+    # -- idleness --------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key (or a click) from the user, before it goes anywhere: they are here."""
+        user = isinstance(event, events.Key | events.MouseDown) and not event.is_forwarded
+        if user and self.auto_away.key(self.clock()) and self.session is not None:
+            self.set_status(away=False)
+        await super().on_event(event)
+
+    def tick(self) -> None:
+        """Every second: typing that is over, and idleness that sets the user away."""
+        session = self.session
+        if session is None:
+            return
+        chat = self.chat_screen
+        if chat is not None:
+            chat.tick()
+        away = session.state.away_text(session.state.me) is not None
+        if not session.client.closed and self.auto_away.due(self.clock(), away=away):
+            self.set_status(away=True)
+
+    @work(group="status", exit_on_error=False)
+    async def set_status(self, *, away: bool) -> None:
+        """Set the user away or back for auto-away (a refusal or no link: no matter)."""
+        session = self.session
+        if session is None:
+            return
+        try:
+            await session.set_status(away)
+        except (ProtocolError, ConnectionError, TimeoutError):
+            return
+        chat = self.chat_screen
+        if chat is not None:
+            chat.redraw_status()
+
     # -- actions ----------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -331,12 +369,34 @@ class ChatApp(App[None]):
             self.push_screen(HelpScreen(moderator))
 
     async def action_quit(self) -> None:
-        """Close the connection and leave."""
-        self.session = None
-        client, self.client = self.client, None
-        if client is not None:
-            await client.close()
+        """Log out (the session's token is revoked) and leave."""
+        await self._log_out()
         self.exit()
+
+    def action_logout(self, everywhere: bool = False) -> None:
+        """Log out (`everywhere`: revoke every token of the user), back to the login."""
+        self.log_out(everywhere)
+
+    @work(exclusive=True, group="logout", exit_on_error=False)
+    async def log_out(self, everywhere: bool) -> None:
+        """`action_logout`, in a worker of the app's: the chat screen is going away."""
+        await self._log_out(everywhere=everywhere)
+        what = "every session of yours has ended" if everywhere else "log in again at will"
+        await self.back_to_login(f"You logged out: {what}.")
+
+    async def _log_out(self, *, everywhere: bool = False) -> None:
+        """End the session, telling the server if the connection is up (briefly)."""
+        logged_in = self.session is not None
+        self.session = None
+        self._credentials = None
+        client, self.client = self.client, None
+        if client is None:
+            return
+        if logged_in and not client.closed:
+            with contextlib.suppress(ProtocolError, ConnectionError, TimeoutError):
+                async with asyncio.timeout(LOGOUT_TIMEOUT):
+                    await client.logout(everywhere=everywhere)
+        await client.close()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker failed in a way nobody expected: say so rather than hide it."""

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from chat_tui import DEFAULT_PORT
-from chat_tui.config import DEFAULT_HOST, Settings
+from chat_tui.config import DEFAULT_HOST, Preferences, Settings
 
 cli = typer.Typer(add_completion=False, help="The chat suite's terminal client.")
 
@@ -76,6 +76,11 @@ def run(
         typer.secho(INSECURE_WARNING, fg=typer.colors.RED, bold=True, err=True)
     settings = Settings()
     last = settings.load()
+    try:
+        preferences = settings.preferences()
+    except ValueError as error:
+        typer.secho(f"{error}; using the default settings", fg=typer.colors.YELLOW, err=True)
+        preferences = Preferences()
     if host is None and port is None:
         host, port = last.host, last.port
     app = ChatApp(
@@ -84,6 +89,7 @@ def run(
         user=user if user is not None else last.user,
         ssl_context=ssl_context(tls=tls, ca=ca, insecure=insecure),
         settings=settings,
+        preferences=preferences,
     )
     app.run()
     sys.exit(app.return_code or 0)

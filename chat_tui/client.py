@@ -30,6 +30,7 @@ R = TypeVar("R", bound=m.Ok)
 CONNECT_TIMEOUT = 10.0  # seconds to open the connection (and the TLS handshake)
 PROBE_TIMEOUT = 3.0  # seconds for the TLS handshake of `speaks_tls`
 REQUEST_TIMEOUT = 30.0  # seconds a reply may take before the request fails
+PROTOCOL = 2  # the version said at login: presence comes merged
 _MAX_ID = 2**31 - 1
 
 
@@ -210,12 +211,17 @@ class ChatClient:
     # -- typed requests ---------------------------------------------------------------
 
     async def register(self, user: str, password: str) -> m.LoginOk:
-        """Create an account and log in."""
-        return await self.request(m.Register, m.LoginOk, user=user, password=password)
+        """Create an account and log in (speaking version 2: presence comes merged)."""
+        return await self.request(
+            m.Register, m.LoginOk, user=user, password=password, protocol=PROTOCOL
+        )
 
-    async def login(self, user: str, password: str) -> m.LoginOk:
-        """Log in."""
-        return await self.request(m.Login, m.LoginOk, user=user, password=password)
+    async def login(
+        self, user: str, password: str | None = None, *, token: str | None = None
+    ) -> m.LoginOk:
+        """Log in with the password, or with the token of an earlier login (version 2)."""
+        secret = {"password": password} if token is None else {"token": token}
+        return await self.request(m.Login, m.LoginOk, user=user, protocol=PROTOCOL, **secret)
 
     async def rooms(self) -> list[m.RoomInfo]:
         """Every room, with this user's state in each."""
@@ -275,6 +281,20 @@ class ChatClient:
         given = {key: value for key, value in fields.items() if value is not None}
         return await self.request(m.History, m.HistoryOk, limit=limit, **given)
 
+    async def search(
+        self,
+        query: str,
+        *,
+        room: str | None = None,
+        peer: str | None = None,
+        before: int | None = None,
+        limit: int = m.SEARCH_LIMIT_DEFAULT,
+    ) -> m.SearchOk:
+        """A page of the readable messages that match `query`, newest first."""
+        fields: dict[str, Any] = {"room": room, "peer": peer, "before": before}
+        given = {key: value for key, value in fields.items() if value is not None}
+        return await self.request(m.Search, m.SearchOk, query=query, limit=limit, **given)
+
     async def who(self, room: str | None = None) -> list[m.UserInfo]:
         """The members of a room, or every online user."""
         fields = {} if room is None else {"room": room}
@@ -287,6 +307,19 @@ class ChatClient:
         fields = {"room": room} if room is not None else {"peer": peer}
         await self.request(m.MarkRead, m.Ok, msg_id=msg_id, **fields)
 
+    async def typing(self, *, room: str | None = None, peer: str | None = None) -> None:
+        """Say the user is typing in a room or to a peer (the server may drop it)."""
+        fields = {"room": room} if room is not None else {"peer": peer}
+        await self.request(m.Typing, m.Ok, **fields)
+
+    async def set_status(self, away: bool, text: str | None = None) -> None:
+        """Set the user away (with an away message) or back."""
+        await self.request(m.SetStatus, m.Ok, away=away, text=text)
+
+    async def set_topic(self, room: str, topic: str) -> None:
+        """Set a room's topic ("" clears it): moderators and admins."""
+        await self.request(m.SetTopic, m.Ok, room=room, topic=topic)
+
     async def ping(self) -> None:
         """Check the connection."""
         await self.request(m.Ping, m.Ok)
@@ -296,6 +329,7 @@ class ChatClient:
         fields = {} if width is None else {"width": width}
         return (await self.request(m.Moderate, m.ModerateOk, command=command, **fields)).lines
 
-    async def logout(self) -> None:
-        """Log out; the server closes the connection after the reply."""
-        await self.request(m.Logout, m.Ok)
+    async def logout(self, *, everywhere: bool = False) -> None:
+        """Log out, revoking this session's token (`everywhere`: every token of the
+        user); the server closes the connection after the reply."""
+        await self.request(m.Logout, m.Ok, all=everywhere)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chat_core import messages as m
 from chat_core.names import name_key
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -17,12 +18,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/msg": ("USER [TEXT]", "open the conversation with USER, and send TEXT"),
     "/me": ("TEXT", "an action: `/me waves` shows as `* alice waves`"),
     "/react": ("EMOJI", "react to the newest message (again: take it back)"),
+    "/away": ("[TEXT]", "say you are away (with TEXT, if given) until /back"),
+    "/back": ("", "say you are back"),
     "/who": ("", "who is in the current room (online first)"),
+    "/search": ("[WORDS]", 'search the messages you can read: words, "a phrase", prefix*'),
     "/rooms": ("", "browse every room and join one"),
     "/help": ("", "keys and commands"),
-    "/quit": ("", "leave chat-tui"),
+    "/logout": ("[all]", "log out, back to the login screen (all: end every session of yours)"),
+    "/quit": ("", "log out and leave chat-tui"),
 }
 """Each command: its arguments and what it does (shown by /help)."""
+
+SEARCH_MAX = 200  # characters of a search query (the protocol's `query`)
 
 MODERATION: dict[str, tuple[str, str]] = {
     "/kick": ("USER DURATION REASON", "disconnect USER; logins refused for DURATION (10m, 2h)"),
@@ -33,9 +40,11 @@ MODERATION: dict[str, tuple[str, str]] = {
     "/accept": ("USER ROOM,...|all", "approve USER's requests"),
     "/reject": ("USER ROOM,...|all", "refuse USER's requests"),
     "/notice": ("TEXT", "a notice to everyone connected"),
+    "/topic": ("[TEXT]", "set the current room's topic (alone: clear it)"),
     "/mod": ("LINE", "any line of the server's console (/mod help: what you may run)"),
 }
-"""Moderators' and admins' commands: each is a line of the server's console."""
+"""Moderators' and admins' commands: each is a line of the server's console, but
+`/topic` (a request of its own)."""
 
 # The console's words for each moderation command (the arguments follow as typed).
 _CONSOLE_WORDS = {
@@ -60,12 +69,13 @@ _MIN_ARGS = {"/kick": 3, "/ban": 2, "/unban": 1, "/kill": 2, "/accept": 2, "/rej
 class Command:
     """A parsed input line: `name` is a command (`/join`) or `say` for a message.
 
-    Every moderation command becomes `/mod`, its `text` the console line to run.
+    Every moderation command becomes `/mod`, its `text` the console line to run
+    (but `/topic`, whose `text` is the topic).
     """
 
     name: str
     args: tuple[str, ...] = ()
-    text: str = ""  # the message (say, /me), the trailing text (/msg), the console line (/mod)
+    text: str = ""  # a message (say, /me), the text after (/msg, /away, /topic), a console line
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,8 @@ def parse(line: str) -> Command | Invalid | None:
         return Command("say", text=line)
     word, _, rest = line.partition(" ")
     name = word.lower()
+    if name == "/topic":
+        return _line(name, rest.strip(), m.TOPIC_MAX, "a topic")
     if name in MODERATION:
         return _moderation(name, rest)
     if name not in COMMANDS:
@@ -97,6 +109,10 @@ def parse(line: str) -> Command | Invalid | None:
         return Command(name, (user,), text.strip())
     if name == "/me":
         return Command(name, text=rest) if rest.strip() else Invalid(usage)
+    if name == "/away":
+        return _line(name, rest.strip(), m.STATUS_TEXT_MAX, "an away message")
+    if name == "/search":
+        return _line(name, rest.strip(), SEARCH_MAX, "a search")
     args = tuple(rest.split())
     if name == "/join" and len(args) != 1:
         return Invalid(usage)
@@ -104,9 +120,18 @@ def parse(line: str) -> Command | Invalid | None:
         return Invalid(usage)
     if name == "/react" and len(args) != 1:
         return Invalid(usage)
-    if name in ("/who", "/rooms", "/help", "/quit") and args:
+    if name in ("/who", "/rooms", "/help", "/quit", "/back") and args:
+        return Invalid(usage)
+    if name == "/logout" and args not in ((), ("all",)):
         return Invalid(usage)
     return Command(name, args)
+
+
+def _line(name: str, text: str, maximum: int, what: str) -> Command | Invalid:
+    """A command whose argument is one line of at most `maximum` characters."""
+    if len(text) > maximum:
+        return Invalid(f"{what} is at most {maximum} characters (this one has {len(text)})")
+    return Command(name, text=text)
 
 
 def _moderation(name: str, rest: str) -> Command | Invalid:

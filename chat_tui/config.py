@@ -1,14 +1,17 @@
-"""The last server and user name, remembered between runs (never the password).
+"""The last server and user name, remembered between runs (never the password), and
+the user's preferences.
 
-A small JSON file in the user's configuration directory (platformdirs). Reading a
-missing or damaged file gives nothing rather than an error: it is only a
-convenience.
+Both live in the user's configuration directory (platformdirs). `client.json` is
+the client's to write: reading a missing or damaged one gives nothing rather than
+an error, as it is only a convenience. `settings.toml` is the user's to write (the
+client never does): a mistake in it is reported, and the defaults apply.
 """
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 import platformdirs
@@ -26,20 +29,55 @@ class LastUsed(msgspec.Struct, kw_only=True):
     user: str = ""
 
 
+class Preferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What the user may set in `settings.toml`."""
+
+    away_after_minutes: Annotated[float, msgspec.Meta(ge=0)] = 10
+    """Minutes without a key pressed before the user is set away; 0 never."""
+    bell: bool = True
+    """Ring the terminal's bell for a direct message or a mention."""
+    notifications: bool = True
+    """Pop up a notification for a direct message or a mention."""
+
+    @property
+    def away_after(self) -> float | None:
+        """Seconds of idleness before auto-away, or None for never."""
+        return self.away_after_minutes * 60 or None
+
+
 def default_path() -> Path:
     """`client.json` in the user's configuration directory for chat-tui."""
     return Path(platformdirs.user_config_dir("chat-tui")) / "client.json"
 
 
 class Settings:
-    """Reads and writes `LastUsed` in one file.
+    """Reads and writes `LastUsed` in one file; reads `Preferences` from another beside it.
 
     Args:
-        path: The file (default: `default_path()`).
+        path: The `LastUsed` file (default: `default_path()`).
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else default_path()
+        self.preferences_path = self.path.with_name("settings.toml")
+        """Where the user writes their preferences."""
+
+    def preferences(self) -> Preferences:
+        """The user's preferences (the defaults if there is no file).
+
+        Raises:
+            ValueError: the file cannot be read or holds a mistake (said in words).
+        """
+        try:
+            data = self.preferences_path.read_bytes()
+        except FileNotFoundError:
+            return Preferences()
+        except OSError as error:
+            raise ValueError(f"cannot read {self.preferences_path}: {error}") from None
+        try:
+            return msgspec.toml.decode(data, type=Preferences)
+        except msgspec.DecodeError as error:
+            raise ValueError(f"{self.preferences_path}: {error}") from None
 
     def load(self) -> LastUsed:
         """What was saved, or the defaults."""

@@ -18,7 +18,7 @@ from rich.text import Text
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
 from chat_core.names import name_key
-from chat_tui.state import mentions
+from chat_tui.conversation import mentions
 
 PALETTE = (
     "#e06c75",

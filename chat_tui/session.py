@@ -1,12 +1,15 @@
 """A logged-in session: the client and the state, and the steps that use both.
 
 `ChatSession` opens conversations (history, members, read marker), pages back,
-sends with a nonce (kept in an outbox until the server has stored it), and after
+jumps to a message of the past (and pages forward from there), searches, sends
+with a nonce (kept in an outbox until the server has stored it), and after
 a reconnection catches up: every conversation that was on screen gets the
 messages after the last one seen, the edits, deletions and reactions made meanwhile
 are fetched (`changes` after the last one seen) and folded in, and the outbox is
-sent again with the same nonces, so nothing is lost and nothing is doubled. No
-Textual here.
+sent again with the same nonces, so nothing is lost and nothing is doubled; an
+away status is set again (the server forgets it with the last connection). It also
+says when the user is typing (at most every 3 s per conversation), sets their
+status and rooms' topics. No Textual here.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.client import ChatClient, new_nonce
-from chat_tui.state import ChatState, Conversation, Target
+from chat_tui.conversation import Conversation, Target
+from chat_tui.noticing import TypingThrottle
+from chat_tui.state import ChatState
 
 CATCH_UP_PAGE = 200  # the largest `history` page the protocol allows
+JUMP_PAGE = 50  # messages fetched on each side of one jumped to
 CHANGES_PAGE = m.CHANGES_LIMIT_DEFAULT  # changes asked for at once when catching up
 
 
@@ -54,6 +60,7 @@ class ChatSession:
         self.client = client
         self.state = state
         self.outbox: list[Outgoing] = []
+        self.throttle = TypingThrottle()
         self._marks: dict[Target, int] = {}  # catch-up points, taken when the link dropped
 
     def _conv(self, target: Target) -> Conversation:
@@ -62,12 +69,21 @@ class ChatSession:
             raise KeyError(target.label)
         return conv
 
-    async def open(self, target: Target) -> None:
-        """Make `target` the current view: its newest page, its members, read marker."""
+    def look_at(self, target: Target) -> Conversation:
+        """Make `target` the current view; a window back in time left is forgotten."""
         if target.kind == "dm":
             self.state.dm(target.name)
         conv = self._conv(target)
+        current = self.state.current
+        previous = self.state.conversation(current) if current is not None else None
+        if previous is not None and previous is not conv and previous.more_after:
+            previous.forget()
         self.state.current = conv.target
+        return conv
+
+    async def open(self, target: Target) -> None:
+        """Make `target` the current view: its newest page, its members, read marker."""
+        conv = self.look_at(target)
         if not conv.loaded:
             page = await self.client.history(**target.fields())
             conv.add(page.messages)
@@ -85,10 +101,56 @@ class ChatSession:
         conv.more_before = page.more
         return conv.add(page.messages)
 
-    async def mark_read(self, target: Target) -> None:
-        """Tell the server everything held in `target` has been read."""
+    async def jump(self, target: Target, msg_id: int) -> bool:
+        """Hold the messages around `msg_id` in `target` (a page on each side); whether
+        it is there.
+
+        When they join the messages held, they are added to them; otherwise they take
+        their place as a window back in time (`more_after`): newer messages come with
+        `load_newer`, and live ones wait for it.
+        """
+        conv = self.look_at(target)
+        if conv.holds(msg_id):
+            return True
+        fields = conv.target.fields()
+        before = await self.client.history(before=msg_id + 1, limit=JUMP_PAGE, **fields)
+        if not any(message.msg_id == msg_id for message in before.messages):
+            return False
+        after = await self.client.history(after=msg_id, limit=JUMP_PAGE, **fields)
+        oldest = conv.oldest_id
+        joins = not after.more or (
+            oldest is not None and any(message.msg_id >= oldest for message in after.messages)
+        )
+        if not joins:
+            conv.forget()
+            conv.more_after = True
+        if not joins or oldest is None or before.messages[0].msg_id < oldest:
+            conv.more_before = before.more
+        conv.add([*before.messages, *after.messages])
+        conv.loaded = True
+        return True
+
+    async def load_newer(self, target: Target) -> list[m.Message]:
+        """The page after the newest message of a window back in time (empty if there is
+        none); the last one ends the window and marks it read."""
         conv = self._conv(target)
-        conv.unread = 0
+        if not conv.more_after:
+            return []
+        fields = conv.target.fields()
+        page = await self.client.history(after=conv.newest_id, limit=CATCH_UP_PAGE, **fields)
+        conv.more_after = page.more and bool(page.messages)
+        added = conv.add(page.messages)
+        if not conv.more_after and self.state.current == conv.target:
+            await self.mark_read(conv.target)
+        return added
+
+    async def mark_read(self, target: Target) -> None:
+        """Tell the server everything held in `target` has been read (not in a window
+        back in time: the newest are not there)."""
+        conv = self._conv(target)
+        if conv.more_after:
+            return
+        conv.unread = conv.mentions = 0
         if conv.newest_id:
             await self.client.mark_read(conv.newest_id, **target.fields())
 
@@ -159,15 +221,42 @@ class ChatSession:
             conv.quoted[msg_id] = found
         return found
 
+    async def search(self, query: str, before: int | None = None) -> tuple[list[m.Message], bool]:
+        """A page of the messages that match `query`, newest first (before `before`, if
+        given), and whether older ones match too."""
+        page = await self.client.search(query, before=before)
+        return page.messages, page.more
+
+    def typing_due(self, target: Target) -> bool:
+        """Whether to say the user is typing in `target`: not if said less than 3 s ago
+        (if it is due, it counts as said)."""
+        return self.throttle.due(target, self.state.clock())
+
+    async def send_typing(self, target: Target) -> None:
+        """Say the user is typing in `target`."""
+        await self.client.typing(**target.fields())
+
+    async def set_status(self, away: bool, text: str | None = None) -> None:
+        """Set the user away (with an away message, if `text` has one) or back."""
+        text = (text or "").strip() or None if away else None
+        await self.client.set_status(away, text)
+        self.state.set_away(self.state.me, away, text)
+
+    async def set_topic(self, room: str, topic: str) -> None:
+        """Set a room's topic ("" clears it); the `topic` event updates the state."""
+        await self.client.set_topic(room, topic)
+
     async def join(self, room: str) -> str:
         """Join a room or ask to; `member` or `pending`."""
         state = await self.client.join(room)
         info = self.state.directory.get(name_key(room))
         approval = info.approval if info is not None else state == m.PENDING
         name = info.name if info is not None else room
-        self.state.set_directory(
-            [m.RoomInfo(name=name, approval=approval, state=state, online=0, last_msg_id=0)]
+        topic = info.topic if info is not None else None
+        joined = m.RoomInfo(
+            name=name, approval=approval, state=state, online=0, last_msg_id=0, topic=topic
         )
+        self.state.set_directory([joined])
         return state
 
     async def leave(self, room: str) -> None:
@@ -190,7 +279,7 @@ class ChatSession:
         """Remember, per conversation on screen, the last message seen (and change)."""
         self.state.changes.hold()
         for conv in [*self.state.rooms.values(), *self.state.dms.values()]:
-            if conv.loaded:
+            if conv.loaded and not conv.more_after:  # a window loads newer ones anyway
                 self._marks.setdefault(conv.target, conv.newest_id)
 
     async def resume(self, client: ChatClient, reply: m.LoginOk) -> CaughtUp:
@@ -200,7 +289,10 @@ class ChatSession:
             The messages missed while away, and those changed meanwhile.
         """
         self.client = client
+        away = self.state.away_text(self.state.me)
         self.state.merge_login(reply)
+        if away is not None:
+            await self.set_status(True, away)
         caught = CaughtUp()
         for target, mark in list(self._marks.items()):
             conv = self.state.conversation(target)

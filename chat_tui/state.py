@@ -1,120 +1,25 @@
-"""What the client knows: rooms, conversations, messages, members and presence.
+"""What the client knows: rooms, conversations, messages, members, presence, who
+is away and who is typing.
 
 `ChatState` is plain data with no I/O and no Textual: the session fills it from
 replies, `apply()` folds each server event into it and says what changed, and the
-screens draw from it. Messages are kept by `msg_id`, so a message seen twice (an
-event and a history page, or a catch-up after a reconnection) is kept once; edits,
-deletions and reactions replace the message held by its new state.
+screens draw from it. Each room and conversation is a `Conversation`; edits,
+deletions and reactions replace the message held by its new state. Unread counts
+and mention counts come from the server at login and follow the messages after.
 """
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+
+import msgspec
 
 from chat_core import messages as m
 from chat_core.names import name_key
 from chat_tui.changes import ChangeLog, changed
-
-Kind = Literal["room", "dm"]
-
-
-class Target:
-    """A room or a direct-message conversation, compared by its name's key."""
-
-    __slots__ = ("key", "kind", "name")
-
-    def __init__(self, kind: Kind, name: str) -> None:
-        self.kind: Kind = kind
-        self.name = name
-        self.key = name_key(name)
-
-    @classmethod
-    def room(cls, name: str) -> Target:
-        """The room called `name`."""
-        return cls("room", name)
-
-    @classmethod
-    def dm(cls, peer: str) -> Target:
-        """The conversation with `peer`."""
-        return cls("dm", peer)
-
-    @property
-    def label(self) -> str:
-        """`#room` or `@peer`."""
-        return ("#" if self.kind == "room" else "@") + self.name
-
-    def fields(self) -> dict[str, Any]:
-        """The request fields naming this target: `room` or `peer`."""
-        return {"room": self.name} if self.kind == "room" else {"peer": self.name}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Target) and (self.kind, self.key) == (other.kind, other.key)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.key))
-
-    def __repr__(self) -> str:
-        return f"Target({self.label})"
-
-
-@dataclass(eq=False)
-class Conversation:
-    """A room the user is in (or waits for) or a DM conversation, and its messages."""
-
-    target: Target
-    state: str = m.MEMBER  # rooms: member | pending
-    approval: bool = False
-    unread: int = 0
-    last_msg_id: int = 0
-    messages: list[m.Message] = field(default_factory=list)  # by msg_id
-    loaded: bool = False  # the newest page has been fetched
-    more_before: bool = True  # older messages remain on the server
-    quoted: dict[int, m.Message] = field(default_factory=dict)  # parents fetched alone
-    _by_id: dict[int, m.Message] = field(default_factory=dict, repr=False)
-
-    @property
-    def oldest_id(self) -> int | None:
-        """The oldest message held, if any."""
-        return self.messages[0].msg_id if self.messages else None
-
-    @property
-    def newest_id(self) -> int:
-        """The newest message held, or 0."""
-        return self.messages[-1].msg_id if self.messages else 0
-
-    def add(self, messages: Iterable[m.Message]) -> list[m.Message]:
-        """Keep the messages not held yet; return those, by msg_id."""
-        added = []
-        for message in messages:
-            if message.msg_id in self._by_id:
-                continue
-            self._by_id[message.msg_id] = message
-            self.quoted.pop(message.msg_id, None)
-            bisect.insort(self.messages, message, key=lambda msg: msg.msg_id)
-            added.append(message)
-            self.last_msg_id = max(self.last_msg_id, message.msg_id)
-        return sorted(added, key=lambda msg: msg.msg_id)
-
-    def find(self, msg_id: int) -> m.Message | None:
-        """The message `msg_id`, if held (among the messages or the quoted parents)."""
-        return self._by_id.get(msg_id) or self.quoted.get(msg_id)
-
-    def replace(self, message: m.Message) -> None:
-        """Hold `message` (a new state of a message held) in place of the old one."""
-        if message.msg_id in self._by_id:
-            self._by_id[message.msg_id] = message
-            index = bisect.bisect_left(self.messages, message.msg_id, key=lambda msg: msg.msg_id)
-            self.messages[index] = message
-        elif message.msg_id in self.quoted:
-            self.quoted[message.msg_id] = message
-
-    def replies_to(self, msg_id: int) -> list[m.Message]:
-        """The messages held that reply to `msg_id` (their quotes show it)."""
-        return [message for message in self.messages if message.reply_to == msg_id]
+from chat_tui.conversation import Conversation, Target, mentions
+from chat_tui.noticing import MONOTONIC, Clock, Typists
 
 
 @dataclass
@@ -126,30 +31,35 @@ class Change:
     target: Target | None = None  # the conversation that got (or changed) messages
     added: list[m.Message] = field(default_factory=list)
     updated: list[m.Message] = field(default_factory=list)  # held ones that changed
-    alert: str | None = None  # a toast: a DM or a mention outside the current view
+    alert: str | None = None  # a DM or a mention: worth a bell, outside the current view
     alert_title: str = ""
-    info: str | None = None  # a line for the user (membership, new room)
-
-
-def mentions(body: str, me: str) -> list[tuple[int, int]]:
-    """The spans of `body` that name the user `me` (as a word, `@` optional)."""
-    if not me:
-        return []
-    pattern = rf"(?<![\w-])@?{re.escape(me)}(?![\w-])"
-    return [match.span() for match in re.finditer(pattern, body, re.IGNORECASE)]
+    info: str | None = None  # a toast for the user (membership, new room, notice)
+    info_title: str = ""
+    typing: Target | None = None  # who types there changed
+    topic: Target | None = None  # the room's topic changed
+    topic_note: str = ""  # who set it, in words
+    status: bool = False  # someone's away status changed (the user's own too)
 
 
 class ChatState:
-    """Everything the client shows: filled from replies, updated by events."""
+    """Everything the client shows: filled from replies, updated by events.
 
-    def __init__(self, me: str) -> None:
+    Args:
+        me: The user's name.
+        clock: The time, for how long "… is typing" lasts.
+    """
+
+    def __init__(self, me: str, clock: Clock = MONOTONIC) -> None:
         self.me = me
+        self.clock = clock
         self.rooms: dict[str, Conversation] = {}  # member or pending rooms, by key
         self.dms: dict[str, Conversation] = {}  # by peer key
         self.directory: dict[str, m.RoomInfo] = {}  # every room known, by key
         self.members: dict[str, dict[str, m.UserInfo]] = {}  # room key -> user key -> info
         self.online: dict[str, bool] = {}  # user key -> online
         self.names: dict[str, str] = {}  # user key -> name as registered
+        self.away: dict[str, str | None] = {}  # user key -> away text, for those away
+        self.typists = Typists()
         self.current: Target | None = None
         self.role: str = m.Role.USER  # this user's, as the last login said
         self.changes = ChangeLog()
@@ -158,9 +68,9 @@ class ChatState:
         """Whether the server numbers changes (it said `last_change_id` at login)."""
 
     @classmethod
-    def from_login(cls, reply: m.LoginOk) -> ChatState:
+    def from_login(cls, reply: m.LoginOk, clock: Clock = MONOTONIC) -> ChatState:
         """The state right after a login or register reply."""
-        state = cls(reply.user)
+        state = cls(reply.user, clock)
         state.merge_login(reply)
         # The messages about to be fetched hold every change up to this one; after a
         # re-login the log keeps its own mark, to ask for what happened meanwhile.
@@ -180,6 +90,8 @@ class ChatState:
             conv = self.dm(dm.peer)
             conv.unread = dm.unread
             conv.last_msg_id = max(conv.last_msg_id, dm.last_msg_id)
+            self.set_away(dm.peer, dm.away, dm.text)
+        self.away.pop(name_key(self.me), None)  # a new connection starts back
         if self.current is not None and self.conversation(self.current) is None:
             self.current = None
 
@@ -191,6 +103,8 @@ class ChatState:
         conv = self.rooms.setdefault(key, Conversation(Target.room(info.name)))
         conv.state, conv.approval = info.state, info.approval
         conv.unread = info.unread or 0
+        conv.mentions = info.mentions or 0
+        conv.topic = info.topic
         conv.last_msg_id = max(conv.last_msg_id, info.last_msg_id or 0)
 
     def set_directory(self, rooms: Iterable[m.RoomInfo]) -> None:
@@ -243,6 +157,41 @@ class ChatState:
         for key, user in listed.items():
             self.online[key] = user.online
             self._learn(user.name)
+            self.set_away(user.name, user.away, user.text)
+
+    def away_text(self, user: str) -> str | None:
+        """The user's away message ("" when away without one); None when not away."""
+        key = name_key(user)
+        return (self.away[key] or "") if key in self.away else None
+
+    def user_info(self, user: m.UserInfo) -> m.UserInfo:
+        """`user` (from a `who` answer) with their away status as known now."""
+        text = self.away_text(user.name)
+        return msgspec.structs.replace(user, away=text is not None, text=text or None)
+
+    def mentioned(self, message: m.Message) -> bool:
+        """Whether `message` mentions the user, as the server counts mentions (never
+        when they sent it).
+
+        A version-2 server lists the names mentioned as `@name`; with an older one,
+        the name as a word counts.
+        """
+        me = name_key(self.me)
+        if name_key(message.sender) == me:
+            return False
+        if message.mentions is not None or self.tracks_changes:
+            return any(name_key(name) == me for name in message.mentions or ())
+        return bool(mentions(message.text, self.me))
+
+    def set_away(self, user: str, away: bool, text: str | None) -> bool:
+        """Note the user's status (away with `text`, or back); whether it changed."""
+        key = name_key(user)
+        before = self.away.get(key, False)
+        if away:
+            self.away[key] = text
+        else:
+            self.away.pop(key, None)
+        return self.away.get(key, False) != before
 
     def _learn(self, user: str) -> None:
         self.names.setdefault(name_key(user), user)
@@ -267,10 +216,42 @@ class ChatState:
             )
             return Change(info=f"A new room was created: {event.room}")
         if isinstance(event, m.Notice):
-            return Change(alert=event.text, alert_title="Notice from the administrator")
+            return Change(info=event.text, info_title="Notice from the administrator")
         if isinstance(event, m.Edited | m.Deleted | m.Reaction):
             return self._changed(event)
+        if isinstance(event, m.UserTyping):
+            return self._typing(event)
+        if isinstance(event, m.UserStatus):
+            self._learn(event.user)
+            return Change(status=self.set_away(event.user, event.away, event.text))
+        if isinstance(event, m.Topic):
+            return self._topic(event)
         return Change()
+
+    def _typing(self, event: m.UserTyping) -> Change:
+        if name_key(event.user) == name_key(self.me):
+            return Change()
+        if event.room is not None:
+            conv = self.rooms.get(name_key(event.room))
+        else:
+            conv = self.dms.get(name_key(event.user))
+        if conv is None:
+            return Change()
+        self.typists.saw(conv.target, event.user, self.clock())
+        return Change(typing=conv.target)
+
+    def _topic(self, event: m.Topic) -> Change:
+        key = name_key(event.room)
+        topic = event.topic or None
+        info = self.directory.get(key)
+        if info is not None:
+            info.topic = topic
+        conv = self.rooms.get(key)
+        if conv is None:
+            return Change()
+        conv.topic = topic
+        note = f"{event.by} set the topic: {topic}" if topic else f"{event.by} cleared the topic"
+        return Change(topic=conv.target, topic_note=note)
 
     def _changed(self, event: m.Change) -> Change:
         """Fold an edit, a deletion or a reaction into the message held, if it is."""
@@ -300,30 +281,42 @@ class ChatState:
         else:
             conv = self.dm(message.to if mine and message.to is not None else message.sender)
         sidebar = not conv.messages and conv.target.kind == "dm"
-        added = conv.add([message])
+        # A window back in time holds no gap: newer messages come with its next pages.
+        behind = conv.more_after and not conv.holds(message.msg_id)
+        added = [] if behind else conv.add([message])
+        conv.last_msg_id = max(conv.last_msg_id, message.msg_id)
         change = Change(sidebar=sidebar, target=conv.target, added=added)
-        if not added or mine:
+        if self.typists.stopped(conv.target, message.sender):
+            change.typing = conv.target
+        if not (added or behind) or mine:
             return change
-        if conv.target != self.current:
+        mentioned = conv.target.kind == "room" and self.mentioned(message)
+        if conv.target != self.current or behind:
             conv.unread += 1
+            conv.mentions += mentioned
             change.sidebar = True
-            if conv.target.kind == "dm":
-                change.alert_title = f"Direct message from {message.sender}"
-                change.alert = message.text
-            elif mentions(message.text, self.me):
-                change.alert_title = f"{message.sender} mentioned you in {message.room}"
-                change.alert = message.text
+        if conv.target.kind == "dm":
+            change.alert_title = f"Direct message from {message.sender}"
+            change.alert = message.text
+        elif mentioned or mentions(message.text, self.me):  # the name alone, highlighted too
+            change.alert_title = f"{message.sender} mentioned you in {message.room}"
+            change.alert = message.text
         return change
 
     def _presence(self, event: m.Presence) -> Change:
+        change = Change(users=True)
         for entry in event.entries():
             key = name_key(entry.user)
+            if key == name_key(self.me):
+                continue  # merged presence may name oneself: one is online, here
             self._learn(entry.user)
             self.online[key] = entry.online
+            if not entry.online:  # a status ends with the user's last connection
+                change.status |= self.set_away(entry.user, False, None)
             for listed in self.members.values():
                 if key in listed:
-                    listed[key] = m.UserInfo(name=listed[key].name, online=entry.online)
-        return Change(users=True)
+                    listed[key] = msgspec.structs.replace(listed[key], online=entry.online)
+        return change
 
     def _member(self, event: m.Member) -> Change:
         room_key, user_key = name_key(event.room), name_key(event.user)
@@ -336,7 +329,8 @@ class ChatState:
             else:
                 listed.pop(user_key, None)
         if user_key != name_key(self.me):
-            return Change(users=True)
+            gone = not event.joined and self.typists.stopped(Target.room(event.room), event.user)
+            return Change(users=True, typing=Target.room(event.room) if gone else None)
         if event.joined:
             conv = self.rooms.setdefault(room_key, Conversation(Target.room(event.room)))
             conv.state = m.MEMBER
@@ -376,7 +370,7 @@ class ChatState:
         if conv is None:
             return Change()
         if event.msg_id >= conv.last_msg_id:
-            conv.unread = 0
+            conv.unread = conv.mentions = 0
         else:
             me = name_key(self.me)
             later = [
@@ -385,4 +379,5 @@ class ChatState:
                 if msg.msg_id > event.msg_id and name_key(msg.sender) != me
             ]
             conv.unread = min(conv.unread, len(later))
+            conv.mentions = min(conv.mentions, sum(map(self.mentioned, later)))
         return Change(sidebar=True)

@@ -4,7 +4,9 @@ Widgets post intents (open this, send that line, load older messages); the scree
 runs them against the session in workers, so the interface never waits on the
 network, and redraws what changed. The app hands it each server event's `Change`.
 What can be done to a message already sent (edit, delete, reply, react) is in
-`MessageActions`, the `/commands` in `ChatCommands`: the bases of this screen.
+`MessageActions`, the `/commands` in `ChatCommands`, typing and the bell in
+`Noticing`, opening, paging and going places in `Navigation`: the bases of this
+screen, each on top of the one before.
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from chat_core import messages as m
-from chat_core.errors import ErrorCode, ProtocolError
+from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command, Invalid, completions, parse
-from chat_tui.render import describe_error
-from chat_tui.screens.chat_commands import ChatCommands
+from chat_tui.config import Preferences
+from chat_tui.conversation import Target
+from chat_tui.render import describe_error, plain
 from chat_tui.screens.message_actions import OFFLINE
-from chat_tui.screens.room_browser import RoomBrowser
-from chat_tui.screens.switcher import QuickSwitcher
+from chat_tui.screens.navigation import Navigation
 from chat_tui.session import CaughtUp, ChatSession
-from chat_tui.state import Change, Target
+from chat_tui.state import Change
 from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.compose_bar import ComposeBar
 from chat_tui.widgets.message_pane import MessagePane
@@ -38,13 +40,14 @@ from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.user_list import UserList
 
 
-class ChatScreen(ChatCommands):
+class ChatScreen(Navigation):
     """Rooms and conversations, the current one's messages, its users, the input.
 
     Args:
         session: The logged-in session.
         tz: The time zone for times and dates (None: the local one).
         address: The server, shown in the status bar.
+        preferences: The user's (the bell, notifications).
     """
 
     CSS_PATH = "chat.tcss"
@@ -69,6 +72,14 @@ class ChatScreen(ChatCommands):
             priority=True,
         ),
         Binding("ctrl+o", "rooms", "Rooms", id="chat.rooms", tooltip="Browse and join rooms"),
+        Binding(
+            "ctrl+f",
+            "search",
+            "Search",
+            id="chat.search",
+            tooltip="Search the messages you can read",
+            priority=True,
+        ),
         Binding("pageup", "page(-1)", "Older", show=False, id="chat.page_up", priority=True),
         Binding("pagedown", "page(1)", "Newer", show=False, id="chat.page_down", priority=True),
         Binding("ctrl+l,escape", "focus_input", show=False, id="chat.focus_input"),
@@ -78,12 +89,20 @@ class ChatScreen(ChatCommands):
         ],
     ]
 
-    def __init__(self, session: ChatSession, *, tz: tzinfo | None, address: str) -> None:
+    def __init__(
+        self,
+        session: ChatSession,
+        *,
+        tz: tzinfo | None,
+        address: str,
+        preferences: Preferences | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
         self.state = session.state
         self.tz = tz
         self.address = address
+        self.preferences = preferences if preferences is not None else Preferences()
         self.ready = False
         """True once drawn: the app hands it changes only then."""
         self._showing: Target | None = None  # what the message pane holds
@@ -127,24 +146,44 @@ class ChatScreen(ChatCommands):
 
     def redraw_sidebar(self) -> None:
         """Redraw the sidebar from the state."""
-        self.query_one(Sidebar).show(self.state.sidebar(), self.state.current)
+        state = self.state
+        away = [
+            conv.target
+            for conv in state.dms.values()
+            if state.away_text(conv.target.name) is not None
+        ]
+        self.query_one(Sidebar).show(state.sidebar(), state.current, away)
 
-    def _redraw_users(self) -> None:
-        current = self.state.current
+    def redraw_status(self) -> None:
+        """Someone's away status changed: the sidebar, the users, the status bar."""
+        self.redraw_sidebar()
+        self.redraw_users()
+
+    def redraw_users(self) -> None:
+        """Redraw the current view's users, and the status bar: its title and topic,
+        and the user's own away status."""
+        state, current = self.state, self.state.current
         users: list[m.UserInfo] = []
         if current is not None and current.kind == "room":
-            users = list(self.state.members.get(current.key, {}).values())
+            users = list(state.members.get(current.key, {}).values())
         elif current is not None:
             users = [
-                m.UserInfo(name=name, online=self.state.online.get(name_key(name), False))
-                for name in (self.state.me, current.name)
+                m.UserInfo(name=name, online=state.online.get(name_key(name), False))
+                for name in (state.me, current.name)
             ]
             users[0].online = True
+        users = [state.user_info(user) for user in users]
         self.query_one(UserList).show(users)
         title = current.label if current is not None else "no room open"
+        conv = state.conversation(current) if current is not None else None
         if current is not None and current.kind == "room" and users:
             title += f"  ({sum(user.online for user in users)} online)"
-        self.query_one(StatusBar).title = title
+        elif current is not None and (away := state.away_text(current.name)) is not None:
+            title += f"  (away{': ' + plain(away) if away else ''})"
+        bar = self.query_one(StatusBar)
+        bar.title = title
+        bar.topic = conv.topic or "" if conv is not None else ""
+        bar.away = state.away_text(state.me)
 
     async def note(self, text: str) -> None:
         """A line from the client in the message pane."""
@@ -171,12 +210,19 @@ class ChatScreen(ChatCommands):
             self.changed_messages(change.target, change.updated)
         if change.sidebar:
             self.redraw_sidebar()
-        if change.users:
-            self._redraw_users()
+        if change.status:
+            self.redraw_status()
+        elif change.users:
+            self.redraw_users()
+        if change.typing is not None and change.typing == current:
+            self.redraw_typing()
+        if change.topic is not None and change.topic == current:
+            self.redraw_users()
+            await self.note(plain(change.topic_note))
         if change.alert is not None:
-            self.notify(change.alert, title=change.alert_title, markup=False)
+            self.attention(change.target, change.alert_title, change.alert)
         if change.info is not None:
-            self.notify(change.info, markup=False)
+            self.notify(plain(change.info), title=change.info_title, markup=False)
         if current is None and self._showing is not None:  # the room went away
             self._showing = None
             targets = self.state.openable()
@@ -184,7 +230,7 @@ class ChatScreen(ChatCommands):
                 self.open_target(targets[0])
             else:
                 await pane.show([])
-                self._redraw_users()
+                self.redraw_users()
 
     async def resumed(self, caught: CaughtUp) -> None:
         """After a reconnection: show what was missed in the current view, and changed."""
@@ -197,141 +243,12 @@ class ChatScreen(ChatCommands):
         for target, updated in caught.changed.items():
             self.changed_messages(target, updated)
         self.redraw_sidebar()
-        self._redraw_users()
+        self.redraw_users()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker failed in a way nobody expected: say so rather than hide it."""
         if event.state == WorkerState.ERROR:
             self.notify(f"Internal error: {event.worker.error!r}", severity="error", markup=False)
-
-    # -- opening and paging --------------------------------------------------------
-
-    def open_target(self, target: Target) -> None:
-        """Show a room or conversation (loading its history the first time)."""
-        conv = self.state.conversation(target)
-        if conv is not None and conv.state == m.PENDING:
-            self.notify(f"{target.label} is waiting for an administrator's approval.")
-            return
-        self._open(target)
-
-    @work(exclusive=True, group="open", exit_on_error=False)
-    async def _open(self, target: Target) -> None:
-        pane = self.query_one(MessagePane)
-        previous = self._showing
-        if target.kind == "dm":
-            self.state.dm(target.name)
-        conv = self.state.conversation(target)
-        if conv is None:
-            return
-        if self.composing is not None and self.composing.target != conv.target:
-            self.compose_with(None)
-        self.state.current = self._showing = conv.target
-        self.redraw_sidebar()
-        self._redraw_users()
-        await pane.show(conv.messages)
-        pane.more_before = conv.more_before
-        loaded = conv.loaded
-        try:
-            await self.session.open(conv.target)
-        except ProtocolError as error:
-            if error.code != ErrorCode.NO_SUCH_USER:
-                await self.note(describe_error(error, self.tz))
-                return
-            # `/msg` to a name that does not exist: back to where the user was.
-            self.state.dms.pop(target.key, None)
-            self.state.current = self._showing = None
-            self.redraw_sidebar()
-            self.notify(describe_error(error, self.tz), severity="warning", markup=False)
-            if previous is not None and self.state.conversation(previous) is not None:
-                self.open_target(previous)
-            return
-        except OFFLINE:
-            return
-        if not loaded:
-            await pane.show(conv.messages)
-        pane.more_before = conv.more_before
-        self.fetch_parents()
-        self.redraw_sidebar()
-        self._redraw_users()
-
-    @work(exclusive=True, group="mark_read", exit_on_error=False)
-    async def _mark_read(self, target: Target) -> None:
-        try:
-            await self.session.mark_read(target)
-        except (ProtocolError, *OFFLINE):
-            return
-        self.redraw_sidebar()
-
-    @on(MessagePane.NeedOlder)
-    def _need_older(self) -> None:
-        self._load_older()
-
-    @work(exclusive=True, group="older", exit_on_error=False)
-    async def _load_older(self) -> None:
-        target = self.state.current
-        conv = self.state.conversation(target) if target is not None else None
-        if target is None or conv is None:
-            return
-        try:
-            older = await self.session.load_older(target)
-        except (ProtocolError, *OFFLINE):
-            return
-        if self.state.current == target:
-            pane = self.query_one(MessagePane)
-            pane.more_before = conv.more_before
-            await pane.prepend(older)
-            self.fetch_parents()
-
-    # -- actions -------------------------------------------------------------------
-
-    def action_page(self, step: int) -> None:
-        """Scroll the messages a page; at the top, load the page before."""
-        pane = self.query_one(MessagePane)
-        if step < 0 and pane.at_top and pane.more_before:
-            self._load_older()
-        elif step < 0:
-            pane.scroll_page_up(animate=False)
-        else:
-            pane.scroll_page_down(animate=False)
-
-    def action_cycle(self, step: int) -> None:
-        """Open the next (1) or previous (-1) room or conversation."""
-        targets = self.state.openable()
-        if not targets:
-            return
-        current = self.state.current
-        index = targets.index(current) if current in targets else -step if step > 0 else 0
-        self.open_target(targets[(index + step) % len(targets)])
-
-    def action_jump(self, number: int) -> None:
-        """Open the n-th room or conversation of the sidebar."""
-        targets = self.state.openable()
-        if 0 < number <= len(targets):
-            self.open_target(targets[number - 1])
-
-    def action_switch(self) -> None:
-        """The quick switcher."""
-
-        def chosen(target: Target | None) -> None:
-            if target is not None:
-                self.open_target(target)
-
-        self.app.push_screen(QuickSwitcher(self.state.openable()), chosen)
-
-    @work(exclusive=True, group="rooms", exit_on_error=False)
-    async def action_rooms(self) -> None:
-        """Browse every room; join (or open) the one chosen."""
-        try:
-            rooms = await self.session.list_rooms()
-        except (ProtocolError, *OFFLINE):
-            return
-        chosen = await self.app.push_screen_wait(RoomBrowser(rooms))
-        if chosen is not None:
-            await self.join(chosen)
-
-    def browse_rooms(self) -> None:
-        """Open the room browser."""
-        self.action_rooms()
 
     async def app_action(self, action: str) -> None:
         """Run an action of the app (`help`, `quit`)."""

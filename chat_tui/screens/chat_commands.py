@@ -13,9 +13,10 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command
+from chat_tui.conversation import Target
 from chat_tui.screens.message_actions import MessageActions
 from chat_tui.session import ChatSession
-from chat_tui.state import ChatState, Target
+from chat_tui.state import ChatState
 
 
 class ChatCommands(MessageActions):
@@ -29,8 +30,8 @@ class ChatCommands(MessageActions):
         """A line from the client in the message pane (the screen's)."""
         raise NotImplementedError
 
-    def open_target(self, target: Target) -> None:
-        """Show a room or a conversation (the screen's)."""
+    def open_target(self, target: Target, around: int | None = None) -> None:
+        """Show a room or a conversation (around a message of it) (the screen's)."""
         raise NotImplementedError
 
     def redraw_sidebar(self) -> None:
@@ -71,12 +72,24 @@ class ChatCommands(MessageActions):
             self.browse_rooms()
         elif command.name == "/mod":
             await self._moderate(command.text)
+        elif command.name in ("/away", "/back"):
+            await self._set_status(command.name == "/away", command.text)
+        elif command.name == "/topic":
+            await self._set_topic(command.text)
+        elif command.name == "/search":
+            self.search(command.text)
         elif command.name == "/help":
             await self.app_action("help")
+        elif command.name == "/logout":
+            await self.app_action("logout(True)" if command.args else "logout")
         elif command.name == "/quit":
             await self.app_action("quit")
 
     async def _send(self, target: Target, text: str, *, action: bool = False) -> None:
+        conv = self.state.conversation(target)
+        if conv is not None and conv.more_after:  # what one says goes at the bottom: go there
+            conv.forget()
+            self.open_target(conv.target)
         reply_to = self.take_reply(target)
         if not await self.session.send(target, text, reply_to=reply_to, action=action):
             await self.note("Not connected: the message will be sent once reconnected.")
@@ -107,6 +120,30 @@ class ChatCommands(MessageActions):
         self.redraw_sidebar()
         if self.state.current is None and self.state.openable():
             self.open_target(self.state.openable()[0])
+
+    def redraw_status(self) -> None:
+        """Redraw where away statuses show (the screen's)."""
+        raise NotImplementedError
+
+    def search(self, query: str = "") -> None:
+        """Open the search view, searching `query` at once if given (the screen's)."""
+        raise NotImplementedError
+
+    async def _set_status(self, away: bool, text: str) -> None:
+        await self.session.set_status(away, text)
+        self.redraw_status()
+        shown = self.state.away_text(self.state.me)
+        if shown is None:
+            await self.note("You are back.")
+        else:
+            await self.note(f"You are away{': ' + shown if shown else ''} (/back when back).")
+
+    async def _set_topic(self, topic: str) -> None:
+        current = self.state.current
+        if current is None or current.kind != "room":
+            await self.note("/topic sets the topic of the current room; this is not a room.")
+            return
+        await self.session.set_topic(current.name, topic)
 
     async def _moderate(self, line: str) -> None:
         """Run a console line on the server; its output (or its error) in the pane."""

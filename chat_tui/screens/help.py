@@ -23,6 +23,7 @@ KEYS = (
     ("Alt+1 … Alt+9", "jump to the n-th room or conversation"),
     ("Ctrl+K", "quick switcher: type part of a name"),
     ("Ctrl+O", "browse every room and join one"),
+    ("Ctrl+F", "search the messages (Enter on a result goes to it)"),
     ("PageUp / PageDown", "scroll the messages (PageUp at the top loads older ones)"),
     ("Escape, Ctrl+L", "back to the input line; there, give up an edit or a reply"),
     ("Tab / Shift+Tab", "move between the sidebar, messages, input and users"),
@@ -35,6 +36,7 @@ SELECTED_KEYS = (
     ("d", "delete it (asks first)"),
     ("r", "reply to it (Escape on the input gives it up)"),
     ("+ or =", "react (the same one again takes it back)"),
+    ("g", "a reply: go to the message it quotes (older ones load around it)"),
     ("Escape", "back to the input line"),
 )
 

@@ -4,8 +4,9 @@ A base of `ChatScreen`, kept apart so each module stays small. Up on an empty
 input selects the newest message in the pane; the pane posts what the user asks
 for the selected one (`MessagePane.Act`) and this decides: an edit or a reply
 goes through the input line (the bar above it says which, Escape cancels), a
-deletion asks first, a reaction opens the picker. The server's change events
-redraw the messages; a refusal is a toast.
+deletion asks first, a reaction opens the picker; a reply's quote leads to the
+message it quotes. The server's change events redraw the messages; a refusal is a
+toast.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.changes import has_reacted
+from chat_tui.conversation import Target
 from chat_tui.render import describe_error, first_line
 from chat_tui.screens.confirm import ConfirmDelete
 from chat_tui.screens.reaction_picker import ReactionPicker
 from chat_tui.session import ChatSession
-from chat_tui.state import ChatState, Target
+from chat_tui.state import ChatState
 from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.compose_bar import ComposeBar
 from chat_tui.widgets.message_pane import MessagePane
@@ -56,6 +58,10 @@ class MessageActions(Screen[None]):
         """The edit or reply under way, if one is."""
         self._asked: set[tuple[Target, int]] = set()  # parents fetched (or tried) once
 
+    def open_target(self, target: Target, around: int | None = None) -> None:
+        """Show a room or a conversation (around a message of it) (the screen's)."""
+        raise NotImplementedError
+
     def lookup(self, msg_id: int) -> m.Message | None:
         """A message of the current view as held now (for the pane's quotes)."""
         current = self.state.current
@@ -81,7 +87,10 @@ class MessageActions(Screen[None]):
         message = self.lookup(event.message.msg_id) or event.message
         if target is None or message.deleted:
             return
-        if event.action == "edit":
+        if event.action == "quoted":
+            if message.reply_to is not None:
+                self.open_target(target, around=message.reply_to)
+        elif event.action == "edit":
             if name_key(message.sender) != name_key(self.state.me):
                 self.notify("You can edit only your own messages.", severity="warning")
                 return

@@ -1,9 +1,11 @@
-"""The room browser: every room on the server; pick one to join (or open) it."""
+"""The room browser: every room on the server, with its topic; pick one to join (or
+open) it."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +16,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from chat_core import messages as m
+from chat_tui.render import plain
 
 STATES = {
     m.MEMBER: ("joined", "green"),
@@ -21,8 +24,8 @@ STATES = {
 }
 
 
-def room_entry(room: m.RoomInfo) -> Table:
-    """`# name   open · 3 online   joined`."""
+def room_entry(room: m.RoomInfo) -> RenderableType:
+    """`# name   open · 3 online   joined`, and the topic under it (one line) if set."""
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(no_wrap=True)
@@ -34,7 +37,10 @@ def room_entry(room: m.RoomInfo) -> Table:
         Text(kind if room.online is None else f"{kind} · {room.online} online", style="dim"),
         Text(state, style=style),
     )
-    return grid
+    if not room.topic:
+        return grid
+    topic = Text("  " + plain(room.topic), style="dim italic", no_wrap=True, overflow="ellipsis")
+    return Group(grid, topic)
 
 
 class RoomBrowser(ModalScreen[str | None]):

@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from chat_core.names import name_key
-from chat_tui.state import Target
+from chat_tui.conversation import Target
 
 
 class QuickSwitcher(ModalScreen[Target | None]):

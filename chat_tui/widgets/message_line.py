@@ -10,8 +10,8 @@ from textual.widgets import Static
 
 from chat_core import messages as m
 from chat_core.names import name_key
+from chat_tui.conversation import mentions
 from chat_tui.render import day_label, local_time, message_text
-from chat_tui.state import mentions
 
 
 class MessageLine(Static):

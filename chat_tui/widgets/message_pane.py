@@ -3,7 +3,9 @@
 The screen hands it messages (`show`, `append`, `prepend`) and says which changed
 (`redraw`); it asks for older ones with `NeedOlder` when the user scrolls to the
 top. It stays at the bottom while new messages arrive, unless the user has
-scrolled up to read.
+scrolled up to read. Shown around a message jumped to (`show(..., around=)`), it
+stays there, and when newer messages remain (`more_after`) it asks for them with
+`NeedNewer` when the user scrolls to the bottom (or goes down past the newest).
 
 With the focus, it selects a message: Up and Down move, and the keys shown in the
 footer post `Act` for the selected one (the screen edits, deletes, replies or
@@ -28,7 +30,7 @@ from chat_tui.widgets.message_line import DaySeparator, MessageLine, SystemLine
 Lookup = Callable[[int], m.Message | None]
 """msg_id -> the message as held now, if it is (to quote a reply's parent)."""
 
-ActionName = Literal["edit", "delete", "reply", "react"]
+ActionName = Literal["edit", "delete", "reply", "react", "quoted"]
 
 
 class MessagePane(VerticalScroll, can_focus=True):
@@ -48,11 +50,21 @@ class MessagePane(VerticalScroll, can_focus=True):
             id="messages.react",
             tooltip="Put a reaction on it (or take yours back)",
         ),
+        Binding(
+            "g",
+            "act('quoted')",
+            "Go to quoted",
+            id="messages.quoted",
+            tooltip="Go to the message it replies to",
+        ),
         Binding("escape", "leave", "Back", id="messages.leave", tooltip="Back to the input"),
     ]
 
     class NeedOlder(Message):
         """The user reached the top: load the page before the oldest message."""
+
+    class NeedNewer(Message):
+        """The user reached the bottom of a window back in time: load the page after."""
 
     class Act(Message):
         """The user asked to edit, delete, reply to or react to `message`."""
@@ -71,6 +83,7 @@ class MessagePane(VerticalScroll, can_focus=True):
         self.tz = tz
         self.more_before = False
         """Whether older messages remain to be loaded (set by the screen)."""
+        self._more_after = False
         self.lookup: Lookup = lambda msg_id: None
         """Set by the screen: finds the parent a reply quotes."""
         self.selected: int | None = None
@@ -80,10 +93,23 @@ class MessagePane(VerticalScroll, can_focus=True):
         self._lines: dict[int, MessageLine] = {}  # the messages shown, so none is shown twice
         self._lock = asyncio.Lock()  # one change of the rows at a time, in order
         self._watching = False  # report reaching the top only after a settled layout
+        self._rejoin = False  # a window back in time reached the present: follow it again
 
     def on_mount(self) -> None:
         """Stick to the bottom as messages arrive."""
         self.anchor()
+
+    @property
+    def more_after(self) -> bool:
+        """Whether newer messages remain to be loaded: a window back in time (set by the
+        screen). Once there are none, the pane sticks to the bottom again when the
+        user reaches it."""
+        return self._more_after
+
+    @more_after.setter
+    def more_after(self, more: bool) -> None:
+        self._rejoin = self._rejoin or (self._more_after and not more)
+        self._more_after = more
 
     def _rows(self, messages: Sequence[m.Message], day: date | None) -> list[Widget]:
         rows: list[Widget] = []
@@ -100,24 +126,35 @@ class MessagePane(VerticalScroll, can_focus=True):
         lines = [row for row in rows if isinstance(row, MessageLine)]
         return (lines[0], lines[-1]) if lines else (None, None)
 
-    async def show(self, messages: Sequence[m.Message]) -> None:
-        """Show these messages (oldest first) instead of what is there, at the bottom."""
+    async def show(self, messages: Sequence[m.Message], *, around: int | None = None) -> None:
+        """Show these messages (oldest first) instead of what is there, at the bottom, or
+        with the message `around` selected and in view."""
         async with self._lock:
-            await self._show(list(messages))
+            await self._show(list(messages), around)
 
-    async def _show(self, messages: list[m.Message]) -> None:
+    async def _show(self, messages: list[m.Message], around: int | None = None) -> None:
         self._watching = False
         await self.remove_children()
         self._lines.clear()
         rows = self._rows(messages, None)
         self._first, self._last = self._ends(rows)
         await self.mount_all(rows)
+        if around is not None and around in self._lines:
+            self.anchor(False)  # stay on it, whatever comes in or is redrawn
+            self.call_after_refresh(self._select_around, around)
+            return
         if self.selected not in self._lines:
             self.select(None)
         else:
             self._lines[self.selected].add_class("-selected")
+        self._rejoin = False
+        self.anchor()
         self.scroll_end(animate=False, immediate=True)
         self.call_after_refresh(self._settle)
+
+    def _select_around(self, msg_id: int) -> None:
+        self.select(msg_id)
+        self._settle()
 
     async def append(self, messages: Sequence[m.Message], everything: Sequence[m.Message]) -> None:
         """Add new messages at the bottom (or redraw `everything` if one is out of order)."""
@@ -191,7 +228,7 @@ class MessagePane(VerticalScroll, can_focus=True):
         if line is not None:
             line.add_class("-selected")
             self.scroll_to_widget(line, animate=False, immediate=True)
-        elif old is not None:
+        elif old is not None and not self.more_after:
             self.anchor()
         self.refresh_bindings()
 
@@ -215,7 +252,9 @@ class MessagePane(VerticalScroll, can_focus=True):
                 self.select(ids[-1])
             return
         index = ids.index(self.selected) + step
-        if index >= len(ids):
+        if index >= len(ids) and self.more_after:
+            self.post_message(self.NeedNewer())
+        elif index >= len(ids):
             self.action_leave()
         elif index < 0:
             if self.more_before:
@@ -229,6 +268,8 @@ class MessagePane(VerticalScroll, can_focus=True):
             return self.selected is not None
         if action == "act":
             line = self._lines.get(self.selected) if self.selected is not None else None
+            if parameters == ("quoted",):  # only a reply quotes
+                return line is not None and line.message.reply_to is not None
             return line is not None and not line.message.deleted
         return True
 
@@ -254,8 +295,20 @@ class MessagePane(VerticalScroll, can_focus=True):
         """Whether the first row is in view."""
         return self.scroll_y <= 0
 
+    @property
+    def at_bottom(self) -> bool:
+        """Whether the last row is in view."""
+        return self.scroll_y >= self.max_scroll_y
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        """Ask for older messages when the user scrolls to the very top."""
+        """Ask for older messages when the user scrolls to the very top, for newer ones
+        (in a window back in time) at the very bottom."""
         super().watch_scroll_y(old_value, new_value)
         if self._watching and self.more_before and new_value <= 0 < old_value:
             self.post_message(self.NeedOlder())
+        bottom = self.max_scroll_y
+        if self._watching and self.more_after and new_value >= bottom > old_value:
+            self.post_message(self.NeedNewer())
+        elif self._rejoin and new_value >= bottom:
+            self._rejoin = False
+            self.anchor()

@@ -1,11 +1,14 @@
 """The sidebar: joined rooms, rooms waiting for approval, and conversations.
 
 It shows what the screen gives it (`show()`) and posts `Sidebar.Opened` when the
-user picks an entry; it never asks the server anything itself.
+user picks an entry; it never asks the server anything itself. Each entry has its
+unread count, and after it, apart, how many of those mention the user (`12 @2`);
+a peer who is away is dimmed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from rich.table import Table
@@ -15,7 +18,10 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from chat_core import messages as m
-from chat_tui.state import Conversation, Target
+from chat_tui.conversation import Conversation, Target
+
+UNREAD_STYLE = "bold reverse"
+MENTIONS_STYLE = "bold reverse #e5c07b"  # apart from the unread count, even without colour
 
 
 def entry_id(target: Target) -> str:
@@ -23,20 +29,28 @@ def entry_id(target: Target) -> str:
     return f"{target.kind}:{target.key}"
 
 
-def entry(conv: Conversation) -> Table:
-    """One sidebar line: the name, and the unread count or `waiting`."""
+def entry(conv: Conversation, away: bool = False) -> Table:
+    """One sidebar line: the name, then the unread and mention counts, or `waiting`
+    (or `away`, for a peer who is and nothing unread)."""
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(justify="right", no_wrap=True)
     name = Text(conv.target.label)
-    badge = Text()
+    badges = [Text()]
     if conv.state == m.PENDING:
         name.stylize("dim italic")
-        badge = Text("waiting", style="dim italic")
-    elif conv.unread:
+        badges = [Text("waiting", style="dim italic")]
+    elif conv.unread or conv.mentions:
         name.stylize("bold")
-        badge = Text(f" {conv.unread} ", style="bold reverse")
-    grid.add_row(name, badge)
+        badges = [Text(f" {conv.unread} ", style=UNREAD_STYLE)]
+        if conv.mentions:  # a column of its own, so each badge keeps its padding
+            grid.add_column(justify="right", no_wrap=True)
+            badges.append(Text(f" @{conv.mentions} ", style=MENTIONS_STYLE))
+    elif away:
+        badges = [Text("away", style="dim italic")]
+    if away:
+        name.stylize("dim")
+    grid.add_row(name, *badges)
     return grid
 
 
@@ -53,8 +67,14 @@ class Sidebar(OptionList):
         super().__init__(id=id, markup=False)
         self._targets: dict[str, Target] = {}
 
-    def show(self, conversations: list[Conversation], current: Target | None) -> None:
-        """Redraw from `conversations` (in order) and highlight `current`.
+    def show(
+        self,
+        conversations: list[Conversation],
+        current: Target | None,
+        away: Collection[Target] = (),
+    ) -> None:
+        """Redraw from `conversations` (in order) and highlight `current`; the peers of
+        the conversations in `away` are away.
 
         While the user moves through the list, the highlight stays where they put it.
         """
@@ -70,7 +90,8 @@ class Sidebar(OptionList):
             options.append(Option(Text(title, style="bold underline"), disabled=True))
             for conv in group:
                 self._targets[entry_id(conv.target)] = conv.target
-                options.append(Option(entry(conv), id=entry_id(conv.target)))
+                shown = entry(conv, conv.target in away)
+                options.append(Option(shown, id=entry_id(conv.target)))
         self.set_options(options)
         if keep is None and current is not None:
             keep = entry_id(current)

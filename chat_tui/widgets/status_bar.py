@@ -1,4 +1,4 @@
-"""The status bar: what is on screen, who you are, and the state of the connection."""
+"""The status bar: what is on screen and its topic, who you are, and the connection."""
 
 from __future__ import annotations
 
@@ -7,27 +7,44 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from chat_tui.render import first_line, plain
+
+AWAY_CELLS = 24  # at most, of the user's own away message in the bar
+
 
 class StatusBar(Static):
-    """One line at the top: the current view on the left, the connection on the right."""
+    """One line at the top: the current view and its topic on the left, the connection
+    (and the user's own away status) on the right."""
 
     title: reactive[str] = reactive("")
     """The current room or conversation (`#Général`, `@bob`)."""
+    topic: reactive[str] = reactive("")
+    """The current room's topic, as set by a moderator (any text: shown as plain text)."""
     connection: reactive[str] = reactive("")
     """The connection, in words (`alice @ 127.0.0.1:7878`, `reconnecting…`)."""
     online: reactive[bool] = reactive(True)
     """Whether the connection is up; the bar turns to a warning colour when not."""
+    away: reactive[str | None] = reactive(None)
+    """The user's own away message ("" for none) while away; None when not."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(markup=False, id=id)
 
     def render(self) -> Table:
-        """The title, then the connection state flush right."""
+        """The title and the topic, then the connection state flush right."""
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True, overflow="ellipsis")
+        left = Text(self.title, style="bold")
+        if self.topic:
+            left.append("  " + plain(self.topic), style="not bold italic")
+        right = Text("  ")
+        if self.away is not None:
+            away = first_line(self.away, AWAY_CELLS) if self.away else ""
+            right.append(f"away{': ' + away if away else ''}  ", style="italic")
         mark = "●" if self.online else "⚠"
-        grid.add_row(Text(self.title, style="bold"), Text(f"{mark} {self.connection}"))
+        right.append(f"{mark} {self.connection}")
+        grid.add_row(left, right)
         return grid
 
     def watch_online(self, online: bool) -> None:

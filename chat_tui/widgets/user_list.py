@@ -1,4 +1,5 @@
-"""The user list: the members of the current room, online first.
+"""The user list: the members of the current room, online first; those away dimmed,
+with their away message.
 
 Picking a name posts `UserList.Chosen`, which the screen turns into a direct
 conversation with that user.
@@ -16,14 +17,20 @@ from textual.widgets.option_list import Option
 
 from chat_core import messages as m
 from chat_core.names import name_key
-from chat_tui.render import name_colour
+from chat_tui.render import name_colour, plain
 
 
 def user_entry(user: m.UserInfo) -> Text:
-    """`● name` in the user's colour when online, `○ name` dimmed when not."""
-    if user.online:
+    """`● name` in the user's colour when online, `◐ name text` dimmed when away,
+    `○ name` dimmed when offline."""
+    if not user.online:
+        return Text.assemble(("○ ", "dim"), (user.name, "dim"))
+    if not user.away:
         return Text.assemble(("● ", "green"), (user.name, name_colour(user.name)))
-    return Text.assemble(("○ ", "dim"), (user.name, "dim"))
+    line = Text.assemble(("◐ ", "dim yellow"), (user.name, f"dim {name_colour(user.name)}"))
+    if user.text:
+        line.append(" " + plain(user.text), style="dim italic")
+    return line
 
 
 class UserList(OptionList):

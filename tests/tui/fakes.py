@@ -52,6 +52,12 @@ CHANGED: dict[int, dict[str, Any]] = {
     9: {"reply_to": 8, "reactions": {"👀": ["bob"]}},
 }
 """What became of some of GENERAL's messages, for `ChangedReplayClient`."""
+NOTICED: dict[str, dict[str, Any]] = {
+    "Blabla": {"unread": 12, "mentions": 2},
+    "Général": {"topic": "Release 2.0 on Friday: [b]tests[/b] first \u2615"},
+}
+"""Topics and mention counts, for `NoticingReplayClient`."""
+AWAY: dict[str, dict[str, Any]] = {"bob": {"away": True, "text": "lunch, back at two"}}
 MEMBERS = [
     m.UserInfo(name="alice", online=True),
     m.UserInfo(name="bob", online=True),
@@ -123,3 +129,52 @@ class ChangedReplayClient(ReplayClient):
             msgspec.structs.replace(message, **CHANGED.get(message.msg_id, {}))
             for message in super().page()
         ]
+
+
+class NoticingReplayClient(ReplayClient):
+    """The same, with a topic on Général, mentions unread in Blabla, and bob away."""
+
+    async def request(self, kind: type[m.Request], result: type[R], **fields: Any) -> R:
+        """The fixed answers, with topics, mention counts and away statuses."""
+        answer: m.Ok = await super().request(kind, result, **fields)
+        if isinstance(answer, m.LoginOk):
+            rooms = [msgspec.structs.replace(room, **NOTICED.get(room.name, {})) for room in ROOMS]
+            dms = [msgspec.structs.replace(dm, away=True, text="lunch") for dm in DMS]
+            answer = msgspec.structs.replace(answer, rooms=rooms, dms=dms)
+        elif isinstance(answer, m.WhoOk):
+            users = [msgspec.structs.replace(u, **AWAY.get(u.name, {})) for u in MEMBERS]
+            answer = m.WhoOk(users=users)
+        return cast(R, answer)
+
+
+FOUND = [
+    m.Message(
+        msg_id=21, ts=at(3, 9, 18), sender="bob", body="did you tag it? [b]v2[/b]", to="alice"
+    ),
+    m.Message(msg_id=7, ts=at(3, 9, 7), sender="alice", body="tagging it now", room="Général"),
+    m.Message(
+        msg_id=5,
+        ts=at(3, 9, 4),
+        sender="carol",
+        body="@alice great, can you tag the release?",
+        room="Général",
+    ),
+    m.Message(
+        msg_id=3,
+        ts=at(1, 16, 40),
+        sender="dave",
+        body="Tags for the Étiquettes release go\nin the wiki",
+        room="Blabla",
+    ),
+]
+"""What `tag*` finds, newest first, for `SearchReplayClient`."""
+
+
+class SearchReplayClient(ReplayClient):
+    """The same, answering every search with FOUND (and more to come)."""
+
+    async def request(self, kind: type[m.Request], result: type[R], **fields: Any) -> R:
+        """The fixed answers, and FOUND for a search."""
+        if kind is m.Search:
+            return cast(R, m.SearchOk(messages=FOUND, more=True))
+        return await super().request(kind, result, **fields)

@@ -19,11 +19,12 @@ from textual.widgets import Input
 
 from chat_tui.app import ChatApp, ClientFactory
 from chat_tui.client import ChatClient
-from chat_tui.config import Settings
+from chat_tui.config import Preferences, Settings
+from chat_tui.noticing import Clock
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.login import LoginScreen
 from chat_tui.widgets.message_line import MessageLine
-from tests.helpers import PASSWORD, TIMEOUT
+from tests.helpers import PASSWORD, TIMEOUT, ManualClock
 
 
 def make_app(
@@ -32,8 +33,11 @@ def make_app(
     *,
     user: str = "",
     client_factory: ClientFactory | None = None,
+    preferences: Preferences | None = None,
+    clock: Clock | None = None,
 ) -> ChatApp:
-    """An app for tests: UTC times, quick reconnection, no blinking, a private config."""
+    """An app for tests: UTC times, quick reconnection, no blinking, a private config,
+    and a clock that stands still unless the test gives one (and moves it)."""
     return ChatApp(
         host="127.0.0.1",
         port=port,
@@ -43,6 +47,8 @@ def make_app(
         tz=UTC,
         backoff=(0.05, 0.2),
         cursor_blink=False,
+        preferences=preferences,
+        clock=clock if clock is not None else ManualClock().monotonic,
     )
 
 

@@ -9,8 +9,9 @@ import pytest
 from chat_core import messages as m
 from chat_tui.changes import ChangeLog, changed, has_reacted, reacted
 from chat_tui.commands import Command, Invalid, parse
+from chat_tui.conversation import Target
 from chat_tui.render import first_line, message_text, quote
-from chat_tui.state import ChatState, Target
+from chat_tui.state import ChatState
 
 TS = int(datetime(2025, 6, 3, 9, 5, tzinfo=UTC).timestamp() * 1000)
 

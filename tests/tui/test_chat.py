@@ -11,10 +11,10 @@ from textual.widgets import Input
 from chat_core import messages as m
 from chat_srv.admin import Admin
 from chat_srv.server import ChatServer
+from chat_tui.conversation import Target
 from chat_tui.screens.help import HelpScreen
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.switcher import QuickSwitcher
-from chat_tui.state import Target
 from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.message_line import MessageLine, SystemLine
 from chat_tui.widgets.sidebar import Sidebar

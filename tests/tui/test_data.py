@@ -14,6 +14,7 @@ from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
 from chat_tui.cli import ssl_context
 from chat_tui.commands import Command, Invalid, completions, parse
 from chat_tui.config import LastUsed, Settings, format_address, parse_address
+from chat_tui.conversation import Target, mentions
 from chat_tui.render import (
     PALETTE,
     describe_disconnect,
@@ -22,7 +23,7 @@ from chat_tui.render import (
     name_colour,
     plain,
 )
-from chat_tui.state import ChatState, Target, mentions
+from chat_tui.state import ChatState
 
 TS = int(datetime(2025, 6, 3, 9, 5, tzinfo=UTC).timestamp() * 1000)
 
@@ -77,7 +78,13 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
         ("/j", (0, ["/join"])),
         (
             "/",
-            (0, ["/help", "/join", "/leave", "/me", "/msg", "/quit", "/react", "/rooms", "/who"]),
+            (
+                0,
+                [
+                    *("/away", "/back", "/help", "/join", "/leave", "/logout"),
+                    *("/me", "/msg", "/quit", "/react", "/rooms", "/search", "/who"),
+                ],
+            ),
         ),
         ("/join bl", (6, ["Blabla"])),
         ("/join gé", (6, ["Général"])),

@@ -13,9 +13,9 @@ from textual.widgets import Input, Static
 from chat_core import messages as m
 from chat_srv.admin import Admin
 from chat_srv.server import ChatServer
+from chat_tui.conversation import Target
 from chat_tui.render import until_label
 from chat_tui.screens.login import LoginScreen
-from chat_tui.state import Target
 from tests.helpers import PASSWORD, register, running_server
 from tests.tui.helpers import drive, make_app, screen_text
 

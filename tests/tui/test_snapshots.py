@@ -1,5 +1,6 @@
 """Snapshots of the login screen, the chat screen and the kick modal, at two sizes; of
-messages that changed, a selected message and a reply being written.
+messages that changed, a selected message and a reply being written; of topics,
+mention counts, away users and typing; of the search view.
 
 The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
 the cursor not blinking, so each picture is the same on every run.
@@ -16,10 +17,18 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from chat_core import messages as m
 from chat_tui.app import ChatApp
 from chat_tui.screens.disconnect import DisconnectScreen
+from chat_tui.screens.search import SearchView
 from tests.helpers import PASSWORD, TIMEOUT
-from tests.tui.fakes import KICK, ChangedReplayClient, ReplayClient
+from tests.tui.fakes import (
+    KICK,
+    ChangedReplayClient,
+    NoticingReplayClient,
+    ReplayClient,
+    SearchReplayClient,
+)
 from tests.tui.helpers import make_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -107,3 +116,38 @@ def test_replying(snap_compare: SnapCompare, config_dir: Path) -> None:
     """A reply being written: the bar above the input says to what."""
     app = replay_app(config_dir, ChangedReplayClient)
     assert snap_compare(app, terminal_size=(80, 24), run_before=replying)
+
+
+async def noticed(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    assert isinstance(app.client, ReplayClient)
+    app.client.push(m.UserTyping(user="carol", room="Général"))
+    await until(pilot, lambda: bool(app.screen.query_one("#input").border_subtitle))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_noticing(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """The topic in the header, unread mentions apart in the sidebar, bob away (in the
+    users and in the sidebar) and carol typing under the input."""
+    app = replay_app(config_dir, NoticingReplayClient)
+    assert snap_compare(app, terminal_size=size, run_before=noticed)
+
+
+async def searched(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    await pilot.press("ctrl+f", *"tag*", "enter")
+    await until(pilot, lambda: isinstance(app.screen, SearchView) and bool(app.screen.results))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_view(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """Results newest first (a direct message among them), where, when and who, the
+    words found highlighted, and the row that asks for older ones."""
+    app = replay_app(config_dir, SearchReplayClient)
+    assert snap_compare(app, terminal_size=size, run_before=searched)

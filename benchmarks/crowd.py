@@ -114,6 +114,29 @@ def proc_peak_rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
+TCP_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPSynRetrans", "TCPTimeouts")
+
+
+def tcp_counters() -> dict[str, int]:
+    """The machine's TCP counters that show a full accept queue (/proc/net/netstat):
+    a connection whose handshake overflowed it waits for a retransmission (1 s,
+    then 3 s, 7 s...). Machine-wide: other work on the machine counts too."""
+    found: dict[str, int] = {}
+    with open("/proc/net/netstat", encoding="ascii") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+                if name in TCP_COUNTERS:
+                    found[name] = int(value)
+    return found
+
+
+def _tcp_delta(before: dict[str, int]) -> dict[str, int]:
+    after = tcp_counters()
+    return {f"tcp_{name}": after.get(name, 0) - before.get(name, 0) for name in TCP_COUNTERS}
+
+
 class RssSampler:
     """The highest VmRSS of a process seen every `every` seconds, in a thread."""
 
@@ -286,6 +309,7 @@ def storm(
             server = handles[-1]
             record["startup_seconds"] = time.monotonic() - started
             cpu0, gen0 = proc_cpu_seconds(server.pid), self_cpu_seconds()
+            tcp0 = tcp_counters()
             results = pool.ask_all(
                 [
                     {
@@ -302,6 +326,7 @@ def storm(
                 timeout=seconds + 120,
             )
             cpu1, gen1 = proc_cpu_seconds(server.pid), self_cpu_seconds()
+            record.update(_tcp_delta(tcp0))
             time.sleep(settle)  # the last merged presence windows, the last frames read
             counts = pool.ask_all([{"cmd": "counts"}] * workers, 120)
             record["rss_after_kib"] = proc_rss_kib(server.pid)
@@ -383,6 +408,7 @@ def password_storm(
             record["rss_before_kib"] = proc_rss_kib(server.pid)
             record["rss_peak_before_kib"] = proc_peak_rss_kib(server.pid)
             cpu0 = proc_cpu_seconds(server.pid)
+            tcp0 = tcp_counters()
             with RssSampler(server.pid) as sampler:
                 results = pool.ask_all(
                     [
@@ -402,6 +428,7 @@ def password_storm(
                     timeout=seconds + 120,
                 )
             cpu1 = proc_cpu_seconds(server.pid)
+            record.update(_tcp_delta(tcp0))
             record["rss_peak_kib"] = max(sampler.peak, proc_peak_rss_kib(server.pid))
             record["rss_peak_sampled_kib"] = sampler.peak
             record["rss_after_kib"] = proc_rss_kib(server.pid)
@@ -483,6 +510,7 @@ def connections(
             time.sleep(settle)
             rss0, fds0 = proc_rss_kib(server.pid), open_fds(server.pid)
             cpu0 = proc_cpu_seconds(server.pid)
+            tcp0 = tcp_counters()
             started = time.monotonic()
             setups = pool.ask_all(
                 [
@@ -500,6 +528,7 @@ def connections(
             )
             login_s = time.monotonic() - started
             login_cpu = proc_cpu_seconds(server.pid) - cpu0
+            record.update(_tcp_delta(tcp0))
             ready = _sum(setups, "logged_in")
             log(f"connections: {ready} of {count} logged in in {login_s:.1f} s")
             time.sleep(settle)

@@ -495,7 +495,7 @@ def crowd_steps(
             {
                 **storm,
                 "auth": "password",
-                "users": 60 if quick else 200,
+                "users": 40 if quick else 200,
                 "protocol": "2",
                 "no_retry": False,
             },

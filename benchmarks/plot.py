@@ -1,6 +1,7 @@
 """Plot latency against offered load for both servers from benchmarks/out/fanout.jsonl.
 
     python -m benchmarks.plot [--run-id ID[,ID...]] [--out benchmarks/latency.png]
+    python -m benchmarks.plot --connections [--run-id ID] [--out benchmarks/connections.png]
 
 Uses the fixed-rate fan-out records of one run id (by default the newest run id that
 has fixed-rate records, as written by `python -m benchmarks.run sweep`): the median
@@ -106,13 +107,133 @@ def _panel(ax: Any, records: list[dict[str, Any]]) -> None:
     ax.legend(fontsize=8)
 
 
+# -------------------------------------------------------------------- connections
+
+
+def load_connections(path: Path, run_id: str | None) -> list[dict[str, Any]]:
+    """The `connections` records of one or more run ids (default: the newest)."""
+    with path.open(encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    if not records:
+        raise SystemExit(f"no records in {path}: run `benchmarks.run connections`")
+    if run_id is None:
+        run_id = max(str(r.get("run_id")) for r in records)
+    wanted = set(run_id.split(","))
+    chosen = [r for r in records if str(r.get("run_id")) in wanted]
+    if not chosen:
+        raise SystemExit(f"no connections records with run id {run_id}")
+    return chosen
+
+
+def _series(
+    records: list[dict[str, Any]], key: str, scale: float = 1.0
+) -> tuple[list[int], list[float], list[list[float]]]:
+    """Median and min–max distances of `key` at each connection count."""
+    counts = sorted({int(r["connections"]) for r in records})
+    mid, spread_low, spread_high = [], [], []
+    for count in counts:
+        values = [float(r[key]) * scale for r in records if int(r["connections"]) == count]
+        mid.append(median(values))
+        spread_low.append(mid[-1] - min(values))
+        spread_high.append(max(values) - mid[-1])
+    return counts, mid, [spread_low, spread_high]
+
+
+def _source(record: dict[str, Any]) -> str:
+    machine = record.get("machine", {})
+    source = machine.get("chat_source")
+    commit = machine.get("chat_commit")
+    if source in (None, "installed"):
+        return f"chat-server {commit or ''}".strip()
+    return f"chat-server from {Path(str(source)).name} (CHAT_BENCH_SOURCE)"
+
+
+def plot_connections(records: list[dict[str, Any]], out: Path) -> None:
+    """Server memory, login time and one message's delivery time against connections,
+    one series per server code measured (`CHAT_BENCH_SOURCE` runs apart)."""
+    matplotlib: Any = importlib.import_module("matplotlib")
+    matplotlib.use("Agg")
+    plt: Any = importlib.import_module("matplotlib.pyplot")
+    fig, (memory, times) = plt.subplots(1, 2, figsize=(13, 5.5), dpi=110)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(_source(record), []).append(record)
+    all_counts = sorted({int(r["connections"]) for r in records})
+    for number, (label, chosen) in enumerate(groups.items()):
+        style = "-" if number == 0 else "--"
+        counts, kib, bars = _series(chosen, "kib_per_conn")
+        memory.errorbar(
+            counts,
+            kib,
+            yerr=bars,
+            marker="s",
+            capsize=3,
+            linestyle=style,
+            label=f"{label}: KiB per connection (RSS)",
+        )
+        counts, login, bars = _series(chosen, "login_s")
+        times.errorbar(
+            counts,
+            login,
+            yerr=bars,
+            marker="o",
+            capsize=3,
+            linestyle=style,
+            label=f"{label}: log them all in (s)",
+        )
+        counts, delivery, bars = _series(chosen, "delivery_ms", 1 / 1000)
+        times.errorbar(
+            counts,
+            delivery,
+            yerr=bars,
+            marker="^",
+            capsize=3,
+            linestyle=style,
+            label=f"{label}: one room message to all (s)",
+        )
+    memory.axhline(2.5, color="tab:red", linestyle=":", label="target 2.5 KiB")
+    memory.set_ylim(0, None)
+    memory.set_ylabel("KiB of server RSS per idle logged-in connection")
+    memory.set_title("memory", fontsize=10)
+    times.set_yscale("log")
+    times.set_ylabel("seconds, log scale")
+    times.set_title("time", fontsize=10)
+    for ax in (memory, times):
+        ax.set_xscale("log")
+        ax.set_xticks(all_counts, [f"{c:,}" for c in all_counts])
+        ax.minorticks_off()
+        ax.set_xlabel("idle logged-in connections, all members of one room")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    runs = len({(r.get("run_id"), r.get("round")) for r in records})
+    first = records[0]
+    fig.suptitle(
+        f"chat-server with many connections: protocol {first.get('protocol')}, session-token"
+        f" logins, median of the runs (bars min–max; {runs} rounds in all)\nloopback,"
+        f" {first.get('machine', {}).get('nproc', '?')} cores shared with the clients"
+    )
+    fig.tight_layout()
+    fig.savefig(out)
+    print(f"wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run-id", default=None, help="one or more, comma-separated")
-    parser.add_argument("--input", type=Path, default=OUT_DIR / "fanout.jsonl")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "latency.png")
+    parser.add_argument("--input", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--connections", action="store_true", help="connections.png from the connections scenario"
+    )
     args = parser.parse_args(argv)
-    plot(load(args.input, args.run_id), args.out)
+    if args.connections:
+        source = args.input or OUT_DIR / "connections.jsonl"
+        plot_connections(
+            load_connections(source, args.run_id), args.out or BENCH_DIR / "connections.png"
+        )
+        return
+    source = args.input or OUT_DIR / "fanout.jsonl"
+    plot(load(source, args.run_id), args.out or BENCH_DIR / "latency.png")
 
 
 if __name__ == "__main__":

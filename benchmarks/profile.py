@@ -1,6 +1,8 @@
 """Profile chat-server under the fan-out load with py-spy, and summarize the profile.
 
     python -m benchmarks.profile [--rate R] [--seconds 12] [--out /tmp/chat-profile]
+    python -m benchmarks.profile --scenario storm --users 5000 --protocol 2 --seconds 15
+    python -m benchmarks.profile --scenario connections --users 10000 --seconds 30
     python -m benchmarks.profile --summarize FILE.txt     # an existing raw profile
 
 Runs one fan-out (chat-server, 100 members, 10 senders) and attaches
@@ -9,6 +11,10 @@ FILE.txt (collapsed stacks, "raw" format) and FILE.svg (flame graph), then print
 the functions with the most samples on top of the stack (self) and anywhere in it
 (inclusive). py-spy comes with the `bench` dependency group; attaching to a
 process needs ptrace permission (root here).
+
+`--scenario storm` profiles the restarted server from the moment it listens (the
+reconnection storm with tokens); `--scenario connections` the server while
+`--users` connections log in (after the warm-up).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks import scenarios, servers
+from benchmarks import crowd, scenarios, servers
 from benchmarks.common import log
 
 
@@ -70,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/chat-profile"))
     parser.add_argument("--summarize", type=Path, default=None)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--scenario", choices=["fanout", "storm", "connections"], default="fanout")
+    parser.add_argument("--users", type=int, default=5000, help="storm, connections: how many")
+    parser.add_argument("--protocol", type=int, choices=[1, 2], default=2)
     args = parser.parse_args(argv)
     if args.summarize is not None:
         print(summarize(args.summarize, args.top))
@@ -78,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(py_spy).exists():
         log("py-spy is missing: pip install py-spy (the bench dependency group)")
         return 2
+    if args.scenario != "fanout":
+        return crowd_profile(args, py_spy)
     result: dict[str, Any] = {}
 
     def load() -> None:
@@ -129,6 +140,66 @@ def main(argv: list[str] | None = None) -> int:
         print(summarize(raw, args.top))
     keys = ("msgs_per_s", "deliveries_per_s", "lost", "lat_p50_ms", "lat_p99_ms", "server_cpu_pct")
     print({k: result.get(k) for k in keys})
+    return 0
+
+
+# ------------------------------------------------------------------ crowd scenarios
+
+
+def crowd_profile(args: argparse.Namespace, py_spy: str) -> int:
+    """py-spy on the server of `storm` (the restarted one) or `connections`."""
+    result: dict[str, Any] = {}
+
+    def load() -> None:
+        if args.scenario == "storm":
+            result.update(crowd.storm(users=args.users, protocol=args.protocol))
+        else:
+            result.update(crowd.connections(count=args.users, protocol=args.protocol))
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    # storm: the second server (the first one is stopped for the restart).
+    wanted = 2 if args.scenario == "storm" else 1
+    seen: list[int] = []
+    deadline = time.monotonic() + 900
+    while len(seen) < wanted and time.monotonic() < deadline and thread.is_alive():
+        for handle in servers.running("chat"):
+            if handle.pid not in seen:
+                seen.append(handle.pid)
+        time.sleep(0.005)
+    if len(seen) < wanted:
+        log("the server to profile did not start")
+        return 1
+    if args.scenario == "connections":
+        time.sleep(4.0)  # the warm-up logins and the settling before the crowd
+    raw = args.out.with_suffix(".txt")
+    log(f"profiling pid {seen[-1]} for {int(args.seconds)} s")
+    subprocess.run(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(seen[-1]),
+            "--duration",
+            str(int(args.seconds)),
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+        ],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        timeout=args.seconds + 60,
+    )
+    thread.join(1800)
+    if raw.exists():
+        _flamegraph(raw, raw.with_suffix(".svg"))
+        print(summarize(raw, args.top))
+    keys = ("storm_s", "logins_per_s", "login_s", "server_cpu_pct", "presence_bytes")
+    print({k: result.get(k) for k in keys if k in result})
     return 0
 
 

@@ -7,6 +7,8 @@
     python -m benchmarks.run history --db sqlite|mysql|both
     python -m benchmarks.run search --db sqlite|mysql|both [--messages N]
     python -m benchmarks.run login [--params cheap|default|both]
+    python -m benchmarks.run storm --users 5000 --protocol 1|2|both [--auth token|password]
+    python -m benchmarks.run connections --connections 1000,2000,5000,10000,20000
     python -m benchmarks.run all [--quick]
 
 Each run appends one JSON line to benchmarks/out/<scenario>.jsonl; a summary table
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks import scenarios, servers
+from benchmarks import crowd, scenarios, servers
 from benchmarks.common import log, machine_info, median, table, write_result
 
 FANOUT_COLUMNS = [
@@ -327,11 +329,214 @@ def cmd_all(args: argparse.Namespace, run_id: str, machine: dict[str, Any]) -> l
             {"params": "both", "seconds": 3 if quick else 10, "concurrency": 8, "runs": 1},
         ),
     ]
+    steps.extend(crowd_steps(quick))
     records: list[dict[str, Any]] = []
     for title, command, options in steps:
         print(f"\n== {title} ==")
         records.extend(command(argparse.Namespace(**options), run_id, machine))
     return records
+
+
+# ------------------------------------------- crowds: reconnection storm, connections
+
+
+def _by_variant(
+    records: list[dict[str, Any]], key: str, metrics: list[str], label: str | None = None
+) -> str:
+    """Median [min–max] of each metric over the runs of each value of `key`."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(record.get(key), []).append(record)
+    rows = []
+    for value, recs in groups.items():
+        row: dict[str, Any] = {label or key: value, "runs": len(recs)}
+        for metric in metrics:
+            row[metric] = _spread([float(r[metric]) for r in recs if r.get(metric) is not None])
+        rows.append(row)
+    return table(rows, [label or key, "runs", *metrics])
+
+
+STORM_COLUMNS = [
+    "round",
+    "protocol",
+    "users",
+    "logged_in",
+    "storm_s",
+    "logins_per_s",
+    "login_p50_ms",
+    "login_p99_ms",
+    "server_cpu_pct",
+    "gen_cpu_pct",
+    "presence_frames",
+    "presence_bytes",
+    "presence_frames_per_client",
+    "presence_kib_per_client",
+]
+PASSWORD_STORM_COLUMNS = [
+    "round",
+    "users",
+    "first_ok",
+    "first_rate_limited",
+    "first_other",
+    "retry_after_ms_median",
+    "logged_in",
+    "attempts",
+    "all_in_s",
+    "rss_before_kib",
+    "rss_peak_kib",
+    "peak_extra_mib",
+    "server_cpu_pct",
+]
+
+
+def cmd_storm(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Everyone back at once after a restart (tokens), or a crowd of password logins."""
+    records: list[dict[str, Any]] = []
+    if args.auth == "password":
+        for round_no in range(args.runs):
+            log(f"round {round_no + 1}/{args.runs}: password storm")
+            record = crowd.password_storm(
+                users=args.users or 200, workers=args.workers, retry=not args.no_retry
+            )
+            _record(record, run_id, round_no, machine)
+            records.append(record)
+        print(table(records, PASSWORD_STORM_COLUMNS))
+        print()
+        print(_by_variant(records, "users", PASSWORD_STORM_COLUMNS[2:]))
+        return records
+    protocols = [1, 2] if args.protocol == "both" else [int(args.protocol)]
+    for round_no in range(args.runs):
+        order = protocols if round_no % 2 == 0 else list(reversed(protocols))
+        for protocol in order:
+            log(f"round {round_no + 1}/{args.runs}: storm, protocol {protocol}")
+            record = crowd.storm(
+                users=args.users or 5000,
+                protocol=protocol,
+                workers=args.workers,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+            )
+            _record(record, run_id, round_no, machine)
+            records.append(record)
+            if record["logged_in"] < record["users"]:
+                log(f"  only {record['logged_in']} of {record['users']} logged in")
+    print(table(records, STORM_COLUMNS))
+    print()
+    print(_by_variant(records, "protocol", STORM_COLUMNS[3:]))
+    return records
+
+
+CONNECTIONS_COLUMNS = [
+    "round",
+    "protocol",
+    "connections",
+    "ready",
+    "login_s",
+    "logins_per_s",
+    "rss_before_kib",
+    "rss_after_kib",
+    "kib_per_conn",
+    "lost",
+    "delivery_ms",
+    "delivery_max_ms",
+    "ack_ms",
+]
+
+
+def cmd_connections(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """K idle logged-in connections in one room: memory, login time, one message to all."""
+    counts = [int(c) for c in str(args.connections).split(",")]
+    records: list[dict[str, Any]] = []
+    for round_no in range(args.runs):
+        for count in counts:
+            log(f"round {round_no + 1}/{args.runs}: {count:,} connections")
+            record = crowd.connections(
+                count=count,
+                protocol=args.protocol,
+                workers=args.workers,
+                concurrency=args.concurrency,
+                messages=args.messages,
+            )
+            _record(record, run_id, round_no, machine)
+            records.append(record)
+    print(table(records, CONNECTIONS_COLUMNS))
+    print()
+    print(_by_variant(records, "connections", CONNECTIONS_COLUMNS[3:]))
+    return records
+
+
+def crowd_parsers(sub: Any) -> None:
+    """The `storm` and `connections` subcommands."""
+    p = sub.add_parser("storm", help="everyone logs in again at once after a restart")
+    p.add_argument("--users", type=int, default=None, help="5000 (token), 200 (password)")
+    p.add_argument("--protocol", choices=["1", "2", "both"], default="both")
+    p.add_argument(
+        "--auth",
+        choices=["token", "password"],
+        default="token",
+        help="token: the restart storm; password: a crowd of password logins at once",
+    )
+    p.add_argument("--no-retry", action="store_true", help="password: one attempt each")
+    p.add_argument("--workers", type=int, default=2, help="client processes")
+    p.add_argument(
+        "--concurrency", type=int, default=0, help="logins in flight per worker (0: all at once)"
+    )
+    p.add_argument("--seconds", type=float, default=300.0, help="the storm's time limit")
+    p.add_argument("--runs", type=int, default=1)
+    p = sub.add_parser("connections", help="K idle logged-in connections in one room")
+    p.add_argument("--connections", default="1000,2000,5000,10000,20000")
+    p.add_argument("--protocol", type=int, choices=[1, 2], default=2)
+    p.add_argument("--workers", type=int, default=2, help="client processes")
+    p.add_argument("--concurrency", type=int, default=32, help="logins in flight per worker")
+    p.add_argument("--messages", type=int, default=5, help="room messages sent to all")
+    p.add_argument("--runs", type=int, default=1)
+
+
+def crowd_steps(
+    quick: bool,
+) -> list[tuple[str, Callable[..., list[dict[str, Any]]], dict[str, Any]]]:
+    """The crowd scenarios in `all` (short ones with `--quick`)."""
+    storm = {"workers": 2, "concurrency": 0, "seconds": 120.0 if quick else 300.0, "runs": 1}
+    return [
+        (
+            "reconnection storm (tokens)",
+            cmd_storm,
+            {
+                **storm,
+                "auth": "token",
+                "users": 300 if quick else 5000,
+                "protocol": "both",
+                "no_retry": False,
+            },
+        ),
+        (
+            "password storm",
+            cmd_storm,
+            {
+                **storm,
+                "auth": "password",
+                "users": 40 if quick else 200,
+                "protocol": "2",
+                "no_retry": False,
+            },
+        ),
+        (
+            "connections",
+            cmd_connections,
+            {
+                "connections": "300,600" if quick else "1000,5000,20000",
+                "protocol": 2,
+                "workers": 2,
+                "concurrency": 32,
+                "messages": 3 if quick else 5,
+                "runs": 1,
+            },
+        ),
+    ]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -386,6 +591,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--runs", type=int, default=1)
+    crowd_parsers(sub)
     p = sub.add_parser("all", help="every scenario once")
     p.add_argument("--quick", action="store_true", help="a short version (nox -s bench)")
     return top
@@ -400,6 +606,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, str, dict[str, Any]], list[dic
     "login": cmd_login,
     "all": cmd_all,
 }
+COMMANDS.update({"storm": cmd_storm, "connections": cmd_connections})
 
 
 def main(argv: list[str] | None = None) -> int:

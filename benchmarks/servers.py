@@ -177,8 +177,16 @@ def start_chat(
     argon2: tuple[int, int, int] = CHEAP_ARGON2,
     log_level: str = "info",
     timeout: float = 60.0,
+    port: int = 0,
+    command_base: list[str] | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> ServerHandle:
     """Start the real `chat-server` command on a kernel-chosen port (`--port 0`).
+
+    `port`: a fixed port instead (a restart on the same address: the `storm`
+    scenario). `command_base` and `env_extra`: another way to run the same command
+    line and what to add to its environment (`benchmarks.memprofile` runs it under
+    tracemalloc).
 
     `db` defaults to a fresh SQLite file in `workdir`. The port is read from the
     "listening on 127.0.0.1 port N" line the server logs at INFO on stderr (hence
@@ -188,13 +196,16 @@ def start_chat(
     """
     database = db if db is not None else str(workdir / "chat.db")
     base, env = chat_command()
+    if command_base is not None:
+        base = command_base
+    env.update(env_extra or {})
     command = [
         *base,
         "--no-console",
         "--address",
         LOOPBACK,
         "--port",
-        "0",
+        str(port),
         "--db",
         database,
         "--log-level",

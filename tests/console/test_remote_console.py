@@ -81,6 +81,10 @@ def test_the_console_of_a_headless_server(
         console.expect("error: ")
         console.expect("no user called nobody")
         console.expect(r"usage: kick <username> <duration> <reason>")
+        # At the prompt again before Ctrl-D: sent while the command still runs, the
+        # terminal is not in the prompt's raw mode, and its line discipline takes the
+        # Ctrl-D for itself (an empty read) instead of handing it to the prompt.
+        console.expect(PROMPT)
         console.sendcontrol("d")
         console.expect(pexpect.EOF)
     finally:

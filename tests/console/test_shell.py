@@ -159,6 +159,7 @@ def test_ctrl_c_clears_the_line_and_ctrl_d_leaves_the_server_running(
     terminal.expect(PROMPT)
     terminal.command("bans")  # the line was cleared: not `nonsbans`
     terminal.expect("no active kicks or bans")
+    terminal.expect(PROMPT)  # at the prompt again (see test_remote_console on Ctrl-D)
     terminal.child.sendcontrol("d")
     terminal.expect(re.escape(HEADLESS))
     # Headless now: the server still answers connections.

@@ -473,8 +473,13 @@ def connections(
     concurrency: int = 32,
     messages: int = 5,
     settle: float = 3.0,
+    later: float = 35.0,
 ) -> dict[str, Any]:
     """`count` logged-in connections in Général, idle; memory; one message to all.
+
+    RSS is read `settle` seconds after the last login and, unless `later` is 0,
+    again `later` seconds after it: past the server's 30 s login timeout, whose
+    timer each connection holds until then (about 0.4 KiB).
 
     The open-files limit caps `count` (the server needs its clients' sockets and
     a few descriptors of its own under one limit): the record says what was asked
@@ -533,6 +538,10 @@ def connections(
             log(f"connections: {ready} of {count} logged in in {login_s:.1f} s")
             time.sleep(settle)
             rss1, fds1 = proc_rss_kib(server.pid), open_fds(server.pid)
+            rss_later = None
+            if later > 0:
+                time.sleep(max(0.0, later - settle))
+                rss_later = proc_rss_kib(server.pid)
             delivery = _deliveries(pool, workers, messages, ready)
             rss2 = proc_rss_kib(server.pid)
             counts = pool.ask_all([{"cmd": "counts"}] * workers, 120)
@@ -551,6 +560,9 @@ def connections(
             "rss_after_kib": rss1,
             "rss_after_messages_kib": rss2,
             "kib_per_conn": (rss1 - rss0) / max(1, ready),
+            "later_s": later or None,
+            "rss_later_kib": rss_later,
+            "kib_per_conn_later": (rss_later - rss0) / max(1, ready) if rss_later else None,
             "fds_before": fds0,
             "fds_after": fds1,
             "presence_frames": _sum(counts, "presence_frames"),

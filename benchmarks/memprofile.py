@@ -129,7 +129,7 @@ def profile(
     from benchmarks import crowd
     from benchmarks.common import BENCH_DIR, log, proc_rss_kib
     from benchmarks.scenarios import run_async
-    from benchmarks.servers import CHEAP_ARGON2, start_chat, workdir
+    from benchmarks.servers import CHEAP_ARGON2, SOURCE_ENV, start_chat, workdir
 
     nofile = crowd._fd_limit()
     result: dict[str, Any] = {"connections": connections, "protocol": protocol}
@@ -140,8 +140,11 @@ def profile(
             directory / "chat.db", connections + crowd.WARM_UP_USERS, CHEAP_ARGON2, tokens=True
         )
         warm, users = credentials[: crowd.WARM_UP_USERS], credentials[crowd.WARM_UP_USERS :]
+        # The server's code from CHAT_BENCH_SOURCE when given (as every scenario
+        # runs it), the wrapper from this checkout.
+        paths = [os.environ[SOURCE_ENV]] if os.environ.get(SOURCE_ENV) else []
         env = {
-            "PYTHONPATH": str(BENCH_DIR.parent),
+            "PYTHONPATH": os.pathsep.join([*paths, str(BENCH_DIR.parent)]),
             SNAP_ENV: str(snaps),
             DEPTH_ENV: str(depth),
         }

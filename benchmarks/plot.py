@@ -171,6 +171,17 @@ def plot_connections(records: list[dict[str, Any]], out: Path) -> None:
             linestyle=style,
             label=f"{label}: KiB per connection (RSS)",
         )
+        if all(r.get("kib_per_conn_later") is not None for r in chosen):
+            counts, kib, bars = _series(chosen, "kib_per_conn_later")
+            memory.errorbar(
+                counts,
+                kib,
+                yerr=bars,
+                marker="D",
+                capsize=3,
+                linestyle=":",
+                label=f"{label}: the same, after the 30 s login timeout",
+            )
         counts, login, bars = _series(chosen, "login_s")
         times.errorbar(
             counts,

@@ -438,6 +438,7 @@ CONNECTIONS_COLUMNS = [
     "rss_before_kib",
     "rss_after_kib",
     "kib_per_conn",
+    "kib_per_conn_later",
     "lost",
     "delivery_ms",
     "delivery_max_ms",
@@ -460,6 +461,7 @@ def cmd_connections(
                 workers=args.workers,
                 concurrency=args.concurrency,
                 messages=args.messages,
+                later=args.later,
             )
             _record(record, run_id, round_no, machine)
             records.append(record)
@@ -493,6 +495,12 @@ def crowd_parsers(sub: Any) -> None:
     p.add_argument("--workers", type=int, default=2, help="client processes")
     p.add_argument("--concurrency", type=int, default=32, help="logins in flight per worker")
     p.add_argument("--messages", type=int, default=5, help="room messages sent to all")
+    p.add_argument(
+        "--later",
+        type=float,
+        default=35.0,
+        help="also read RSS this long after the logins, past the login timeout (0: no)",
+    )
     p.add_argument("--runs", type=int, default=1)
 
 
@@ -533,6 +541,7 @@ def crowd_steps(
                 "workers": 2,
                 "concurrency": 32,
                 "messages": 3 if quick else 5,
+                "later": 0.0 if quick else 35.0,
                 "runs": 1,
             },
         ),

@@ -1,9 +1,10 @@
 """Search on MySQL and MariaDB, through the store's own word index (`search_words`,
 sql/mysql/009_search_words.sql; its keys are made by `chat_srv.store.search`).
 
-A search reads, for each term, the keys that lead to it: a word's own key, a
-short prefix's key (`de*`), or the words of the index a longer prefix starts
-(`depl*`: `deploy`, `deployed`…, found by a range of the primary key). One term
+A search reads, for each term, the keys that lead to it: a word's own key, the
+keys of a phrase's pairs of words, a two-letter prefix's key (`de*`), or the keys a
+prefix of one letter or of three or more starts (`depl*`: `deploy`,
+`deployed`…, found by a range of the primary key). One term
 drives the walk, the one with the fewest rows in the scope (counted up to
 `_ESTIMATE_CAP`); each (key, place) of it is a backward range of the primary key,
 newest first, stopped after `n` rows, and every other term is an `EXISTS` on the
@@ -18,6 +19,7 @@ out or the time is up.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,7 +28,7 @@ import pymysql
 
 from chat_srv.store.base import SearchScope, SearchTerm, SearchTooBroad
 from chat_srv.store.mysql_connect import error_code
-from chat_srv.store.search import KEY_CHARS, fold, matches, scope_sql
+from chat_srv.store.search import fold, matches, pair_key, prefix_key, scope_sql, word_key
 
 Cursor = Any  # aiomysql ships no type information
 
@@ -45,10 +47,6 @@ def _places(scope: SearchScope) -> list[int]:
     if scope.user_id is not None:
         places.append(-scope.user_id)
     return places
-
-
-def _key(text: str) -> str:
-    return text[:KEY_CHARS]
 
 
 def _marks(count: int) -> str:
@@ -120,38 +118,48 @@ class MysqlSearch:
     async def _needs(
         self, cur: Cursor, terms: Sequence[SearchTerm], place_count: int
     ) -> list[tuple[str, ...]] | None:
-        """For each word the terms require, the keys that may lead to it (any one);
-        None if a prefix starts no word of the index (nothing can match)."""
+        """For each part of the terms (a word, two words of a phrase side by side, a
+        prefix), the keys that may lead to it (any one); None if a prefix starts no
+        word of the index (nothing can match)."""
         needs: dict[tuple[str, ...], None] = {}
         for term in terms:
             words = [w for w in map(fold, term.words) if w]
             if not words:
                 continue
             if not term.prefix:
-                needs.update(((_key(w),), None) for w in words)
+                if len(words) == 1:
+                    needs[(word_key(words[0]),)] = None
+                needs.update(((pair_key(a, b),), None) for a, b in itertools.pairwise(words))
                 continue
             prefix = words[0]
-            if len(prefix) <= 2:
-                needs[(_key(prefix + "*"),)] = None
+            if len(prefix) == 2:
+                needs[(prefix_key(prefix),)] = None
                 continue
+            # One letter: the two-letter keys it starts, all of them. Three or more:
+            # the words of the index it starts, unless too many to read one by one
+            # in so many places; then its first two letters' key leads to them all
+            # (and to others, which `matches` leaves out).
+            one = len(prefix) == 1
+            low = prefix_key(prefix) if one else word_key(prefix)
             most = max(4, _RANGES // place_count)
-            low = _key(prefix)
-            # A range of the primary key's first column, each word once (MariaDB
-            # and MySQL skip from one to the next: "Using index for group-by"). No
-            # UTF-8 text holds the byte FF: the range is every word `low` starts.
-            rows = await self._fetch(
-                cur,
-                "SELECT DISTINCT word FROM search_words"
-                " WHERE word >= %s AND word < CONCAT(%s, X'FF') ORDER BY word LIMIT %s",
-                (low, low, most + 1),
-            )
-            if not rows:
+            keys = await self._keys_from(cur, low, None if one else most + 1)
+            if not keys:
                 return None
-            words_found = tuple(bytes(r[0]).decode() for r in rows)
-            # Too many words to read one by one: the two-letter key leads to them
-            # all (and to others, which `matches` leaves out).
-            needs[words_found if len(words_found) <= most else (_key(prefix[:2] + "*"),)] = None
+            needs[keys if one or len(keys) <= most else (prefix_key(prefix),)] = None
         return list(needs)
+
+    async def _keys_from(self, cur: Cursor, low: str, most: int | None) -> tuple[str, ...]:
+        """The keys that start with `low`: a range of the primary key's first column,
+        each key once (MariaDB and MySQL skip from one to the next: "Using index
+        for group-by"). No UTF-8 text holds the byte FF, so the range ends there."""
+        rows = await self._fetch(
+            cur,
+            "SELECT DISTINCT word FROM search_words"
+            " WHERE word >= %s AND word < CONCAT(%s, X'FF') ORDER BY word"
+            + (" LIMIT %s" if most is not None else ""),
+            (low, low) if most is None else (low, low, most),
+        )
+        return tuple(bytes(r[0]).decode() for r in rows)
 
     async def _driver(
         self, cur: Cursor, needs: list[tuple[str, ...]], places: list[int], start: int

@@ -19,6 +19,7 @@ user is in, the user's own conversations), applied to the messages table itself.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -91,14 +92,22 @@ def fts5_match(terms: Sequence[SearchTerm], scope: SearchScope) -> str:
 # index of its own, `search_words` (sql/mysql/009_search_words.sql): one row per
 # (key, place, message), its primary key in that order, so that the newest
 # messages of one key in one place are a backward range of the primary key. The
-# keys of a message are its words, folded (`fold`), and the first one and two
-# characters of each followed by `*` (as FTS5's prefix indexes), so that `t*` and
-# `de*` are one key too. The rows only lead to messages: each one found is checked
-# against its current body (`matches`), the rule on both backends' words.
+# keys of a message are of three kinds, told apart by their first character:
+#
+#   `deploy`          each word, folded (`fold`)
+#   `*de`             the first two letters of each word (the word, if it has one
+#                     letter): `de*` is one key, `d*` the few keys after `*d`
+#   ` mot de`         each two words side by side: a phrase of common words is
+#                     found by its pairs rather than by every message holding them
+#
+# A space and `*` sort before every word character, so the words that start with a
+# prefix are one range of keys, with no key of another kind in it. The rows only
+# lead to messages: each one found is checked against its current body
+# (`matches`), the rule on both backends' words.
 
 KEY_CHARS = 64
-"""Characters of a word kept in its key; longer words share a key (and are then
-told apart by `matches`)."""
+"""Characters kept in a key; longer words share a key (and are then told apart by
+`matches`)."""
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
 
@@ -114,20 +123,30 @@ def fold(word: str) -> str:
 
 def words_of(text: str) -> list[str]:
     """The folded words of a text, in order (as `parse_query` splits a query)."""
-    return [
-        folded for w in _WORD.findall(unicodedata.normalize("NFC", text)) if (folded := fold(w))
-    ]
+    words = _WORD.findall(unicodedata.normalize("NFC", text))
+    return [folded for w in words if (folded := fold(w))]
+
+
+def word_key(word: str) -> str:
+    """The key of a folded word."""
+    return word[:KEY_CHARS]
+
+
+def prefix_key(word: str) -> str:
+    """The key of the words that start as `word` does (its first two letters)."""
+    return "*" + word[:2]
+
+
+def pair_key(first: str, second: str) -> str:
+    """The key of two folded words side by side."""
+    return f" {first} {second}"[:KEY_CHARS]
 
 
 def index_keys(body: str) -> set[str]:
-    """The keys `body` is found by: each word, and its first one and two characters
-    followed by `*` (the `word` column holds them as UTF-8)."""
-    keys: set[str] = set()
-    for word in words_of(body):
-        keys.add(word[:KEY_CHARS])
-        keys.add(word[:1] + "*")
-        if len(word) > 1:
-            keys.add(word[:2] + "*")
+    """The keys `body` is found by (the `word` column holds them as UTF-8)."""
+    words = words_of(body)
+    keys = {word_key(w) for w in words} | {prefix_key(w) for w in words}
+    keys.update(pair_key(a, b) for a, b in itertools.pairwise(words))
     return keys
 
 

@@ -8,10 +8,10 @@
 -- The server then indexes the messages already stored when it next starts.
 
 -- One row per key of a message, per place it is in. The keys are the folded
--- words of the body (no diacritics, case folded: `Général` is `general`) and the
--- first one and two characters of each, followed by `*` (`g*`, `ge*`), as UTF-8,
--- compared byte for byte; they are made by the server (chat_srv/store/search.py),
--- never by SQL. The place is the room's id, or minus each party's user id for a
+-- words of the body (no diacritics, case folded: `Général` is `general`), the
+-- first two letters of each after a `*` (`*ge`), and each two words side by side
+-- after a space (` le general`), as UTF-8, compared byte for byte; they are made by
+-- the server (chat_srv/store/search.py), never by SQL. The place is the room's id, or minus each party's user id for a
 -- direct message (two rows). In this order, the newest messages of one key in one
 -- place are the end of a range of the primary key: a search walks it backwards and
 -- stops after a page, however common the word.

@@ -458,9 +458,9 @@ async def test_mysql_search_walks_its_index_newest_first(mysql_db: str) -> None:
 
 @pytest.mark.mysql
 async def test_mysql_stops_a_search_that_takes_too_long(mysql_db: str) -> None:
-    """A phrase of two words in every message that no message holds: every message
-    is a candidate to check, so the search stops past its time (here 1 ms) and is
-    refused, not left running."""
+    """A phrase of three words whose pairs every message holds, and no message the
+    whole: every message is a candidate to check, so the search stops past its time
+    (here 1 ms) and is refused, not left running."""
     store = MysqlStore(mysql_db, search_seconds=0.001)
     await store.open()
     try:
@@ -468,12 +468,15 @@ async def test_mysql_stops_a_search_that_takes_too_long(mysql_db: str) -> None:
         general = await room_id(store, "Général")
         for start in range(0, 20_000, 2_000):
             await store.add_messages(
-                [to_room(alice, general, f"common word {i}") for i in range(start, start + 2_000)]
+                [
+                    to_room(alice, general, f"alpha beta {i} beta alpha")
+                    for i in range(start, start + 2_000)
+                ]
             )
         scope = SearchScope(room_ids=(general,))
         with pytest.raises(SearchTooBroad, match="too many messages"):
-            await find(store, '"word common"', scope)
+            await find(store, '"alpha beta alpha"', scope)
         # The store goes on: a rarer word is answered.
-        assert await find(store, "12345", scope) == ["common word 12345"]
+        assert await find(store, "12345", scope) == ["alpha beta 12345 beta alpha"]
     finally:
         await store.close()

@@ -118,7 +118,7 @@ def test_hostile_queries_reach_the_databases_as_quoted_words(query: str) -> None
     for term in terms:
         for word in term.words:
             for key in index_keys(word):
-                assert re.fullmatch(r"\w+\*?", key), key
+                assert re.fullmatch(r"\*?\w+|( \w+){2}", key), key
 
 
 def test_fts5_expression() -> None:
@@ -144,29 +144,29 @@ def test_words_are_folded_as_both_indexes_compare_them() -> None:
     assert fold("foo_bar") == "foo_bar"
 
 
-def test_index_keys_are_words_and_short_prefixes() -> None:
+def test_index_keys_are_words_prefixes_and_pairs() -> None:
     assert index_keys("Déployé le build, build à l'heure") == {
-        "deploye", "d*", "de*", "le", "l*", "le*", "build", "b*", "bu*",
-        "a", "a*", "l", "heure", "h*", "he*",
+        "deploye", "le", "build", "a", "l", "heure",
+        "*de", "*le", "*bu", "*a", "*l", "*he",
+        " deploye le", " le build", " build build", " build a", " a l", " l heure",
     }  # fmt: skip
     assert index_keys("") == set()
     assert index_keys("!!! 👍") == set()
     long = "x" * (KEY_CHARS + 10)
-    assert index_keys(long) == {"x" * KEY_CHARS, "x*", "xx*"}
+    assert index_keys(f"{long} y") == {"x" * KEY_CHARS, "*xx", "y", "*y", " " + "x" * 63}
+    # A space and `*` sort before every word character: the words a prefix starts
+    # are a range of keys of their own.
+    assert all(c > "*" for c in "0_aé日")
 
 
 def test_index_rows_name_each_place() -> None:
-    assert sorted(index_rows(7, "ok", 3, None, None)) == [
-        ("o*", 3, 7),
-        ("ok", 3, 7),
-        ("ok*", 3, 7),
-    ]
+    keys = sorted(index_keys("ok"))
+    assert keys == ["*ok", "ok"]
+    assert sorted(index_rows(7, "ok", 3, None, None)) == [(k, 3, 7) for k in keys]
     rows = sorted(index_rows(8, "ok", None, 2, 5))
-    assert rows == sorted((k, p, 8) for k in ("ok", "o*", "ok*") for p in (-2, -5))
+    assert rows == sorted((k, p, 8) for k in keys for p in (-2, -5))
     # A conversation with oneself: one place.
-    assert sorted(index_rows(9, "ok", None, 4, 4)) == sorted(
-        (k, -4, 9) for k in ("ok", "o*", "ok*")
-    )
+    assert sorted(index_rows(9, "ok", None, 4, 4)) == [(k, -4, 9) for k in keys]
 
 
 def test_matches_is_the_rule_for_words_phrases_and_prefixes() -> None:

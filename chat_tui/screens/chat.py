@@ -262,6 +262,13 @@ class ChatScreen(Navigation):
         self.query_one(MessagePane).select(None)
         field.focus()
 
+    def open_target(self, target: Target, around: int | None = None) -> None:
+        """Open a room or conversation as `Navigation` does, the keys going to the input
+        line (from the sidebar or the user list too); a message jumped to takes them
+        once found, to act on it."""
+        super().open_target(target, around)
+        self.query_one(ChatInput).focus()
+
     @on(Sidebar.Opened)
     def _sidebar_opened(self, event: Sidebar.Opened) -> None:
         self.open_target(event.target)

@@ -2,7 +2,12 @@
 
 Every text from a user becomes a Rich `Text` built from plain strings, never from
 markup, and control characters are shown as visible symbols: a body holding
-`[bold red]x[/]` or an escape sequence prints exactly those characters.
+`[bold red]x[/]` or an escape sequence prints exactly those characters. So are the
+characters that would reorder the text around them or show nothing at all (bidi
+controls, zero-width spaces and the other default-ignorable code points): they read
+`<U+202E>`, dimmed, so nobody can turn or hide text on another user's screen. Right-
+to-left letters, and the joiners and variation selectors of emoji sequences (and
+of Persian words), stay as they are.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from collections.abc import Iterator
 from datetime import datetime, tzinfo
 
 from rich.cells import cell_len
@@ -41,7 +47,28 @@ REACTED_STYLE = "reverse"  # a reaction the user is among
 MUTED_STYLE = "dim"  # the edited marker, quotes, placeholders
 QUOTE_CHARS = 60  # at most, of a parent's first line in a reply's quote (in cells)
 INDENT = " " * 6  # under the time: quotes and reactions line up with the sender
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+ESCAPE_STYLE = "dim"  # a control or invisible character, shown as a symbol or `<U+…>`
+_CONTROL = r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but newline and tab, DEL, C1
+# Unicode's default-ignorable code points (DerivedCoreProperties.txt), bidi controls
+# among them, with the Hangul fillers (letters that draw nothing) and the line and
+# paragraph separators; the variation selectors apart, as a joiner may follow one.
+_IGNORABLE = (
+    r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    r"\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufff8"
+    r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+_SELECTORS = r"\ufe00-\ufe0f"
+_NEUTRALISE = re.compile(
+    # A subdivision flag (🏴, tag letters, CANCEL TAG) is one emoji: kept.
+    r"(?P<flag>\U0001f3f4[\U000e0020-\U000e007e]{1,32}\U000e007f)"
+    # ZWNJ or ZWJ between visible characters past ASCII (Persian and Indic words,
+    # emoji sequences): kept.
+    rf"|(?P<joiner>(?<=[^\s\x00-\x7f{_CONTROL}{_IGNORABLE}])[\u200c\u200d]"
+    rf"(?=[^\s\x00-\x7f{_CONTROL}{_IGNORABLE}{_SELECTORS}]))"
+    # One variation selector after a visible character (emoji presentation): kept.
+    rf"|(?P<variant>(?<=[^\s{_CONTROL}{_IGNORABLE}{_SELECTORS}])[{_SELECTORS}])"
+    rf"|(?P<escape>[{_CONTROL}{_IGNORABLE}{_SELECTORS}])"
+)
 
 
 def name_colour(name: str) -> str:
@@ -49,18 +76,44 @@ def name_colour(name: str) -> str:
     return PALETTE[zlib.crc32(name_key(name).encode()) % len(PALETTE)]
 
 
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
+def _visible(char: str) -> str:
+    code = ord(char)
     if code < 0x20:
         return chr(0x2400 + code)  # the Control Pictures block: ESC shows as ␛
     if code == 0x7F:
         return "\u2421"
-    return f"\\x{code:02x}"
+    if code <= 0x9F:
+        return f"\\x{code:02x}"  # C1
+    return f"<U+{code:04X}>"
+
+
+def _pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """`text` as runs of characters shown as they are (False) and the visible forms
+    of those that may not be (True)."""
+    start = 0
+    for match in _NEUTRALISE.finditer(text):
+        if match.lastgroup != "escape":
+            continue
+        if match.start() > start:
+            yield text[start : match.start()], False
+        yield _visible(match.group()), True
+        start = match.end()
+    if start < len(text):
+        yield text[start:], False
 
 
 def plain(text: str) -> str:
-    """`text` with every control character but newline and tab made visible."""
-    return _CONTROLS.sub(_visible, text)
+    """`text` with every control character but newline and tab, and every character
+    that reorders text or shows nothing, made visible (`␛`, `<U+202E>`)."""
+    return "".join(piece for piece, _ in _pieces(text))
+
+
+def safe(text: str, style: str = "") -> Text:
+    """`plain(text)` as a `Text` in `style`, what was made visible dimmed."""
+    shown = Text(style=style)
+    for piece, escaped in _pieces(text):
+        shown.append(piece, style=ESCAPE_STYLE if escaped else None)
+    return shown
 
 
 def local_time(ts: int, tz: tzinfo | None) -> datetime:
@@ -102,14 +155,15 @@ def message_text(
     line.append(f"{local_time(message.ts, tz):%H:%M} ", style="dim")
     if message.action and not message.deleted:
         line.append("* ")
-    line.append(message.sender, style=f"bold {name_colour(message.sender)}")
+    line.append_text(safe(message.sender, f"bold {name_colour(message.sender)}"))
     line.append(" ")
     if message.deleted:
         line.append("message deleted", style=f"{MUTED_STYLE} italic")
         return line
-    body = plain(message.text)
+    shown = safe(message.text)
+    body = shown.plain
     start = len(line)
-    line.append(body)
+    line.append_text(shown)
     if name_key(message.sender) != name_key(me):
         for begin, end in mentions(body, me):
             line.stylize(MENTION_STYLE, start + begin, start + end)

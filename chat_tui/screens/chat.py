@@ -179,7 +179,7 @@ class ChatScreen(Navigation):
         if current is not None and current.kind == "room" and users:
             title += f"  ({sum(user.online for user in users)} online)"
         elif current is not None and (away := state.away_text(current.name)) is not None:
-            title += f"  (away{': ' + plain(away) if away else ''})"
+            title += f"  (away{': ' + away if away else ''})"  # the bar escapes it
         bar = self.query_one(StatusBar)
         bar.title = title
         bar.topic = conv.topic or "" if conv is not None else ""
@@ -222,7 +222,7 @@ class ChatScreen(Navigation):
         if change.alert is not None:
             self.attention(change.target, change.alert_title, change.alert)
         if change.info is not None:
-            self.notify(plain(change.info), title=change.info_title, markup=False)
+            self.notify(plain(change.info), title=plain(change.info_title), markup=False)
         if current is None and self._showing is not None:  # the room went away
             self._showing = None
             targets = self.state.openable()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from chat_core.names import name_key
 from chat_tui.conversation import Target
+from chat_tui.render import safe
 
 
 class QuickSwitcher(ModalScreen[Target | None]):
@@ -58,7 +58,7 @@ class QuickSwitcher(ModalScreen[Target | None]):
         key = name_key(text.strip().lstrip("#@"))
         self._shown = [t for t in self._targets if key in t.key]
         listing = self.query_one(OptionList)
-        listing.set_options([Option(Text(t.label)) for t in self._shown])
+        listing.set_options([Option(safe(t.label)) for t in self._shown])
         listing.highlighted = 0 if self._shown else None
 
     def action_move(self, step: int) -> None:

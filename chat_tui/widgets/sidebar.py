@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from chat_core import messages as m
 from chat_tui.conversation import Conversation, Target
+from chat_tui.render import safe
 
 UNREAD_STYLE = "bold reverse"
 MENTIONS_STYLE = "bold reverse #e5c07b"  # apart from the unread count, even without colour
@@ -35,7 +36,7 @@ def entry(conv: Conversation, away: bool = False) -> Table:
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(justify="right", no_wrap=True)
-    name = Text(conv.target.label)
+    name = safe(conv.target.label)
     badges = [Text()]
     if conv.state == m.PENDING:
         name.stylize("dim italic")

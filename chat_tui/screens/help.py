@@ -28,6 +28,7 @@ KEYS = (
     ("Escape, Ctrl+L", "back to the input line; there, give up an edit or a reply"),
     ("Tab / Shift+Tab", "move between the sidebar, messages, input and users"),
     ("F1", "this help"),
+    ("F7 / F8", "show or fold the sidebar / show or hide the user list"),
     ("Ctrl+Q", "quit"),
 )
 SELECTED_KEYS = (

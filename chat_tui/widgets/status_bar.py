@@ -34,7 +34,9 @@ class StatusBar(Static):
         """The title and the topic, then the connection state flush right."""
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", no_wrap=True, overflow="ellipsis")
+        # In a narrow terminal the connection gives way to the title at half the width.
+        half = max(self.content_size.width // 2, 12)
+        grid.add_column(justify="right", no_wrap=True, overflow="ellipsis", max_width=half)
         left = safe(self.title, "bold")
         if self.topic:
             left.append("  ", style="not bold italic")

@@ -10,10 +10,11 @@ from chat_srv.server import ChatServer
 from chat_tui.conversation import Target
 from chat_tui.screens.switcher import QuickSwitcher
 from chat_tui.widgets.chat_input import ChatInput
-from chat_tui.widgets.sidebar import Sidebar, entry_id
+from chat_tui.widgets.message_pane import MessagePane
+from chat_tui.widgets.sidebar import RoomBar, Sidebar, entry_id
 from chat_tui.widgets.user_list import UserList
 from tests.helpers import register
-from tests.tui.helpers import Driver, drive, make_app
+from tests.tui.helpers import Driver, drive, make_app, rendered, screen_text
 
 
 def current(ui: Driver) -> Target | None:
@@ -70,3 +71,60 @@ async def test_the_sidebar_and_the_switcher_give_the_keys_to_the_input(
         assert ui.app.focused is field
         await ui.pilot.press(*"typed")
         assert field.value == "typed"
+
+
+def shown(ui: Driver, selector: str) -> bool:
+    return ui.chat.query_one(selector).display
+
+
+async def test_a_narrow_terminal_hides_the_users_then_folds_the_sidebar(
+    server: ChatServer, config_dir: Path
+) -> None:
+    await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir), size=(60, 20)) as ui:
+        await ui.log_in("alice")
+        pane = ui.chat.query_one(MessagePane)
+        assert (shown(ui, "#users"), shown(ui, "#sidebar"), shown(ui, "#roombar")) == (
+            False,
+            True,
+            False,
+        )
+        assert pane.content_size.width >= 36  # 22 when the user list took its place
+        await ui.pilot.press("f8")
+        await ui.wait(lambda: shown(ui, "#users"), "F8 to show the users")
+        await ui.pilot.press("f8")
+        await ui.wait(lambda: not shown(ui, "#users"), "F8 to hide them")
+
+        await ui.pilot.resize_terminal(40, 12)
+        await ui.wait(lambda: shown(ui, "#roombar"), "the room bar")
+        await ui.settle()
+        assert not shown(ui, "#sidebar")
+        assert pane.content_size.width >= 36  # 2 beside the sidebar
+        assert rendered(ui.chat.query_one(RoomBar)).startswith("#Général")
+        field = ui.chat.query_one(ChatInput)
+        assert ui.app.focused is field
+        await ui.pilot.press("f7")
+        await ui.wait(lambda: shown(ui, "#sidebar"), "F7 to unfold the sidebar")
+        assert not shown(ui, "#roombar")
+        await ui.pilot.press("f7")
+        await ui.wait(lambda: shown(ui, "#roombar"), "F7 to fold it again")
+
+        await ui.pilot.resize_terminal(120, 30)
+        await ui.wait(lambda: ui.chat.query_one(MessagePane).size.width > 60, "the wide layout")
+        # The user's choices hold whatever the width, until the keys again.
+        assert (shown(ui, "#users"), shown(ui, "#sidebar")) == (False, False)
+        await ui.pilot.press("f7", "f8")
+        await ui.wait(lambda: shown(ui, "#users") and shown(ui, "#sidebar"), "both back")
+
+
+async def test_a_terminal_too_small_says_so(server: ChatServer, config_dir: Path) -> None:
+    async with drive(make_app(server.port, config_dir), size=(80, 24)) as ui:
+        await ui.log_in("alice")
+        await ui.pilot.resize_terminal(28, 9)
+        await ui.wait(lambda: shown(ui, "#too-small"), "the notice")
+        assert not shown(ui, "#main")
+        notice = " ".join(screen_text(ui.app).split())
+        assert "The terminal is too small (28×9): chat-tui needs 30×10 at least." in notice
+        await ui.pilot.resize_terminal(80, 24)
+        await ui.wait(lambda: shown(ui, "#main"), "the chat back")
+        assert not shown(ui, "#too-small")

@@ -1,6 +1,7 @@
 """Snapshots of the login screen, the chat screen and the kick modal, at two sizes; of
 messages that changed, a selected message and a reply being written; of topics,
-mention counts, away users and typing; of the search view.
+mention counts, away users and typing; of the search view; of the chat screen in
+small terminals.
 
 The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
 the cursor not blinking, so each picture is the same on every run.
@@ -32,6 +33,11 @@ from tests.tui.fakes import (
 from tests.tui.helpers import make_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+SMALL = [
+    pytest.param((60, 20), id="60x20"),
+    pytest.param((40, 12), id="40x12"),
+    pytest.param((28, 9), id="28x9"),
+]
 SnapCompare = Callable[..., bool]
 
 
@@ -151,3 +157,12 @@ def test_search_view(snap_compare: SnapCompare, config_dir: Path, size: tuple[in
     words found highlighted, and the row that asks for older ones."""
     app = replay_app(config_dir, SearchReplayClient)
     assert snap_compare(app, terminal_size=size, run_before=searched)
+
+
+@pytest.mark.parametrize("size", SMALL)
+def test_small_terminal(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """Under 70 columns the user list hides; under 50 the sidebar folds into the room
+    bar (unread and mention counts, the current room highlighted); under 30×10, a
+    notice."""
+    app = replay_app(config_dir, NoticingReplayClient)
+    assert snap_compare(app, terminal_size=size, run_before=logged_in)

@@ -21,7 +21,7 @@ KEYS = (
     ("Tab", "complete a command, room or user name"),
     ("Ctrl+N / Ctrl+P", "next / previous room or conversation"),
     ("Alt+1 … Alt+9", "jump to the n-th room or conversation"),
-    ("Ctrl+K", "quick switcher: type part of a name"),
+    ("Ctrl+K", "go to a room, conversation or user: type part of the name"),
     ("Ctrl+O", "browse every room and join one"),
     ("Ctrl+F", "search the messages (Enter on a result goes to it)"),
     ("PageUp / PageDown", "scroll the messages (PageUp at the top loads older ones)"),

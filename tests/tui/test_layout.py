@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import OptionList
+
 from chat_core import messages as m
 from chat_srv.server import ChatServer
 from chat_tui.conversation import Target
@@ -71,6 +73,41 @@ async def test_the_sidebar_and_the_switcher_give_the_keys_to_the_input(
         assert ui.app.focused is field
         await ui.pilot.press(*"typed")
         assert field.value == "typed"
+
+
+def switcher_lines(ui: Driver) -> list[str]:
+    return rendered(ui.app.screen.query_one(OptionList)).splitlines()
+
+
+async def test_the_switcher_joins_rooms_and_opens_conversations_with_anyone(
+    server: ChatServer, config_dir: Path
+) -> None:
+    bob = await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        await ui.wait(lambda: ui.chat.query_one(UserList).option_count == 2, "bob")
+        await ui.pilot.press("ctrl+k")
+        await ui.wait(lambda: isinstance(ui.app.screen, QuickSwitcher), "the switcher")
+        lines = switcher_lines(ui)
+        assert lines[0] == "#Général"
+        assert any(line.startswith("#Blabla") and line.endswith(" join") for line in lines)
+        assert any(line.startswith("@bob") and line.endswith("new conversation") for line in lines)
+        assert not any(line.startswith("@alice") for line in lines)
+        await ui.pilot.press(*"blab", "enter")
+        await opened(ui, Target.room("Blabla"))
+        assert ui.app.session is not None
+        conv = ui.app.session.state.conversation(Target.room("Blabla"))
+        assert conv is not None
+        assert conv.state == m.MEMBER
+        assert ui.app.focused is ui.chat.query_one(ChatInput)
+
+        await ui.pilot.press("ctrl+k")
+        await ui.wait(lambda: isinstance(ui.app.screen, QuickSwitcher), "the switcher")
+        await ui.pilot.press(*"@bo", "enter")
+        await opened(ui, Target.dm("bob"))
+        await ui.pilot.press(*"hello", "enter")
+        got = await bob.event(m.Message, sender="alice")
+        assert (got.to, got.body) == ("bob", "hello")
 
 
 def shown(ui: Driver, selector: str) -> bool:

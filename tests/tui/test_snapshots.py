@@ -1,7 +1,7 @@
 """Snapshots of the login screen, the chat screen and the kick modal, at two sizes; of
 messages that changed, a selected message and a reply being written; of topics,
-mention counts, away users and typing; of the search view; of the chat screen in
-small terminals.
+mention counts, away users and typing; of the search view and the quick switcher;
+of the chat screen in small terminals.
 
 The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
 the cursor not blinking, so each picture is the same on every run.
@@ -22,6 +22,7 @@ from chat_core import messages as m
 from chat_tui.app import ChatApp
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.search import SearchView
+from chat_tui.screens.switcher import QuickSwitcher
 from tests.helpers import PASSWORD, TIMEOUT
 from tests.tui.fakes import (
     KICK,
@@ -157,6 +158,21 @@ def test_search_view(snap_compare: SnapCompare, config_dir: Path, size: tuple[in
     words found highlighted, and the row that asks for older ones."""
     app = replay_app(config_dir, SearchReplayClient)
     assert snap_compare(app, terminal_size=size, run_before=searched)
+
+
+async def switching(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    await pilot.press("ctrl+k")
+    await until(pilot, lambda: isinstance(app.screen, QuickSwitcher))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_switcher(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """The sidebar's entries, then the rooms to join (or ask to), then the users with
+    no conversation yet."""
+    assert snap_compare(replay_app(config_dir), terminal_size=size, run_before=switching)
 
 
 @pytest.mark.parametrize("size", SMALL)

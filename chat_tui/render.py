@@ -24,6 +24,7 @@ from rich.text import Text
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
 from chat_core.names import name_key
+from chat_tui.config import TIME_FORMAT
 from chat_tui.conversation import mentions
 
 PALETTE = (
@@ -46,7 +47,6 @@ MENTION_STYLE = "bold reverse"
 REACTED_STYLE = "reverse"  # a reaction the user is among
 MUTED_STYLE = "dim"  # the edited marker, quotes, placeholders
 QUOTE_CHARS = 60  # at most, of a parent's first line in a reply's quote (in cells)
-INDENT = " " * 6  # under the time: quotes and reactions line up with the sender
 ESCAPE_STYLE = "dim"  # a control or invisible character, shown as a symbol or `<U+…>`
 _CONTROL = r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but newline and tab, DEL, C1
 # Unicode's default-ignorable code points (DerivedCoreProperties.txt), bidi controls
@@ -140,8 +140,10 @@ def message_text(
     tz: tzinfo | None,
     parent: m.Message | None = None,
     width: int | None = None,
+    time_format: str = TIME_FORMAT,
 ) -> Text:
-    """One message: time, sender in their colour, body as plain text.
+    """One message: time (as `time_format` writes it), sender in their colour, body as
+    plain text.
 
     A reply has a one-line quote of its `parent` above it, cut to `width` cells (or
     its number, when the parent is not at hand); an action reads `* alice waves`; an
@@ -149,10 +151,12 @@ def message_text(
     follow on a line of their own.
     """
     line = Text(no_wrap=False)
+    time = plain(local_time(message.ts, tz).strftime(time_format))
+    indent = " " * (cell_len(time) + 1)  # quotes and reactions line up with the sender
     if message.reply_to is not None:
-        room = None if width is None else width - len(INDENT)
-        line.append(INDENT + quote(message.reply_to, parent, room) + "\n", style=MUTED_STYLE)
-    line.append(f"{local_time(message.ts, tz):%H:%M} ", style="dim")
+        room = None if width is None else width - len(indent)
+        line.append(indent + quote(message.reply_to, parent, room) + "\n", style=MUTED_STYLE)
+    line.append(f"{time} ", style="dim")
     if message.action and not message.deleted:
         line.append("* ")
     line.append_text(safe(message.sender, f"bold {name_colour(message.sender)}"))
@@ -170,7 +174,7 @@ def message_text(
     if message.edited is not None:
         line.append(" (edited)", style=MUTED_STYLE)
     if message.reactions:
-        line.append("\n" + INDENT)
+        line.append("\n" + indent)
         line.append_text(reactions_text(message.reactions, me))
     return line
 

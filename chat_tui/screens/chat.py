@@ -52,7 +52,7 @@ class ChatScreen(Navigation):
         session: The logged-in session.
         tz: The time zone for times and dates (None: the local one).
         address: The server, shown in the status bar.
-        preferences: The user's (the bell, notifications).
+        preferences: The user's (the bell, notifications, the time format).
     """
 
     CSS_PATH = "chat.tcss"
@@ -154,7 +154,9 @@ class ChatScreen(Navigation):
         field.completer = self._complete
         field.cursor_blink = getattr(self.app, "cursor_blink", True)
         field.focus()
-        self.query_one(MessagePane).lookup = self.lookup
+        pane = self.query_one(MessagePane)
+        pane.lookup = self.lookup
+        pane.time_format = self.preferences.time_format
         self.set_connection(f"{self.state.me} @ {self.address}", online=True)
         self.lay_out()
         self.redraw_sidebar()

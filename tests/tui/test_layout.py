@@ -3,12 +3,15 @@ opens, the quick switcher's reach, small terminals and the display settings."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from textual.widgets import OptionList
 
 from chat_core import messages as m
 from chat_srv.server import ChatServer
+from chat_tui.config import Preferences, Settings
 from chat_tui.conversation import Target
 from chat_tui.screens.switcher import QuickSwitcher
 from chat_tui.widgets.chat_input import ChatInput
@@ -165,3 +168,35 @@ async def test_a_terminal_too_small_says_so(server: ChatServer, config_dir: Path
         await ui.pilot.resize_terminal(80, 24)
         await ui.wait(lambda: shown(ui, "#main"), "the chat back")
         assert not shown(ui, "#too-small")
+
+
+def test_display_settings_are_read_and_checked(tmp_path: Path) -> None:
+    settings = Settings(tmp_path / "client.json")
+    assert settings.preferences().time_format == "%H:%M"
+    settings.preferences_path.write_text('theme = "nord"\nseconds = true\n')
+    assert settings.preferences() == Preferences(theme="nord", seconds=True)
+    assert settings.preferences().time_format == "%H:%M:%S"
+    settings.preferences_path.write_text('timestamp_format = "%d/%m %H:%M"\nseconds = true\n')
+    assert settings.preferences().time_format == "%d/%m %H:%M"  # the format wins
+    settings.preferences_path.write_text('theme = "neon"\n')
+    with pytest.raises(ValueError, match=r"no theme called 'neon'; the themes are .*nord"):
+        settings.preferences()
+    for bad in ('""', '"%H\\n%M"', '"' + "%H" * 21 + '"'):
+        settings.preferences_path.write_text(f"timestamp_format = {bad}\n")
+        with pytest.raises(ValueError, match="timestamp_format is a strftime format"):
+            settings.preferences()
+
+
+async def test_the_theme_and_the_time_format_apply(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "bob")
+    preferences = Preferences(theme="gruvbox", timestamp_format="%d/%m %H:%M:%S")
+    async with drive(make_app(server.port, config_dir, preferences=preferences)) as ui:
+        assert ui.app.theme == "gruvbox"
+        await ui.log_in("alice")
+        sent = await bob.call(m.Send, room="Général", body="hello")
+        await bob.call(m.React, msg_id=sent.msg_id, emoji="👍", on=True)
+        await ui.wait(lambda: "👍" in "".join(ui.lines()), "the reaction")
+        when = datetime.fromtimestamp(sent.ts / 1000, UTC)
+        first, second = ui.lines()[-1].split("\n")
+        assert first == f"{when:%d/%m %H:%M:%S} bob hello"
+        assert second == " " * len(f"{when:%d/%m %H:%M:%S} ") + "👍 1"  # under the sender

@@ -7,7 +7,8 @@ characters that would reorder the text around them or show nothing at all (bidi
 controls, zero-width spaces and the other default-ignorable code points): they read
 `<U+202E>`, dimmed, so nobody can turn or hide text on another user's screen. Right-
 to-left letters, and the joiners and variation selectors of emoji sequences (and
-of Persian words), stay as they are.
+of Persian words), stay as they are. Web addresses in messages are links (OSC 8)
+in the terminals that have them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime, tzinfo
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 
 from chat_core import messages as m
@@ -69,6 +71,10 @@ _NEUTRALISE = re.compile(
     rf"|(?P<variant>(?<=[^\s{_CONTROL}{_IGNORABLE}{_SELECTORS}])[{_SELECTORS}])"
     rf"|(?P<escape>[{_CONTROL}{_IGNORABLE}{_SELECTORS}])"
 )
+
+# A web address, up to white space or what cannot be in one unescaped (nor is in an
+# escape `plain` shows: `<U+202E>`), so a link never holds a control character.
+_URL = re.compile(r"(?P<scheme>https?://)[^\s<>\"`{}|\\^\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
 
 
 def name_colour(name: str) -> str:
@@ -168,6 +174,8 @@ def message_text(
     body = shown.plain
     start = len(line)
     line.append_text(shown)
+    for begin, end, url in links(body):
+        line.stylize(Style(link=url, underline=True), start + begin, start + end)
     if name_key(message.sender) != name_key(me):
         for begin, end in mentions(body, me):
             line.stylize(MENTION_STYLE, start + begin, start + end)
@@ -177,6 +185,19 @@ def message_text(
         line.append("\n" + indent)
         line.append_text(reactions_text(message.reactions, me))
     return line
+
+
+def links(text: str) -> list[tuple[int, int, str]]:
+    """The web addresses in `text` (as shown: made `plain` first), where each starts
+    and ends, without the punctuation that ends a sentence or closes a bracket."""
+    found = []
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(".,;:!?'\"")
+        while url.endswith(")") and url.count(")") > url.count("("):
+            url = url[:-1].rstrip(".,;:!?'\"")
+        if len(url) > len(match.group("scheme")):
+            found.append((match.start(), match.start() + len(url), url))
+    return found
 
 
 def reactions_text(reactions: m.Reactions, me: str) -> Text:

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rich.style import Style
+from rich.text import Text
 
 from chat_core import messages as m
 from chat_srv.admin import Admin
 from chat_srv.server import ChatServer
-from chat_tui.render import ESCAPE_STYLE, message_text, plain, safe
+from chat_tui.render import ESCAPE_STYLE, links, message_text, plain, safe
 from chat_tui.widgets.message_line import MessageLine
 from chat_tui.widgets.sidebar import Sidebar
 from chat_tui.widgets.status_bar import StatusBar
@@ -117,3 +119,37 @@ async def test_hostile_texts_from_the_server_are_neutralised_everywhere(
             + users
         )
         assert not set(shown) & {"\u200b", "\u200e", "\u202e", "\u2066", "\u2069"}
+
+
+def link(style: str | Style) -> str | None:
+    return style.link if isinstance(style, Style) else None
+
+
+def test_web_addresses_are_links() -> None:
+    body = "notes at https://wiki.example.org/Release_(2.0). And (http://x.fr/y), ok?"
+    message = m.Message(msg_id=1, ts=TS, sender="bob", body=body, room="Général")
+    text = message_text(message, me="alice", tz=UTC)
+    linked = [(text.plain[s.start : s.end], s.style) for s in text.spans if link(s.style)]
+    assert [(shown, link(style)) for shown, style in linked] == [
+        ("https://wiki.example.org/Release_(2.0)", "https://wiki.example.org/Release_(2.0)"),
+        ("http://x.fr/y", "http://x.fr/y"),
+    ]
+    assert all(isinstance(style, Style) and style.underline for _, style in linked)
+    hostile = "https://evil.example/\u202eexe.pdf and https://a.b/\x1b]8;;x"
+    assert [url for _, _, url in links(plain(hostile))] == [
+        "https://evil.example/",
+        "https://a.b/␛]8;;x",  # ESC shown, so the link cannot end early
+    ]
+
+
+async def test_links_in_the_message_pane(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        await bob.call(m.Send, room="Général", body="the build: https://ci.example.org/42 done")
+        await ui.wait(lambda: ui.chat.query(MessageLine), "bob's message")
+        content = ui.chat.query(MessageLine).last().content
+        assert isinstance(content, Text)
+        assert [content.plain[s.start : s.end] for s in content.spans if link(s.style)] == [
+            "https://ci.example.org/42"
+        ]

@@ -1,7 +1,7 @@
 """Snapshots of the login screen, the chat screen and the kick modal, at two sizes; of
 messages that changed, a selected message and a reply being written; of topics,
 mention counts, away users and typing; of the search view and the quick switcher;
-of the chat screen in small terminals.
+of the chat screen in small terminals; of links in messages.
 
 The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
 the cursor not blinking, so each picture is the same on every run.
@@ -30,6 +30,7 @@ from tests.tui.fakes import (
     NoticingReplayClient,
     ReplayClient,
     SearchReplayClient,
+    at,
 )
 from tests.tui.helpers import make_app
 
@@ -182,3 +183,19 @@ def test_small_terminal(snap_compare: SnapCompare, config_dir: Path, size: tuple
     notice."""
     app = replay_app(config_dir, NoticingReplayClient)
     assert snap_compare(app, terminal_size=size, run_before=logged_in)
+
+
+class LinkReplayClient(ReplayClient):
+    """The same, with web addresses in the last message of Général."""
+
+    def page(self) -> list[m.Message]:
+        """The history of Général, and a message with two links."""
+        body = "notes: https://wiki.example.org/Release_(2.0), build at http://ci.example.org/42."
+        link = m.Message(msg_id=10, ts=at(3, 9, 18), sender="bob", body=body, room="Général")
+        return [*super().page(), link]
+
+
+def test_links(snap_compare: SnapCompare, config_dir: Path) -> None:
+    """Web addresses underlined (and links, in the terminals that have them)."""
+    app = replay_app(config_dir, LinkReplayClient)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=logged_in)

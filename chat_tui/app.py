@@ -65,7 +65,7 @@ class ChatApp(App[None]):
         backoff: First and longest delay between reconnection attempts, in seconds.
         heartbeat: Seconds between pings that find a connection dead without a FIN.
         cursor_blink: Whether the input cursors blink (off for snapshots).
-        preferences: The user's (auto-away, the bell, notifications).
+        preferences: The user's (auto-away, the bell, notifications, the theme, times).
         clock: Monotonic seconds, for typing and idleness (tests give their own).
     """
 
@@ -113,7 +113,8 @@ class ChatApp(App[None]):
         self._reconnecting = False
 
     def on_mount(self) -> None:
-        """Start at the login screen."""
+        """Start at the login screen, in the user's theme."""
+        self.theme = self.preferences.theme
         address = format_address(self.host, self.port)
         self.push_screen(LoginScreen(address=address, user=self.user))
         self.set_interval(self.heartbeat, self.check_connection)

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from chat_core import messages as m
+from chat_tui.config import TIME_FORMAT
 from chat_tui.widgets.message_line import DaySeparator, MessageLine, SystemLine
 
 Lookup = Callable[[int], m.Message | None]
@@ -86,6 +87,8 @@ class MessagePane(VerticalScroll, can_focus=True):
         self._more_after = False
         self.lookup: Lookup = lambda msg_id: None
         """Set by the screen: finds the parent a reply quotes."""
+        self.time_format = TIME_FORMAT
+        """Set by the screen: how the times of messages are written (`strftime`)."""
         self.selected: int | None = None
         """The msg_id of the selected message, if one is."""
         self._first: MessageLine | None = None
@@ -114,7 +117,13 @@ class MessagePane(VerticalScroll, can_focus=True):
     def _rows(self, messages: Sequence[m.Message], day: date | None) -> list[Widget]:
         rows: list[Widget] = []
         for message in messages:
-            line = MessageLine(message, me=self.me, tz=self.tz, parent=self._quoted(message))
+            line = MessageLine(
+                message,
+                me=self.me,
+                tz=self.tz,
+                parent=self._quoted(message),
+                time_format=self.time_format,
+            )
             self._lines[message.msg_id] = line
             if line.day != day:
                 rows.append(DaySeparator(message.ts, self.tz))

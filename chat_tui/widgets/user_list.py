@@ -17,17 +17,17 @@ from textual.widgets.option_list import Option
 
 from chat_core import messages as m
 from chat_core.names import name_key
-from chat_tui.render import name_colour, plain
+from chat_tui.render import name_colour, plain, safe
 
 
 def user_entry(user: m.UserInfo) -> Text:
     """`● name` in the user's colour when online, `◐ name text` dimmed when away,
     `○ name` dimmed when offline."""
     if not user.online:
-        return Text.assemble(("○ ", "dim"), (user.name, "dim"))
+        return Text.assemble(("○ ", "dim"), safe(user.name, "dim"))
     if not user.away:
-        return Text.assemble(("● ", "green"), (user.name, name_colour(user.name)))
-    line = Text.assemble(("◐ ", "dim yellow"), (user.name, f"dim {name_colour(user.name)}"))
+        return Text.assemble(("● ", "green"), safe(user.name, name_colour(user.name)))
+    line = Text.assemble(("◐ ", "dim yellow"), safe(user.name, f"dim {name_colour(user.name)}"))
     if user.text:
         line.append(" " + plain(user.text), style="dim italic")
     return line

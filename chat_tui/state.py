@@ -66,6 +66,12 @@ class ChatState:
         """The changes to messages seen, so a reconnection asks for the ones after."""
         self.tracks_changes = False
         """Whether the server numbers changes (it said `last_change_id` at login)."""
+        self._server_clock = (0, clock())  # the server's time (ms) at the last login, and ours
+
+    def server_now(self) -> int:
+        """The server's time now, in ms, from its time at the last login and the clock."""
+        server, then = self._server_clock
+        return server + round((self.clock() - then) * 1000)
 
     @classmethod
     def from_login(cls, reply: m.LoginOk, clock: Clock = MONOTONIC) -> ChatState:
@@ -81,6 +87,7 @@ class ChatState:
         """Take the rooms, DMs and unread counts of a (re-)login; keep the messages."""
         self.me = reply.user
         self.role = reply.role
+        self._server_clock = (reply.server_time, self.clock())
         self.tracks_changes = reply.last_change_id is not None
         self._learn(reply.user)
         for info in reply.rooms:
@@ -348,8 +355,9 @@ class ChatState:
             self._drop_room(key)
             if was is None:
                 return Change()
-            what = "request to join" if was.state == m.PENDING else "membership of"
-            return Change(sidebar=True, info=f"Your {what} {event.room} was ended.")
+            if was.state == m.PENDING:
+                return Change(sidebar=True, info=f"Your request to join {event.room} was refused.")
+            return Change(sidebar=True, info=f"You were removed from {event.room}.")
         conv = self.rooms.setdefault(key, Conversation(Target.room(event.room)))
         conv.state = event.state
         if event.state == m.MEMBER:

@@ -38,6 +38,8 @@ class Preferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Ring the terminal's bell for a direct message or a mention."""
     notifications: bool = True
     """Pop up a notification for a direct message or a mention."""
+    show_joins: bool = True
+    """Show who joins and leaves a room as lines in its messages."""
 
     @property
     def away_after(self) -> float | None:

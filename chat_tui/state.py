@@ -18,7 +18,7 @@ import msgspec
 from chat_core import messages as m
 from chat_core.names import name_key
 from chat_tui.changes import ChangeLog, changed
-from chat_tui.conversation import Conversation, Target, mentions
+from chat_tui.conversation import Conversation, Note, NoteKind, Target, mentions
 from chat_tui.noticing import MONOTONIC, Clock, Typists
 
 
@@ -39,6 +39,7 @@ class Change:
     topic: Target | None = None  # the room's topic changed
     topic_note: str = ""  # who set it, in words
     status: bool = False  # someone's away status changed (the user's own too)
+    note: tuple[Target, Note] | None = None  # a line from the client, kept in that conversation
 
 
 class ChatState:
@@ -200,6 +201,13 @@ class ChatState:
             self.away.pop(key, None)
         return self.away.get(key, False) != before
 
+    def note(
+        self, target: Target, text: str, kind: NoteKind = "note"
+    ) -> tuple[Target, Note] | None:
+        """Keep a line from the client in `target` (if the user has it), where it was written."""
+        conv = self.conversation(target)
+        return (conv.target, conv.note(text, kind)) if conv is not None else None
+
     def _learn(self, user: str) -> None:
         self.names.setdefault(name_key(user), user)
 
@@ -223,7 +231,12 @@ class ChatState:
             )
             return Change(info=f"A new room was created: {event.room}")
         if isinstance(event, m.Notice):
-            return Change(info=event.text, info_title="Notice from the administrator")
+            change = Change(info=event.text, info_title="Notice from the administrator")
+            if self.current is not None:  # it stays where the user was looking
+                change.note = self.note(
+                    self.current, f"Notice from the administrator: {event.text}", "notice"
+                )
+            return change
         if isinstance(event, m.Edited | m.Deleted | m.Reaction):
             return self._changed(event)
         if isinstance(event, m.UserTyping):
@@ -336,8 +349,11 @@ class ChatState:
             else:
                 listed.pop(user_key, None)
         if user_key != name_key(self.me):
-            gone = not event.joined and self.typists.stopped(Target.room(event.room), event.user)
-            return Change(users=True, typing=Target.room(event.room) if gone else None)
+            room = Target.room(event.room)
+            gone = not event.joined and self.typists.stopped(room, event.user)
+            line = f"→ {event.user} joined" if event.joined else f"← {event.user} left"
+            note = self.note(room, f"{line} {event.room}", "join")
+            return Change(users=True, typing=room if gone else None, note=note)
         if event.joined:
             conv = self.rooms.setdefault(room_key, Conversation(Target.room(event.room)))
             conv.state = m.MEMBER

@@ -126,6 +126,7 @@ class ChatScreen(Navigation):
         field.cursor_blink = getattr(self.app, "cursor_blink", True)
         field.focus()
         self.query_one(MessagePane).lookup = self.lookup
+        self.query_one(MessagePane).extras = self.pane_extras
         self.set_connection(f"{self.state.me} @ {self.address}", online=True)
         self.redraw_sidebar()
         targets = self.state.openable()
@@ -143,6 +144,7 @@ class ChatScreen(Navigation):
         """Show the state of the connection in the status bar."""
         status = self.query_one(StatusBar)
         status.connection, status.online = text, online
+        self.query_one(UserList).stale = not online
 
     def redraw_sidebar(self) -> None:
         """Redraw the sidebar from the state."""
@@ -185,10 +187,6 @@ class ChatScreen(Navigation):
         bar.topic = conv.topic or "" if conv is not None else ""
         bar.away = state.away_text(state.me)
 
-    async def note(self, text: str) -> None:
-        """A line from the client in the message pane."""
-        await self.query_one(MessagePane).note(text)
-
     def pane_width(self) -> int | None:
         """The columns the message pane shows text in (for the console's tables)."""
         width = self.query_one(MessagePane).content_size.width
@@ -219,6 +217,8 @@ class ChatScreen(Navigation):
         if change.topic is not None and change.topic == current:
             self.redraw_users()
             await self.note(plain(change.topic_note))
+        if change.note is not None:
+            await self.noted(*change.note)
         if change.alert is not None:
             self.attention(change.target, change.alert_title, change.alert)
         if change.info is not None:

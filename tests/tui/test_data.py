@@ -81,8 +81,9 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
             (
                 0,
                 [
-                    *("/away", "/back", "/help", "/join", "/leave", "/logout"),
-                    *("/me", "/msg", "/quit", "/react", "/rooms", "/search", "/who"),
+                    *("/away", "/back", "/clear", "/help", "/join", "/leave", "/logout"),
+                    *("/me", "/msg", "/names", "/part", "/query", "/quit", "/react"),
+                    *("/rooms", "/search", "/who"),
                 ],
             ),
         ),

@@ -3,7 +3,9 @@ a kick lasts (from the server's clock, which the tests hold still)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -16,9 +18,11 @@ from chat_srv.server import ChatServer
 from chat_tui.render import describe_disconnect, local_time, until_words
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.login import LoginScreen
+from chat_tui.widgets.message_pane import WaitingLine
 from chat_tui.widgets.status_bar import StatusBar
-from tests.helpers import ManualClock, running_server
-from tests.tui.helpers import drive, make_app
+from chat_tui.widgets.user_list import UserList
+from tests.helpers import ManualClock, login, register, running_server
+from tests.tui.helpers import Driver, GatedClient, drive, make_app, rendered
 
 NOON = 1_748_952_000_000  # 3 June 2025 12:00:00 UTC, in ms
 
@@ -86,3 +90,62 @@ async def test_a_refused_join_says_refused(server: ChatServer, config_dir: Path)
         await Admin(server).reject("alice", ["Secret"])
         await ui.wait(lambda: ui.toasts(), "the refusal")
         assert ui.toasts()[-1].message == "Your request to join Secret was refused."
+
+
+# -- an outage ----------------------------------------------------------------------------------
+
+
+async def test_an_outage_shows_what_waits_and_that_the_users_are_not_known(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    db = str(tmp_path / "chat.db")
+    gate = asyncio.Event()
+    gate.set()
+    async with contextlib.AsyncExitStack() as later:
+        first = await later.enter_async_context(running_server(db))
+        port = first.port
+        await register(port, "alice")
+        bob = await register(port, "bob")
+        await bob.call(m.Dm, to="alice", body="from before")  # alice's DM, never opened
+        app = make_app(port, config_dir, client_factory=functools.partial(GatedClient, gate=gate))
+        async with drive(app) as ui:
+            await ui.log_in("alice", register=False)
+            users = ui.chat.query_one(UserList)
+            assert "(offline)" not in rendered(users)
+            gate.clear()
+            await later.aclose()
+            status = ui.chat.query_one(StatusBar)
+            await ui.wait(lambda: not status.online, "the lost connection")
+            assert rendered(users).startswith("(offline)")
+            assert users.has_class("-stale")
+            await ui.type("typed while offline")
+            waiting = ui.chat.query(WaitingLine)
+            assert len(waiting) == 1
+            line = " ".join(rendered(waiting.first()).split())
+            assert line == "--:-- alice typed while offline (waiting to be sent)"
+            assert ui.lines() == []
+            await ui.type("/msg bob")  # offline: nothing to show yet
+            await ui.wait(lambda: ui.chat.query_one(StatusBar).title == "@bob", "the conversation")
+            await ui.settle()
+            assert ui.lines() == []
+
+            second = await later.enter_async_context(running_server(db, port=port))
+            gate.set()
+            await ui.wait(lambda: status.online, "the reconnection")
+            await ui.wait(lambda: ui.lines(), "the conversation's history")
+            assert [line.split(" ", 2)[2] for line in ui.lines()] == ["from before"]
+            assert not users.has_class("-stale")
+            assert "(offline)" not in rendered(users)
+            await go_to(ui, "Général")
+            await ui.wait(lambda: ui.lines(), "the message sent")
+            assert [line.split(" ", 2)[2] for line in ui.lines()] == ["typed while offline"]
+            assert not ui.chat.query(WaitingLine)
+            bob = await login(second.port, "bob")
+            page = await bob.call(m.History, room="Général")
+            assert [msg.body for msg in page.messages] == ["typed while offline"]
+
+
+async def go_to(ui: Driver, room: str) -> None:
+    await ui.type(f"/join {room}")
+    await ui.wait(lambda: ui.chat.query_one(StatusBar).title.startswith(f"#{room}"), room)
+    await ui.settle()

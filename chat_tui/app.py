@@ -36,7 +36,7 @@ from chat_tui.client import ChatClient
 from chat_tui.config import DEFAULT_HOST, LastUsed, Preferences, Settings, format_address
 from chat_tui.messages import ConnectionLost, LoginRequested, ServerEvent
 from chat_tui.noticing import MONOTONIC, AutoAway, Clock
-from chat_tui.render import describe_disconnect
+from chat_tui.render import describe_disconnect, disconnect_summary
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.help import HelpScreen
@@ -234,17 +234,17 @@ class ChatApp(App[None]):
                 await chat.apply_change(change)
 
     def _disconnected(self, event: m.Disconnect) -> None:
-        title, text = describe_disconnect(event, self.tz)
         if self.session is None:
             return  # the login screen says it (the login fails)
+        title, text = describe_disconnect(event, self.tz, self.session.state.server_now())
         if event.reason in TRANSIENT:
-            self.notify(f"{title}: {text}", severity="warning", markup=False)
+            self.notify(disconnect_summary(title, text), severity="warning", markup=False)
             return
         self.session = None
         self._credentials = None
 
         async def back(_: None) -> None:
-            await self.back_to_login(f"{title}. {text}")
+            await self.back_to_login(disconnect_summary(title, text))
 
         self.push_screen(DisconnectScreen(title, text), back)
 

@@ -49,6 +49,8 @@ class Preferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A message's time, as `strftime` writes it (None: `%H:%M`, or with `seconds`)."""
     seconds: bool = False
     """Show seconds in the times of messages (when no `timestamp_format` is given)."""
+    show_joins: bool = True
+    """Show who joins and leaves a room as lines in its messages."""
 
     def __post_init__(self) -> None:
         """Refuse a theme that does not exist and a time format that cannot be shown."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, tzinfo
@@ -139,6 +140,19 @@ def until_label(ts: int, tz: tzinfo | None) -> str:
     return f"{when:%H:%M} on {when.day} {when:%B %Y}"
 
 
+def until_words(until: int, tz: tzinfo | None, now: int | None = None) -> str:
+    """How long something lasts from `now` (ms, the server's time; None: this
+    machine's): `for 30 s, until 18:24:13` under an hour, `until 14:05 on 3 June
+    2025` beyond."""
+    now = now if now is not None else int(time.time() * 1000)
+    left = math.ceil((until - now) / 1000)
+    if not 0 < left < 3600:
+        return f"until {until_label(until, tz)}"
+    minutes, seconds = divmod(left, 60)
+    length = f"{minutes} min {seconds} s" if minutes and seconds else f"{minutes} min"
+    return f"for {length if minutes else f'{seconds} s'}, until {local_time(until, tz):%H:%M:%S}"
+
+
 def message_text(
     message: m.Message,
     *,
@@ -245,7 +259,7 @@ def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
     if code in (ErrorCode.INVALID_NAME, ErrorCode.INVALID_PASSWORD):
         return f"Not accepted: {error.message}."
     if code == ErrorCode.KICKED:
-        return "You were kicked" + _until_reason(error.details, tz) + "."
+        return "You were kicked" + _until_reason(error.details, tz)
     if code == ErrorCode.BANNED:
         reason = error.details.get("reason")
         return "This account is banned" + (f": {plain(reason)}" if reason else "") + "."
@@ -264,8 +278,8 @@ def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
 
 def _until_reason(details: dict[str, object], tz: tzinfo | None) -> str:
     until, reason = details.get("until"), details.get("reason")
-    text = f" until {until_label(until, tz)}" if isinstance(until, int) else ""
-    return text + (f": {plain(reason)}" if isinstance(reason, str) and reason else "")
+    text = f" {until_words(until, tz)}." if isinstance(until, int) else "."
+    return text + (f" Reason: {plain(reason)}" if isinstance(reason, str) and reason else "")
 
 
 DISCONNECT_TITLES = {
@@ -279,10 +293,35 @@ DISCONNECT_TITLES = {
 }
 
 
-def describe_disconnect(event: m.Disconnect, tz: tzinfo | None) -> tuple[str, str]:
-    """A `disconnect` event as a title and a sentence (with `until` in local time)."""
+# What the server's words for each reason start with, when they only say it again
+# before the reason: `you are kicked: spam` under the title `You were kicked`.
+_SAID_AGAIN = {
+    DisconnectReason.KICKED: ("you are kicked",),
+    DisconnectReason.BANNED: ("you are banned", "banned"),
+    DisconnectReason.KILLED: ("disconnected by the administrator",),
+}
+
+
+def describe_disconnect(
+    event: m.Disconnect, tz: tzinfo | None, now: int | None = None
+) -> tuple[str, str]:
+    """A `disconnect` event as a title and a sentence that does not say the title
+    again (`""` when the server's words only do), with a kick's end in local time,
+    from `now` (the server's time, in ms; None: this machine's)."""
     title = DISCONNECT_TITLES.get(event.reason, "Disconnected")
-    text = plain(event.text[:1].upper() + event.text[1:])
+    said = plain(event.text).strip()
+    head, colon, reason = said.partition(": ")
+    if colon and head.lower() in _SAID_AGAIN.get(event.reason, ()):
+        said = f"Reason: {reason.strip()}"
+    elif said.rstrip(".").lower() == title.lower():
+        said = ""
+    text = said[:1].upper() + said[1:]
     if event.until is not None:
-        text += f"\nUntil {until_label(event.until, tz)} (local time)."
+        words = until_words(event.until, tz, now)
+        text += ("\n" if text else "") + f"{words[:1].upper()}{words[1:]} (local time)."
     return title, text
+
+
+def disconnect_summary(title: str, text: str) -> str:
+    """A disconnection's title and sentence together: `You were kicked. Reason: spam`."""
+    return f"{title}. {text}" if text else f"{title}."

@@ -157,6 +157,7 @@ class ChatScreen(Navigation):
         pane = self.query_one(MessagePane)
         pane.lookup = self.lookup
         pane.time_format = self.preferences.time_format
+        pane.extras = self.pane_extras
         self.set_connection(f"{self.state.me} @ {self.address}", online=True)
         self.lay_out()
         self.redraw_sidebar()
@@ -175,6 +176,7 @@ class ChatScreen(Navigation):
         """Show the state of the connection in the status bar."""
         status = self.query_one(StatusBar)
         status.connection, status.online = text, online
+        self.query_one(UserList).stale = not online
 
     def redraw_sidebar(self) -> None:
         """Redraw the sidebar from the state."""
@@ -265,10 +267,6 @@ class ChatScreen(Navigation):
         bar.topic = conv.topic or "" if conv is not None else ""
         bar.away = state.away_text(state.me)
 
-    async def note(self, text: str) -> None:
-        """A line from the client in the message pane."""
-        await self.query_one(MessagePane).note(text)
-
     def pane_width(self) -> int | None:
         """The columns the message pane shows text in (for the console's tables)."""
         width = self.query_one(MessagePane).content_size.width
@@ -299,6 +297,8 @@ class ChatScreen(Navigation):
         if change.topic is not None and change.topic == current:
             self.redraw_users()
             await self.note(plain(change.topic_note))
+        if change.note is not None:
+            await self.noted(*change.note)
         if change.alert is not None:
             self.attention(change.target, change.alert_title, change.alert)
         if change.info is not None:

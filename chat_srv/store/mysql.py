@@ -142,6 +142,7 @@ _ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
 )
 _SEARCH_SECONDS = 3.0  # at most, for one search (less with a short timeout)
 _SEARCH_BACKLOG_CHUNK = 2_000  # messages indexed per transaction after an upgrade
+_INDEX_ROWS_PER_STATEMENT = 10_000  # about 400 KiB of SQL
 
 
 def _time_bound(sql: str, mariadb: bool, seconds: float) -> str:
@@ -965,12 +966,22 @@ def _new_words(ids: list[int], fresh: list[NewMessage]) -> list[tuple[str, int, 
 
 async def _index_words(cur: Cursor, rows: list[tuple[str, int, int]]) -> None:
     """Put rows in the search index (`chat_srv.store.search.index_rows`); a row that is
-    there already (indexed before a restart) is left as it is, without a warning."""
-    if rows:
-        await cur.executemany(
-            "INSERT INTO search_words (word, place, message_id) VALUES (%s, %s, %s)"
-            " ON DUPLICATE KEY UPDATE message_id = message_id",
-            rows,
+    there already (indexed before a restart) is left as it is, without a warning.
+
+    A chat message has some twenty rows: escaping each value as a parameter cost
+    more than making the rows (benchmarks/RESULTS.md, "Search"), so the values are
+    written as literals that cannot hold anything else, the key in hexadecimal
+    and the numbers as Python writes an int.
+    """
+    rows = sorted(rows)
+    for start in range(0, len(rows), _INDEX_ROWS_PER_STATEMENT):
+        values = ",".join(
+            f"(X'{key.encode().hex()}',{int(place)},{int(msg_id)})"
+            for key, place, msg_id in rows[start : start + _INDEX_ROWS_PER_STATEMENT]
+        )
+        await cur.execute(
+            f"INSERT INTO search_words (word, place, message_id) VALUES {values}"
+            " ON DUPLICATE KEY UPDATE message_id = message_id"
         )
 
 

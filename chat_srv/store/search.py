@@ -19,6 +19,7 @@ user is in, the user's own conversations), applied to the messages table itself.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -112,6 +113,7 @@ KEY_CHARS = 64
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
     """A word as the index compares it: without diacritics, case folded (`Général`,
     `GÉNÉRAL` and `general` are one word; `ß` is `ss`, `œ` is `oe`, as in MySQL's

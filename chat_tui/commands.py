@@ -157,16 +157,16 @@ def completions(
 
     Commands complete at the start of the line (a moderator's too, for one), rooms
     after `/join` and `/leave`, user names anywhere else (an `@` before the name is
-    kept).
+    kept). A user name that starts a message is addressed to them: `bob:`.
 
     Returns:
         Where the word starts, and the candidates (sorted, case-insensitively).
     """
     head = line[:cursor]
-    start = max(head.rfind(" "), head.rfind("\t")) + 1
+    start = max(head.rfind(" "), head.rfind("\t"), head.rfind("\n")) + 1
     word = head[start:]
     before = head[:start].split()
-    at_user = False
+    at_user = address = False
     if not before and word.startswith("/"):
         pool: list[str] = [*COMMANDS, *(MODERATION if moderator else ())]
     elif len(before) == 1 and before[0].lower() in ("/join", "/leave"):
@@ -175,8 +175,10 @@ def completions(
         return start, []
     else:
         pool, at_user = list(users), word.startswith("@")
+        address = not before and not at_user
     prefix = "@" if at_user else ""
+    suffix = ":" if address else ""
     word = word.removeprefix(prefix)
     key = name_key(word)
     found = sorted({c for c in pool if name_key(c).startswith(key)}, key=name_key)
-    return start, [prefix + c for c in found]
+    return start, [prefix + c + suffix for c in found]

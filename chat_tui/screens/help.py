@@ -18,7 +18,7 @@ KEYS = (
     ("Enter", "send the line (or run the /command; while editing, save)"),
     ("Up", "on an empty line: select the newest message"),
     ("Ctrl+Up / Ctrl+Down", "walk through the lines already sent"),
-    ("Tab", "complete a command, room or user name"),
+    ("Tab", "complete a command, room or user name (first in the line: `bob: `)"),
     ("Ctrl+N / Ctrl+P", "next / previous room or conversation"),
     ("Alt+1 … Alt+9", "jump to the n-th room or conversation"),
     ("Ctrl+K", "quick switcher: type part of a name"),

@@ -107,9 +107,7 @@ class ChatInput(Input):
             self.app.bell()
 
     def _put(self, start: int, words: list[str], index: int) -> None:
-        word = words[index]
-        if len(words) == 1:
-            word += " "
+        word = words[index] + " "
         end = self.cursor_position
         self.value = self.value[:start] + word + self.value[end:]
         self.cursor_position = start + len(word)

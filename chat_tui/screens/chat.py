@@ -83,11 +83,7 @@ class ChatScreen(Navigation):
         Binding("pageup", "page(-1)", "Older", show=False, id="chat.page_up", priority=True),
         Binding("pagedown", "page(1)", "Newer", show=False, id="chat.page_down", priority=True),
         Binding("ctrl+l,escape", "focus_input", show=False, id="chat.focus_input"),
-        *[
-            Binding(f"alt+{n}", f"jump({n})", show=False, id=f"chat.jump_{n}", priority=True)
-            for n in range(1, 10)
-        ],
-    ]
+    ]  # Alt+digit and the other weechat keys: Navigation's
 
     def __init__(
         self,

@@ -17,6 +17,10 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
+ALT_DIGITS = "¡™£¢∞§¶•ª"
+"""What arrives for Alt+1…9: a terminal's ESC+digit and macOS's Option+digit both
+read as these; the line leaves them to the screen's bindings (going to a room)."""
+
 Completer = Callable[[str, int], tuple[int, list[str]]]
 """(line, cursor) -> where the word starts, and its candidates."""
 
@@ -44,6 +48,12 @@ class ChatInput(Input):
         self._index: int | None = None  # position in history while walking it
         self._draft = ""
         self._cycle: tuple[int, list[str], int, str] | None = None  # start, words, i, value
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Printable keys are typed, but for Alt+digit (see `ALT_DIGITS`)."""
+        if character is not None and character in ALT_DIGITS:
+            return False
+        return super().check_consume_key(key, character)
 
     async def action_submit(self) -> None:
         """Remember the line, then submit it."""

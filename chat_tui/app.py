@@ -113,7 +113,8 @@ class ChatApp(App[None]):
         self._reconnecting = False
 
     def on_mount(self) -> None:
-        """Start at the login screen."""
+        """Start at the login screen, with the user's keys."""
+        self.set_keymap(self.preferences.keys)
         address = format_address(self.host, self.port)
         self.push_screen(LoginScreen(address=address, user=self.user))
         self.set_interval(self.heartbeat, self.check_connection)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.binding import Binding, BindingType
+from textual.keys import key_to_character
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
@@ -30,7 +31,7 @@ from chat_tui.screens.noticing import Noticing
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.search import SearchView
 from chat_tui.screens.switcher import QuickSwitcher
-from chat_tui.widgets.chat_input import ALT_DIGITS
+from chat_tui.widgets.chat_input import ALT_DIGITS, ChatInput
 from chat_tui.widgets.message_pane import MessagePane
 
 
@@ -88,6 +89,17 @@ class Navigation(Noticing):
     def redraw_users(self) -> None:
         """Redraw the user list and the status bar (the screen's)."""
         raise NotImplementedError
+
+    @on(events.Mount)
+    def _alt_digits(self) -> None:
+        """The input line leaves Alt+digit's characters to the jumps that still have
+        them (a `[keys]` setting may give a jump other keys, and `£` back to typing)."""
+        bound = set()
+        for number, character in enumerate(ALT_DIGITS, 1):
+            keys = self.preferences.keys.get(f"chat.jump_{number}")
+            if keys is None or character in {key_to_character(k.strip()) for k in keys.split(",")}:
+                bound.add(character)
+        self.query_one(ChatInput).passed_on = frozenset(bound)
 
     # -- opening and paging --------------------------------------------------------
 

@@ -44,14 +44,16 @@ class ChatInput(Input):
         self.completer: Completer | None = None
         """Set by the screen: what the word before the cursor may become."""
         self.history: list[str] = []
+        self.passed_on: frozenset[str] = frozenset(ALT_DIGITS)
+        """Characters not typed but left to the screen's bindings (Alt+digit)."""
         self._limit = limit
         self._index: int | None = None  # position in history while walking it
         self._draft = ""
         self._cycle: tuple[int, list[str], int, str] | None = None  # start, words, i, value
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        """Printable keys are typed, but for Alt+digit (see `ALT_DIGITS`)."""
-        if character is not None and character in ALT_DIGITS:
+        """Printable keys are typed, but those left to the screen (`passed_on`)."""
+        if character is not None and character in self.passed_on:
             return False
         return super().check_consume_key(key, character)
 

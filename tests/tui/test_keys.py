@@ -13,6 +13,8 @@ import pytest
 from textual import events
 from textual._xterm_parser import XTermParser
 
+from chat_tui.config import Preferences, Settings
+from chat_tui.keys import binding_ids
 from chat_tui.screens.chord import ChordScreen
 from chat_tui.widgets.chat_input import ChatInput
 from tests.helpers import PASSWORD
@@ -103,3 +105,32 @@ async def test_ctrl_x_then_a_digit_works_everywhere(config_dir: Path) -> None:
         assert not isinstance(ui.app.screen, ChordScreen)
         assert current(ui) == BLABLA
         assert ui.chat.query_one(ChatInput).value == ""
+
+
+async def test_keys_in_the_settings_rebind_actions(config_dir: Path) -> None:
+    keys = {"chat.jump_3": "f3", "chat.next": "ctrl+right"}
+    preferences = Preferences(keys=keys)
+    app = make_app(7878, config_dir, client_factory=ReplayClient, preferences=preferences)
+    async with drive(app) as ui:
+        await logged_in(ui)
+        await goes(ui, "\x1b[13~", BOB)  # F3
+        await goes(ui, "\x1b[1;5C", BLABLA)  # Ctrl+Right: the next one, round
+        await terminal_sends(ui, "\x0e\x1b3")  # Ctrl+N no longer; £ is typed again
+        assert current(ui) == BLABLA
+        assert ui.chat.query_one(ChatInput).value == "£"
+        await terminal_sends(ui, "\x1b2")  # the other jumps keep theirs
+        await ui.wait(lambda: current(ui) == GENERAL, "Alt+2 to open Général")
+        assert ui.chat.query_one(ChatInput).value == "£"
+
+
+def test_an_unknown_action_in_the_settings_is_a_mistake(tmp_path: Path) -> None:
+    settings = Settings(tmp_path / "client.json")
+    settings.preferences_path.write_text('[keys]\n"chat.jump_1" = "f1"\n"chat.dance" = "f2"\n')
+    assert settings.preferences().keys == {"chat.jump_1": "f1", "chat.dance": "f2"}
+    with pytest.raises(ValueError, match=r"no action called `chat.dance` in `\[keys\]`"):
+        settings.preferences(actions=binding_ids())
+    settings.preferences_path.write_text('[keys]\n"chat.jump_1" = 1\n')
+    with pytest.raises(ValueError, match="keys"):
+        settings.preferences(actions=binding_ids())
+    settings.preferences_path.write_text('[keys]\n"chat.jump_1" = "f1"\n"input.up" = "ctrl+p"\n')
+    assert settings.preferences(actions=binding_ids()).keys["input.up"] == "ctrl+p"

@@ -1,7 +1,9 @@
 """The input line's `/commands`: parsing, help text and tab completion.
 
-Pure functions over strings, so the rules can be tested without a screen. A line
-that does not start with `/` is a message; `//text` sends `/text` as a message.
+Pure functions over strings, so the rules can be tested without a screen. A text
+(of one line or several) is a command when its first line starts with a single
+`/`: the command's name is that line's first word. Anything else is a message;
+`//text` sends `/text` as a message.
 """
 
 from __future__ import annotations
@@ -93,7 +95,9 @@ def parse(line: str) -> Command | Invalid | None:
         return Command("say", text=line[1:])
     if not line.startswith("/"):
         return Command("say", text=line)
-    word, _, rest = line.partition(" ")
+    first, newline, more = line.partition("\n")
+    word, _, rest = first.partition(" ")
+    rest += newline + more
     name = word.lower()
     if name == "/topic":
         return _line(name, rest.strip(), m.TOPIC_MAX, "a topic")

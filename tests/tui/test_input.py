@@ -159,3 +159,22 @@ def test_several_lines_in_the_pane_and_in_the_input(
     three lines being written."""
     app = make_app(7878, config_dir, user="alice", client_factory=MultilineReplayClient)
     assert snap_compare(app, terminal_size=(80, 24), run_before=composing)
+
+
+async def test_a_refused_edit_stays_in_the_input(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        await ui.type("short")
+        await bob.event(m.Message, sender="alice")
+        await ui.wait(lambda: ui.chat.query(MessageLine), "the message")
+        await ui.pilot.press("up", "e")
+        field = ui.chat.query_one(ChatInput)
+        long = "y" * (BODY_MAX_CHARS + 1)
+        await ui.type(long)
+        await ui.wait(lambda: field.value == long, "the new text back in the input")
+        assert ui.chat.composing is not None
+        assert ui.chat.composing.kind == "edit"  # still an edit
+        await ui.type("shorter")
+        edited = await bob.event(m.Edited)
+        assert edited.body == "shorter"

@@ -16,7 +16,7 @@ from chat_tui.commands import help_lines
 
 KEYS = (
     ("Enter", "send the line (or run the /command; while editing, save)"),
-    ("Ctrl+J, Alt+Enter", "a new line in the message (Alt+Enter only where it is not Enter)"),
+    ("Ctrl+J, Alt+Enter", "a new line (Alt+Enter: where the terminal tells it from Enter)"),
     ("Up", "on an empty line: select the newest message; in several lines: the row above"),
     ("Ctrl+Up / Ctrl+Down", "walk through the lines already sent"),
     ("Tab", "complete a command, room or user name (first in the line: `bob: `)"),

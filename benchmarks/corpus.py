@@ -29,6 +29,7 @@ from typing import Any
 from benchmarks import prefill as pf
 from benchmarks.servers import CHEAP_ARGON2
 from chat_core.names import name_key
+from chat_srv.store.search import index_rows
 from chat_srv.store.sqlite import INDEX_NEW_SQL
 
 _COMMON = (
@@ -101,11 +102,20 @@ class SearchFill:
 
 
 def _insert(conn: Any, mysql: bool, insert: str, rows: list[tuple[Any, ...]]) -> None:
-    """Insert a batch in a transaction of its own, and index it as the SQLite store
-    indexes each batch it stores."""
+    """Insert a batch in a transaction of its own, and index it as the store indexes
+    each batch it stores."""
     cur = conn.cursor()
     if mysql:
         cur.executemany(insert, rows)
+        first = int(cur.lastrowid)  # a multi-row INSERT: consecutive ids from here
+        words = [
+            word
+            for msg_id, (_, _, room_id, _, lo, hi, body) in enumerate(rows, first)
+            for word in index_rows(msg_id, body, room_id, lo, hi)
+        ]
+        cur.executemany(
+            "INSERT INTO search_words (word, place, message_id) VALUES (%s, %s, %s)", words
+        )
         conn.commit()
         return
     cur.execute("BEGIN")
@@ -119,8 +129,8 @@ def _insert(conn: Any, mysql: bool, insert: str, rows: list[tuple[Any, ...]]) ->
 def fill(db: str, *, messages: int, seed: int = 1, batch: int = 500) -> SearchFill:
     """Create the schema (as the server would), users, rooms, the searcher's
     memberships and `messages` messages, by SQL, in transactions of `batch`
-    messages (the server's largest group commit is 512): SQLite indexes each batch
-    as its store does (`INDEX_NEW_SQL`), InnoDB its FULLTEXT index as it commits.
+    messages (the server's largest group commit is 512), each indexed as the store
+    indexes a batch (SQLite: `INDEX_NEW_SQL`; MySQL: its `search_words` rows).
     """
     started = time.monotonic()
     pf.prefill(db, users=USERS, params=CHEAP_ARGON2, room_members=False)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_srv.picture import Client, Picture, logged
-from chat_srv.store.base import NothingToSearch, SearchScope, SearchTooBroad, StoredMessage
+from chat_srv.store.base import SearchScope, SearchTooBroad, StoredMessage
 from chat_srv.store.search import parse_query
 
 
@@ -48,8 +48,6 @@ class MessageSearch:
             page, more = await self._store.search(
                 terms, scope, before=request.before, limit=request.limit
             )
-        except NothingToSearch as error:
-            raise ProtocolError(ErrorCode.BAD_REQUEST, f"nothing to search for: {error}") from None
         except SearchTooBroad as error:
             raise ProtocolError(ErrorCode.BAD_REQUEST, str(error)) from None
         return m.SearchOk(id=request.id, messages=[self._shown(s) for s in page], more=more)

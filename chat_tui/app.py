@@ -36,7 +36,7 @@ from chat_tui.client import ChatClient
 from chat_tui.config import DEFAULT_HOST, LastUsed, Preferences, Settings, format_address
 from chat_tui.messages import ConnectionLost, LoginRequested, ServerEvent
 from chat_tui.noticing import MONOTONIC, AutoAway, Clock
-from chat_tui.render import describe_disconnect
+from chat_tui.render import describe_disconnect, disconnect_summary
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.help import HelpScreen
@@ -65,7 +65,7 @@ class ChatApp(App[None]):
         backoff: First and longest delay between reconnection attempts, in seconds.
         heartbeat: Seconds between pings that find a connection dead without a FIN.
         cursor_blink: Whether the input cursors blink (off for snapshots).
-        preferences: The user's (auto-away, the bell, notifications).
+        preferences: The user's (auto-away, the bell, notifications, the theme, times).
         clock: Monotonic seconds, for typing and idleness (tests give their own).
     """
 
@@ -113,7 +113,8 @@ class ChatApp(App[None]):
         self._reconnecting = False
 
     def on_mount(self) -> None:
-        """Start at the login screen, with the user's keys."""
+        """Start at the login screen, in the user's theme, with the user's keys."""
+        self.theme = self.preferences.theme
         self.set_keymap(self.preferences.keys)
         address = format_address(self.host, self.port)
         self.push_screen(LoginScreen(address=address, user=self.user))
@@ -234,17 +235,17 @@ class ChatApp(App[None]):
                 await chat.apply_change(change)
 
     def _disconnected(self, event: m.Disconnect) -> None:
-        title, text = describe_disconnect(event, self.tz)
         if self.session is None:
             return  # the login screen says it (the login fails)
+        title, text = describe_disconnect(event, self.tz, self.session.state.server_now())
         if event.reason in TRANSIENT:
-            self.notify(f"{title}: {text}", severity="warning", markup=False)
+            self.notify(disconnect_summary(title, text), severity="warning", markup=False)
             return
         self.session = None
         self._credentials = None
 
         async def back(_: None) -> None:
-            await self.back_to_login(f"{title}. {text}")
+            await self.back_to_login(disconnect_summary(title, text))
 
         self.push_screen(DisconnectScreen(title, text), back)
 

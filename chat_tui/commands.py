@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/help": ("", "keys and commands"),
     "/logout": ("[all]", "log out, back to the login screen (all: end every session of yours)"),
     "/quit": ("", "log out and leave chat-tui"),
+    "/clear": ("", "empty the message pane (here only; nothing is deleted)"),
+    "/names": ("", "the same as /who"),
+    "/query": ("USER [TEXT]", "the same as /msg"),
+    "/part": ("[ROOM]", "the same as /leave"),
 }
 """Each command: its arguments and what it does (shown by /help)."""
 
@@ -62,7 +66,7 @@ _CONSOLE_WORDS = {
 }
 # Commands whose first argument is a user name (completed as one).
 _USER_FIRST = frozenset(
-    {"/msg", "/kick", "/ban", "/unban", "/kill", "/pending", "/accept", "/reject"}
+    {"/msg", "/query", "/kick", "/ban", "/unban", "/kill", "/pending", "/accept", "/reject"}
 )
 _MIN_ARGS = {"/kick": 3, "/ban": 2, "/unban": 1, "/kill": 2, "/accept": 2, "/reject": 2}
 
@@ -173,7 +177,7 @@ def completions(
     at_user = address = False
     if not before and word.startswith("/"):
         pool: list[str] = [*COMMANDS, *(MODERATION if moderator else ())]
-    elif len(before) == 1 and before[0].lower() in ("/join", "/leave"):
+    elif len(before) == 1 and before[0].lower() in ("/join", "/leave", "/part"):
         pool = list(rooms)
     elif before and before[0].startswith("/") and before[0].lower() not in _USER_FIRST:
         return start, []

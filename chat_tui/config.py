@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,10 @@ import platformdirs
 from chat_tui import DEFAULT_PORT
 
 DEFAULT_HOST = "127.0.0.1"
+DEFAULT_THEME = "textual-dark"
+TIME_FORMAT = "%H:%M"  # a message's time, by default
+TIME_FORMAT_SECONDS = "%H:%M:%S"
+TIME_FORMAT_MAX = 40  # characters, at most, of a `timestamp_format`
 
 
 class LastUsed(msgspec.Struct, kw_only=True):
@@ -39,9 +44,40 @@ class Preferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Ring the terminal's bell for a direct message or a mention."""
     notifications: bool = True
     """Pop up a notification for a direct message or a mention."""
+    theme: str = DEFAULT_THEME
+    """The colours: the name of one of Textual's themes (`nord`, `gruvbox`, …)."""
+    timestamp_format: str | None = None
+    """A message's time, as `strftime` writes it (None: `%H:%M`, or with `seconds`)."""
+    seconds: bool = False
+    """Show seconds in the times of messages (when no `timestamp_format` is given)."""
+    show_joins: bool = True
+    """Show who joins and leaves a room as lines in its messages."""
     keys: dict[str, str] = msgspec.field(default_factory=dict)
     """Other keys for actions: the binding's id, then its keys (`"chat.jump_3" = "f3"`;
     several: `"f3,alt+3"`), for Textual's `App.set_keymap`."""
+
+    def __post_init__(self) -> None:
+        """Refuse a theme that does not exist and a time format that cannot be shown."""
+        from textual.theme import BUILTIN_THEMES  # Textual loads only when it is needed
+
+        if self.theme not in BUILTIN_THEMES:
+            names = ", ".join(sorted(BUILTIN_THEMES))
+            raise ValueError(f"no theme called {self.theme!r}; the themes are {names}")
+        form = self.timestamp_format
+        if form is not None:
+            shown = "" if not form.strip() else datetime(2025, 6, 3, 9, 5, 7).strftime(form)
+            if not shown.strip() or len(form) > TIME_FORMAT_MAX or not shown.isprintable():
+                raise ValueError(
+                    f"timestamp_format is a strftime format of 1 to {TIME_FORMAT_MAX} "
+                    "characters, on one line (like %H:%M)"
+                )
+
+    @property
+    def time_format(self) -> str:
+        """The `strftime` format of a message's time."""
+        if self.timestamp_format is not None:
+            return self.timestamp_format
+        return TIME_FORMAT_SECONDS if self.seconds else TIME_FORMAT
 
     @property
     def away_after(self) -> float | None:

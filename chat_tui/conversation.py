@@ -5,7 +5,10 @@ keeps its messages by `msg_id`, so a message seen twice (an event and a history
 page, or a catch-up after a reconnection) is kept once, and a message that changed
 replaces the one held. The messages held are always a run with no gap: from the
 oldest held to the newest on the server, or, after a jump back in time to a message
-(`more_after`), a window around it that newer pages extend. No I/O here.
+(`more_after`), a window around it that newer pages extend. Beside the messages it
+keeps the client's own lines written there (`Note`: command output, notices,
+someone joining), each after the message that was the newest then, and where the
+user's read marker was when they opened it. No I/O here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from chat_core import messages as m
 from chat_core.names import name_key
 
 Kind = Literal["room", "dm"]
+NoteKind = Literal["note", "notice", "join"]
+"""A line from the client (command output, errors), an administrator's notice, or
+someone joining or leaving a room."""
+
+NOTES_KEPT = 200  # the client's own lines kept per conversation, the newest
 
 
 class Target:
@@ -61,6 +69,27 @@ class Target:
         return f"Target({self.label})"
 
 
+@dataclass(frozen=True)
+class Note:
+    """A line from the client in a conversation, never sent: it shows after the
+    message `after` (the newest held when it was written; 0: before any)."""
+
+    text: str
+    after: int = 0
+    kind: NoteKind = "note"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message the user sent that the server has not confirmed yet."""
+
+    target: Target
+    body: str
+    nonce: str
+    reply_to: int | None = None
+    action: bool = False
+
+
 @dataclass(eq=False)
 class Conversation:
     """A room the user is in (or waits for) or a DM conversation, and its messages."""
@@ -77,6 +106,9 @@ class Conversation:
     more_before: bool = True  # older messages remain on the server
     more_after: bool = False  # a window back in time: newer messages remain unfetched
     quoted: dict[int, m.Message] = field(default_factory=dict)  # parents fetched alone
+    notes: list[Note] = field(default_factory=list)  # the client's own lines, oldest first
+    cleared: int = 0  # `/clear`: the messages up to this one are not shown
+    marker: int | None = None  # the first message unread when it was opened
     _by_id: dict[int, m.Message] = field(default_factory=dict, repr=False)
 
     @property
@@ -101,6 +133,25 @@ class Conversation:
             added.append(message)
             self.last_msg_id = max(self.last_msg_id, message.msg_id)
         return sorted(added, key=lambda msg: msg.msg_id)
+
+    def note(self, text: str, kind: NoteKind = "note") -> Note:
+        """Keep a line from the client, after the newest message held."""
+        note = Note(text, self.newest_id, kind)
+        self.notes = [*self.notes[-(NOTES_KEPT - 1) :], note]
+        return note
+
+    def clear(self) -> None:
+        """`/clear`: show neither the messages held nor the notes written so far."""
+        self.cleared = max(self.cleared, self.last_msg_id, self.newest_id)
+        self.notes.clear()
+        self.marker = None
+
+    def mark_unread(self, me: str) -> None:
+        """Put the read marker before the unread messages (the others', the newest
+        `unread` of them), or nowhere when none are."""
+        theirs = [msg for msg in self.messages if name_key(msg.sender) != name_key(me)]
+        unread = min(self.unread, len(theirs))
+        self.marker = theirs[-unread].msg_id if unread > 0 else None
 
     def holds(self, msg_id: int) -> bool:
         """Whether `msg_id` is among the messages (not only a quoted parent)."""

@@ -2,11 +2,13 @@
 
 `ChatSession` opens conversations (history, members, read marker), pages back,
 jumps to a message of the past (and pages forward from there), searches, sends
-with a nonce (kept in an outbox until the server has stored it), and after
+with a nonce (kept in an outbox until the server has stored it: the screen shows
+those as waiting), and after
 a reconnection catches up: every conversation that was on screen gets the
 messages after the last one seen, the edits, deletions and reactions made meanwhile
 are fetched (`changes` after the last one seen) and folded in, and the outbox is
-sent again with the same nonces, so nothing is lost and nothing is doubled; an
+sent again with the same nonces, so nothing is lost and nothing is doubled; the
+conversation on screen, if it was opened offline, gets its history; an
 away status is set again (the server forgets it with the last connection). It also
 says when the user is typing (at most every 3 s per conversation), sets their
 status and rooms' topics. No Textual here.
@@ -20,24 +22,13 @@ from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.names import name_key
 from chat_tui.client import ChatClient, new_nonce
-from chat_tui.conversation import Conversation, Target
+from chat_tui.conversation import Conversation, Outgoing, Target
 from chat_tui.noticing import TypingThrottle
 from chat_tui.state import ChatState
 
 CATCH_UP_PAGE = 200  # the largest `history` page the protocol allows
 JUMP_PAGE = 50  # messages fetched on each side of one jumped to
 CHANGES_PAGE = m.CHANGES_LIMIT_DEFAULT  # changes asked for at once when catching up
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message the user sent that the server has not confirmed yet."""
-
-    target: Target
-    body: str
-    nonce: str
-    reply_to: int | None = None
-    action: bool = False
 
 
 @dataclass
@@ -78,6 +69,8 @@ class ChatSession:
         previous = self.state.conversation(current) if current is not None else None
         if previous is not None and previous is not conv and previous.more_after:
             previous.forget()
+        if previous is not conv:  # where the read marker is, until the next opening
+            conv.mark_unread(self.state.me)
         self.state.current = conv.target
         return conv
 
@@ -85,12 +78,21 @@ class ChatSession:
         """Make `target` the current view: its newest page, its members, read marker."""
         conv = self.look_at(target)
         if not conv.loaded:
-            page = await self.client.history(**target.fields())
-            conv.add(page.messages)
-            conv.loaded, conv.more_before = True, page.more
+            await self._load(conv)
+            conv.mark_unread(self.state.me)
         if target.kind == "room":
             self.state.set_members(target.name, await self.client.who(target.name))
         await self.mark_read(target)
+
+    async def _load(self, conv: Conversation) -> list[m.Message]:
+        """Fetch the newest page of `conv`; the messages it added."""
+        page = await self.client.history(**conv.target.fields())
+        conv.loaded, conv.more_before = True, page.more
+        return conv.add(page.messages)
+
+    def waiting(self, target: Target | None) -> list[Outgoing]:
+        """The messages sent to `target` that the server has not confirmed yet."""
+        return [outgoing for outgoing in self.outbox if outgoing.target == target]
 
     async def load_older(self, target: Target) -> list[m.Message]:
         """The page before the oldest message held (empty if there is none)."""
@@ -308,9 +310,15 @@ class ChatSession:
             except ProtocolError:  # refused now (the room was left meanwhile): drop it
                 self.outbox.remove(outgoing)
         current = self.state.current
-        if current is not None:
+        conv = self.state.conversation(current) if current is not None else None
+        if current is not None and conv is not None:
+            if not conv.loaded:  # opened while offline: its history now
+                caught.missed[current] = await self._load(conv)
             if current.kind == "room":
                 self.state.set_members(current.name, await client.who(current.name))
+            else:
+                online = {name_key(user.name) for user in await client.who() if user.online}
+                self.state.online[current.key] = current.key in online
             await self.mark_read(current)
         return caught
 

@@ -14,7 +14,7 @@ from datetime import tzinfo
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason, ErrorCode, ProtocolError
 from chat_tui.client import ChatClient
-from chat_tui.render import describe_disconnect, describe_error
+from chat_tui.render import describe_disconnect, describe_error, disconnect_summary
 
 # A server going away for a moment is not the end of the session: reconnect.
 TRANSIENT = {
@@ -98,7 +98,7 @@ async def sign_in(
         if goodbye is not None:
             title, text = describe_disconnect(goodbye, tz)
             final = goodbye.reason not in TRANSIENT
-            raise LoginFailed(f"{title}: {text}", final=final) from None
+            raise LoginFailed(disconnect_summary(title, text), final=final) from None
         if await client.speaks_tls():  # it closed on bytes that were not TLS
             raise LoginFailed(TLS_NEEDED, final=True) from None
         raise LoginFailed("The server closed the connection.", final=False) from None

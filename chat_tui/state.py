@@ -18,7 +18,7 @@ import msgspec
 from chat_core import messages as m
 from chat_core.names import name_key
 from chat_tui.changes import ChangeLog, changed
-from chat_tui.conversation import Conversation, Target, mentions
+from chat_tui.conversation import Conversation, Note, NoteKind, Target, mentions
 from chat_tui.noticing import MONOTONIC, Clock, Typists
 
 
@@ -39,6 +39,7 @@ class Change:
     topic: Target | None = None  # the room's topic changed
     topic_note: str = ""  # who set it, in words
     status: bool = False  # someone's away status changed (the user's own too)
+    note: tuple[Target, Note] | None = None  # a line from the client, kept in that conversation
 
 
 class ChatState:
@@ -66,6 +67,12 @@ class ChatState:
         """The changes to messages seen, so a reconnection asks for the ones after."""
         self.tracks_changes = False
         """Whether the server numbers changes (it said `last_change_id` at login)."""
+        self._server_clock = (0, clock())  # the server's time (ms) at the last login, and ours
+
+    def server_now(self) -> int:
+        """The server's time now, in ms, from its time at the last login and the clock."""
+        server, then = self._server_clock
+        return server + round((self.clock() - then) * 1000)
 
     @classmethod
     def from_login(cls, reply: m.LoginOk, clock: Clock = MONOTONIC) -> ChatState:
@@ -81,6 +88,7 @@ class ChatState:
         """Take the rooms, DMs and unread counts of a (re-)login; keep the messages."""
         self.me = reply.user
         self.role = reply.role
+        self._server_clock = (reply.server_time, self.clock())
         self.tracks_changes = reply.last_change_id is not None
         self._learn(reply.user)
         for info in reply.rooms:
@@ -193,6 +201,13 @@ class ChatState:
             self.away.pop(key, None)
         return self.away.get(key, False) != before
 
+    def note(
+        self, target: Target, text: str, kind: NoteKind = "note"
+    ) -> tuple[Target, Note] | None:
+        """Keep a line from the client in `target` (if the user has it), where it was written."""
+        conv = self.conversation(target)
+        return (conv.target, conv.note(text, kind)) if conv is not None else None
+
     def _learn(self, user: str) -> None:
         self.names.setdefault(name_key(user), user)
 
@@ -216,7 +231,12 @@ class ChatState:
             )
             return Change(info=f"A new room was created: {event.room}")
         if isinstance(event, m.Notice):
-            return Change(info=event.text, info_title="Notice from the administrator")
+            change = Change(info=event.text, info_title="Notice from the administrator")
+            if self.current is not None:  # it stays where the user was looking
+                change.note = self.note(
+                    self.current, f"Notice from the administrator: {event.text}", "notice"
+                )
+            return change
         if isinstance(event, m.Edited | m.Deleted | m.Reaction):
             return self._changed(event)
         if isinstance(event, m.UserTyping):
@@ -329,8 +349,11 @@ class ChatState:
             else:
                 listed.pop(user_key, None)
         if user_key != name_key(self.me):
-            gone = not event.joined and self.typists.stopped(Target.room(event.room), event.user)
-            return Change(users=True, typing=Target.room(event.room) if gone else None)
+            room = Target.room(event.room)
+            gone = not event.joined and self.typists.stopped(room, event.user)
+            line = f"→ {event.user} joined" if event.joined else f"← {event.user} left"
+            note = self.note(room, f"{line} {event.room}", "join")
+            return Change(users=True, typing=room if gone else None, note=note)
         if event.joined:
             conv = self.rooms.setdefault(room_key, Conversation(Target.room(event.room)))
             conv.state = m.MEMBER
@@ -348,8 +371,9 @@ class ChatState:
             self._drop_room(key)
             if was is None:
                 return Change()
-            what = "request to join" if was.state == m.PENDING else "membership of"
-            return Change(sidebar=True, info=f"Your {what} {event.room} was ended.")
+            if was.state == m.PENDING:
+                return Change(sidebar=True, info=f"Your request to join {event.room} was refused.")
+            return Change(sidebar=True, info=f"You were removed from {event.room}.")
         conv = self.rooms.setdefault(key, Conversation(Target.room(event.room)))
         conv.state = event.state
         if event.state == m.MEMBER:

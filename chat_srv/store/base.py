@@ -28,12 +28,8 @@ class Conflict(StoreError):
 
 
 class SearchTooBroad(StoreError):
-    """A search would take too long to answer (MySQL: a word in very many messages)."""
-
-
-class NothingToSearch(StoreError):
-    """A search query has no word this backend's index can look up (MySQL's shortest
-    indexed word, `innodb_ft_min_token_size`, is 3 characters by default)."""
+    """A search would take too long to answer (MySQL: common words in a phrase that
+    few messages hold)."""
 
 
 class MembershipState(enum.StrEnum):
@@ -446,7 +442,7 @@ class Store(abc.ABC):
         are read back as `room_history` reads them (reactions included).
 
         Raises:
-            NothingToSearch: no term can be looked up in this backend's index.
+            SearchTooBroad: the search found nothing in the time it may take.
         """
 
     # -- changes to messages -----------------------------------------------------

@@ -22,6 +22,7 @@ from chat_srv.store.base import (
     StoredChange,
     StoredMessage,
 )
+from chat_srv.store.search import index_rows
 
 Statement = tuple[str, tuple[Any, ...]]
 Rows = Sequence[Sequence[Any]]
@@ -54,13 +55,17 @@ class _Target:
     dm_hi: int | None
 
 
-def apply_changes(batch: list[NewChange], *, counter: bool) -> Steps:
+def apply_changes(batch: list[NewChange], *, counter: bool, word_index: bool = False) -> Steps:
     """The statements that store `batch` in the transaction the store has begun.
 
     `counter`: take change ids from the locked row of `change_counter` (MySQL: ids
     in commit order across servers) rather than from MAX(id) under the database's
     single write lock (SQLite). Either way an id is used only by a change written,
     so a batch's ids follow the last one with no gap.
+
+    `word_index`: an edit puts the new body's words in `search_words` (MySQL's own
+    search index; SQLite's FTS5 index follows edits by triggers). The old body's
+    words stay: a search checks each message it finds against its current body.
     """
     ids = list(dict.fromkeys(c.msg_id for c in batch))
     lock = " FOR UPDATE" if counter else ""
@@ -91,20 +96,34 @@ def apply_changes(batch: list[NewChange], *, counter: bool) -> Steps:
                 out.append(StoredChange(last, applied=False))
                 continue
         last += 1
-        yield from _write_change(change, last, target)
+        yield from _write_change(change, last, target, word_index)
         out.append(StoredChange(last))
     if counter:
         yield ("UPDATE change_counter SET last_id = ? WHERE one = 1", (last,))
     return out
 
 
-def _write_change(change: NewChange, change_id: int, target: _Target) -> Generator[Statement, Rows]:
+def _write_change(
+    change: NewChange, change_id: int, target: _Target, word_index: bool
+) -> Generator[Statement, Rows]:
     msg_id = change.msg_id
     if change.kind is ChangeKind.EDIT:
         yield (
             "UPDATE messages SET body = ?, edited_at = ? WHERE id = ?",
             (change.body, change.ts, msg_id),
         )
+        words = (
+            index_rows(msg_id, change.body or "", target.room_id, target.dm_lo, target.dm_hi)
+            if word_index
+            else []
+        )
+        if words:
+            yield (
+                "INSERT INTO search_words (word, place, message_id) VALUES "
+                + ", ".join(["(?, ?, ?)"] * len(words))
+                + " ON DUPLICATE KEY UPDATE message_id = message_id",
+                tuple(v for row in words for v in row),
+            )
         yield ("DELETE FROM mentions WHERE msg_id = ?", (msg_id,))
         for user_id in change.mentions if target.room_id is not None else ():
             yield (

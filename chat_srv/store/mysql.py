@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -42,14 +43,12 @@ from chat_srv.store.base import (
     MessageRef,
     NewChange,
     NewMessage,
-    NothingToSearch,
     RoomRecord,
     RoomUnread,
     Sanction,
     SanctionKind,
     SearchScope,
     SearchTerm,
-    SearchTooBroad,
     Store,
     StoredChange,
     StoredId,
@@ -84,6 +83,7 @@ from chat_srv.store.mysql_connect import (
     open_error,
     parse_mysql_url,
 )
+from chat_srv.store.mysql_search import MysqlSearch
 from chat_srv.store.rows import (
     history_page,
     logged_message,
@@ -92,9 +92,10 @@ from chat_srv.store.rows import (
     session_found,
     user_record,
 )
-from chat_srv.store.search import boolean_match, scope_sql
+from chat_srv.store.search import index_rows
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 Cursor = Any  # aiomysql ships no type information
 
 _NO_LIMIT = 2**63 - 1  # larger than any id: "before nothing" uses the same range query
@@ -139,20 +140,9 @@ _SINCE_SQL = _MESSAGE_SELECT.format(hint="") + "WHERE m.ts >= %s ORDER BY m.id"
 _ROOM_SINCE_SQL = _MESSAGE_SELECT.format(hint="") + (
     "WHERE m.room_id = %s AND m.ts >= %s ORDER BY m.id"
 )
-# Search: InnoDB finds every match of the FULLTEXT index (it cannot stop early, nor
-# walk it in id order), then the scope's condition and the id order cut them down
-# to `limit` + 1. FORCE INDEX: on a small or new table the optimizer may prefer to
-# walk the primary key and test each row, which reads every row for a rare word.
-# The deleted are left out by name, though their body is empty.
-SEARCH_SQL = _MESSAGE_SELECT.format(hint="FORCE INDEX (messages_body)") + (
-    "WHERE MATCH (m.body) AGAINST (%s IN BOOLEAN MODE) AND m.id < %s AND m.deleted = 0"
-    " AND {scope} ORDER BY m.id DESC LIMIT %s"
-)
-_SEARCH_SETTINGS_SQL = "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, VERSION()"
-_SEARCH_SECONDS = 3.0  # at most, for one search statement (less with a short timeout)
-# Statement stopped past its time: MariaDB (1969, or InnoDB's 188 from inside a
-# full-text search), MySQL (3024).
-_STATEMENT_TIMEOUT_CODES = frozenset({188, 1969, 3024})
+_SEARCH_SECONDS = 3.0  # at most, for one search (less with a short timeout)
+_SEARCH_BACKLOG_CHUNK = 2_000  # messages indexed per transaction after an upgrade
+_INDEX_ROWS_PER_STATEMENT = 10_000  # about 400 KiB of SQL
 
 
 def _time_bound(sql: str, mariadb: bool, seconds: float) -> str:
@@ -271,14 +261,15 @@ class MysqlStore(Store):
         self._pool_size = pool_size
         self._timeout = timeout
         self._pool: Any = None
-        # The words InnoDB indexes (read at open): shorter or longer ones are not.
-        self._token_sizes = (3, 84)
-        # A search of a common word reads every message that has it (SEARCH_SQL): a
-        # few at a time, each stopped by the server past a time below the store's
-        # timeout, so that searches never hold the pool nor run on unseen.
+        # A search whose words are common but whose phrase is rare may read many
+        # candidates (chat_srv/store/mysql_search.py): a few at a time, each stopped
+        # past a time below the store's timeout, so that searches never hold the pool
+        # nor run on unseen.
         self._searches = asyncio.Semaphore(max(1, pool_size // 4))
-        self._search_seconds = round(min(search_seconds, timeout * 0.6), 3)
-        self._search_sql = SEARCH_SQL
+        seconds = round(min(search_seconds, timeout * 0.6), 3)
+        self._search = MysqlSearch(
+            _MESSAGE_SELECT.format(hint=""), lambda sql: _time_bound(sql, True, seconds), seconds
+        )
         # Messages are inserted one batch at a time, so ids become visible in order.
         self._write_lock = asyncio.Lock()
 
@@ -403,11 +394,15 @@ class MysqlStore(Store):
         self._pool = pool
         try:
             await self._run(self._migrate, seconds=_SCHEMA_LOCK_WAIT + self._timeout)
-            (server,) = await self._select(_SEARCH_SETTINGS_SQL)
-            self._token_sizes = (int(server[0]), int(server[1]))
-            self._search_sql = _time_bound(
-                SEARCH_SQL, "mariadb" in str(server[2]).lower(), self._search_seconds
+            ((version,),) = await self._select("SELECT VERSION()")
+            mariadb = "mariadb" in str(version).lower()
+            seconds = self._search.seconds
+            self._search = MysqlSearch(
+                _MESSAGE_SELECT.format(hint=""),
+                lambda sql: _time_bound(sql, mariadb, seconds),
+                seconds,
             )
+            await self._index_backlog()
         except BaseException:
             await self.close()
             raise
@@ -708,6 +703,7 @@ class MysqlStore(Store):
                 await cur.execute(
                     "UPDATE message_counter SET last_id = %s WHERE one = 1", (ids[-1],)
                 )
+                await _index_words(cur, _new_words(ids, plan.fresh))
             mentions = mention_rows(plan.fresh, ids)
             if mentions:
                 await cur.executemany(
@@ -758,30 +754,11 @@ class MysqlStore(Store):
     async def search(
         self, terms: list[SearchTerm], scope: SearchScope, *, before: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
-        against = boolean_match(terms, *self._token_sizes)
-        if against is None:
-            raise NothingToSearch(
-                f"no word of {self._token_sizes[0]} characters or more to search for"
-            )
-        if not scope.room_ids and scope.user_id is None:
-            return [], False
-        where, scope_args = scope_sql(scope)
         start = _NO_LIMIT if before is None else before
-        sql = self._search_sql.format(scope=_placeholders(where))
-        args = (against, start, *scope_args, limit + 1)
 
         async def op(cur: Cursor) -> tuple[list[StoredMessage], bool]:
-            try:
-                rows = await _fetchall(cur, sql, args)
-            except pymysql.err.MySQLError as e:
-                if error_code(e) in _STATEMENT_TIMEOUT_CODES:
-                    raise SearchTooBroad(
-                        f"this search matches too many messages to answer within"
-                        f" {self._search_seconds:g} s: add a rarer word"
-                    ) from e
-                raise
-            # Read as a history page is, and kept as read: newest first.
-            page, more = history_page(rows, limit, False)
+            rows, more = await self._search.run(cur, terms, scope, start, limit)
+            page, _ = history_page(rows, limit, False)  # kept as found: newest first
             return await _with_reactions(cur, page), more
 
         try:
@@ -793,6 +770,32 @@ class MysqlStore(Store):
             return await self._run(op, read_only=True)
         finally:
             self._searches.release()
+
+    async def _index_backlog(self) -> None:
+        """Index the messages a database held when it was brought to schema 9, newest
+        first, a chunk per transaction (`search_backlog` says how far it went: a
+        server stopped meanwhile goes on from there)."""
+
+        async def chunk(cur: Cursor) -> int:
+            await cur.execute("SELECT up_to FROM search_backlog WHERE one = 1 FOR UPDATE")
+            (up_to,) = await cur.fetchone()
+            low = max(0, int(up_to) - _SEARCH_BACKLOG_CHUNK)
+            rows = await _fetchall(
+                cur,
+                "SELECT id, body, room_id, dm_lo, dm_hi FROM messages"
+                " WHERE id > %s AND id <= %s AND deleted = 0",
+                (low, up_to),
+            )
+            await _index_words(cur, [w for r in rows for w in index_rows(*r)])
+            await cur.execute("UPDATE search_backlog SET up_to = %s WHERE one = 1", (low,))
+            return low
+
+        (left,) = (await self._select("SELECT up_to FROM search_backlog WHERE one = 1"))[0]
+        if int(left) > 0:
+            _log.info("search: indexing %s existing messages (schema 9)", left)
+            while int(left) > 0:
+                left = await self._run(chunk)
+            _log.info("search: existing messages indexed")
 
     async def messages_since(self, ts: int, room_id: int | None = None) -> list[StoredMessage]:
         if room_id is None:
@@ -824,7 +827,9 @@ class MysqlStore(Store):
             return []
 
         async def op(cur: Cursor) -> list[StoredChange | None]:
-            steps = changes.apply_changes(batch, counter=True)  # afresh on each attempt
+            steps = changes.apply_changes(
+                batch, counter=True, word_index=True
+            )  # afresh on each attempt
             try:
                 statement = next(steps)
                 while True:
@@ -948,6 +953,36 @@ class MysqlStore(Store):
             f"SELECT {_SANCTION_COLUMNS} FROM sanctions WHERE {_ACTIVE} ORDER BY id", (now,)
         )
         return [sanction_record(r) for r in rows]
+
+
+def _new_words(ids: list[int], fresh: list[NewMessage]) -> list[tuple[str, int, int]]:
+    """The search index's rows of new messages."""
+    out: list[tuple[str, int, int]] = []
+    for msg_id, m in zip(ids, fresh, strict=True):
+        lo, hi = (None, None) if m.recipient_id is None else dm_pair(m.sender_id, m.recipient_id)
+        out.extend(index_rows(msg_id, m.body, m.room_id, lo, hi))
+    return out
+
+
+async def _index_words(cur: Cursor, rows: list[tuple[str, int, int]]) -> None:
+    """Put rows in the search index (`chat_srv.store.search.index_rows`); a row that is
+    there already (indexed before a restart) is left as it is, without a warning.
+
+    A chat message has some twenty rows: escaping each value as a parameter cost
+    more than making the rows (benchmarks/RESULTS.md, "Search"), so the values are
+    written as literals that cannot hold anything else, the key in hexadecimal
+    and the numbers as Python writes an int.
+    """
+    rows = sorted(rows)
+    for start in range(0, len(rows), _INDEX_ROWS_PER_STATEMENT):
+        values = ",".join(
+            f"(X'{key.encode().hex()}',{int(place)},{int(msg_id)})"
+            for key, place, msg_id in rows[start : start + _INDEX_ROWS_PER_STATEMENT]
+        )
+        await cur.execute(
+            f"INSERT INTO search_words (word, place, message_id) VALUES {values}"
+            " ON DUPLICATE KEY UPDATE message_id = message_id"
+        )
 
 
 async def _with_reactions(cur: Cursor, page: list[StoredMessage]) -> list[StoredMessage]:

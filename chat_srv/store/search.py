@@ -1,13 +1,12 @@
 """Message search for both stores: the query language, read once, and written for
-each backend's full-text index by this module alone.
+each backend's index by this module alone.
 
 `parse_query` reads what a user typed into terms: words, "quoted phrases", and
 words with a trailing `*` (prefixes). A word is a run of letters, digits and `_`
 (Python's `\\w`, in NFC); everything else in the text only separates words, so the
-operators of FTS5 (`OR`, `NOT`, `NEAR`, `-`, `:`, `(`, `^`) and of MySQL's boolean
-mode (`+`, `-`, `~`, `<`, `>`, `@`, `(`, `"`) never reach a database as operators:
-`fts5_match` puts every word in double quotes, `boolean_match` writes `+word`,
-`+word*` and `+"a phrase"` around words that hold nothing but word characters.
+operators of FTS5 (`OR`, `NOT`, `NEAR`, `-`, `:`, `(`, `^`) never reach a database
+as operators: `fts5_match` puts every word in double quotes, and the MySQL store's
+own index (below) is looked up by the folded words themselves, as parameters.
 
 Several words run together without a space (`e-mail`, `l'équipe`, `v1.2`) make a
 phrase of their own, as the indexes split them the same way. A `*` counts only
@@ -20,6 +19,8 @@ user is in, the user's own conversations), applied to the messages table itself.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -85,32 +86,109 @@ def fts5_match(terms: Sequence[SearchTerm], scope: SearchScope) -> str:
     return f"({fts5_words(terms)}) AND ({' OR '.join(places) or 'place : none'})"
 
 
-# -- MySQL and MariaDB: boolean mode ------------------------------------------------
+# -- MySQL and MariaDB: the store's own word index ------------------------------------
+#
+# InnoDB's FULLTEXT index cannot be walked newest first nor stopped after `limit`:
+# a common word costs as many reads as it has matches. So the MySQL store keeps an
+# index of its own, `search_words` (sql/mysql/009_search_words.sql): one row per
+# (key, place, message), its primary key in that order, so that the newest
+# messages of one key in one place are a backward range of the primary key. The
+# keys of a message are of three kinds, told apart by their first character:
+#
+#   `deploy`          each word, folded (`fold`)
+#   `*de`             the first two letters of each word (the word, if it has one
+#                     letter): `de*` is one key, `d*` the few keys after `*d`
+#   ` mot de`         each two words side by side: a phrase of common words is
+#                     found by its pairs rather than by every message holding them
+#
+# A space and `*` sort before every word character, so the words that start with a
+# prefix are one range of keys, with no key of another kind in it. The rows only
+# lead to messages: each one found is checked against its current body
+# (`matches`), the rule on both backends' words.
+
+KEY_CHARS = 64
+"""Characters kept in a key; longer words share a key (and are then told apart by
+`matches`)."""
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
 
 
-def boolean_match(terms: Sequence[SearchTerm], min_size: int, max_size: int) -> str | None:
-    """The AGAINST (... IN BOOLEAN MODE) string: every term required; None if no term
-    can be looked up in the index.
+@functools.lru_cache(maxsize=1 << 16)
+def fold(word: str) -> str:
+    """A word as the index compares it: without diacritics, case folded (`Général`,
+    `GÉNÉRAL` and `general` are one word; `ß` is `ss`, `œ` is `oe`, as in MySQL's
+    collation)."""
+    decomposed = unicodedata.normalize("NFKD", word.translate(_LIGATURES))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", bare.casefold())
 
-    InnoDB leaves words shorter than `innodb_ft_min_token_size` (`min_size`) or
-    longer than `innodb_ft_max_token_size` out of its index, and a required word that
-    is not in the index matches nothing: such words are left out of the query
-    rather than making it match nothing. A phrase is kept while one of its words is
-    indexed (InnoDB checks the whole phrase against the text); a prefix needs no
-    length.
-    """
-    parts: list[str] = []
+
+def words_of(text: str) -> list[str]:
+    """The folded words of a text, in order (as `parse_query` splits a query)."""
+    words = _WORD.findall(unicodedata.normalize("NFC", text))
+    return [folded for w in words if (folded := fold(w))]
+
+
+def word_key(word: str) -> str:
+    """The key of a folded word."""
+    return word[:KEY_CHARS]
+
+
+def prefix_key(word: str) -> str:
+    """The key of the words that start as `word` does (its first two letters)."""
+    return "*" + word[:2]
+
+
+def pair_key(first: str, second: str) -> str:
+    """The key of two folded words side by side."""
+    return f" {first} {second}"[:KEY_CHARS]
+
+
+def index_keys(body: str) -> set[str]:
+    """The keys `body` is found by (the `word` column holds them as UTF-8)."""
+    words = words_of(body)
+    keys = {word_key(w) for w in words} | {prefix_key(w) for w in words}
+    keys.update(pair_key(a, b) for a, b in itertools.pairwise(words))
+    return keys
+
+
+def index_places(room_id: int | None, dm_lo: int | None, dm_hi: int | None) -> tuple[int, ...]:
+    """Where a message is, as the `place` column says it: its room's id, or minus
+    the id of each party to a conversation (a row for each: either one's search of
+    their conversations finds it)."""
+    if room_id is not None:
+        return (room_id,)
+    if dm_lo is None or dm_hi is None:
+        raise ValueError("a message is in a room or between two users")
+    return (-dm_lo,) if dm_lo == dm_hi else (-dm_lo, -dm_hi)
+
+
+def index_rows(
+    msg_id: int, body: str, room_id: int | None, dm_lo: int | None, dm_hi: int | None
+) -> list[tuple[str, int, int]]:
+    """The `search_words` rows of one message: (key, place, message id)."""
+    places = index_places(room_id, dm_lo, dm_hi)
+    return [(key, place, msg_id) for key in index_keys(body) for place in places]
+
+
+def matches(terms: Sequence[SearchTerm], body: str) -> bool:
+    """Whether `body` holds every term: a word as a whole word, a prefix at the start
+    of a word, a phrase as its words side by side, all folded."""
+    words = words_of(body)
+    present = set(words)
     for term in terms:
-        indexed = [w for w in term.words if min_size <= len(w) <= max_size]
-        if len(term.words) > 1:
-            if indexed:
-                parts.append('+"' + " ".join(term.words) + '"')
-        elif term.prefix:
-            if len(term.words[0]) <= max_size:
-                parts.append(f"+{term.words[0]}*")
-        elif indexed:
-            parts.append(f"+{term.words[0]}")
-    return " ".join(parts) if parts else None
+        wanted = [fold(w) for w in term.words]
+        if term.prefix:
+            if not any(w.startswith(wanted[0]) for w in present):
+                return False
+        elif len(wanted) == 1:
+            if wanted[0] not in present:
+                return False
+        elif not any(
+            words[i : i + len(wanted)] == wanted for i, w in enumerate(words) if w == wanted[0]
+        ):
+            return False
+    return True
 
 
 # -- who may read what ---------------------------------------------------------------

@@ -14,11 +14,12 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
+from textual.reactive import reactive
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from chat_core import messages as m
@@ -35,9 +36,13 @@ from chat_tui.state import Change
 from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.compose_bar import ComposeBar
 from chat_tui.widgets.message_pane import MessagePane
-from chat_tui.widgets.sidebar import Sidebar
+from chat_tui.widgets.sidebar import RoomBar, Sidebar
 from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.user_list import UserList
+
+USERS_WIDTH = 70  # narrower: the user list hides (F8 shows it)
+SIDEBAR_WIDTH = 50  # narrower: the sidebar folds into the room bar (F7 unfolds it)
+MIN_SIZE = (30, 10)  # smaller: only a notice that says so
 
 
 class ChatScreen(Navigation):
@@ -47,7 +52,7 @@ class ChatScreen(Navigation):
         session: The logged-in session.
         tz: The time zone for times and dates (None: the local one).
         address: The server, shown in the status bar.
-        preferences: The user's (the bell, notifications).
+        preferences: The user's (the bell, notifications, the time format).
     """
 
     CSS_PATH = "chat.tcss"
@@ -83,7 +88,28 @@ class ChatScreen(Navigation):
         Binding("pageup", "page(-1)", "Older", show=False, id="chat.page_up", priority=True),
         Binding("pagedown", "page(1)", "Newer", show=False, id="chat.page_down", priority=True),
         Binding("ctrl+l,escape", "focus_input", show=False, id="chat.focus_input"),
+        Binding(
+            "f7",
+            "toggle_sidebar",
+            "Sidebar",
+            show=False,
+            id="chat.toggle_sidebar",
+            tooltip="Show the sidebar, or fold it into one line",
+        ),
+        Binding(
+            "f8",
+            "toggle_users",
+            "Users",
+            show=False,
+            id="chat.toggle_users",
+            tooltip="Show or hide the user list",
+        ),
     ]  # Alt+digit and the other weechat keys: Navigation's
+
+    users_shown: reactive[bool | None] = reactive(None, init=False)
+    """Whether the user list shows, as the user chose with F8 (None: by the width)."""
+    sidebar_shown: reactive[bool | None] = reactive(None, init=False)
+    """Whether the sidebar shows, as the user chose with F7 (None: by the width)."""
 
     def __init__(
         self,
@@ -104,8 +130,11 @@ class ChatScreen(Navigation):
         self._showing: Target | None = None  # what the message pane holds
 
     def compose(self) -> ComposeResult:
-        """Status bar, then sidebar | messages and input | users, then the footer."""
+        """Status bar (and the room bar, when folded), then sidebar | messages and
+        input | users, then the footer; a notice instead when the terminal is too small."""
         yield StatusBar(id="status")
+        yield RoomBar(id="roombar")
+        yield Static(id="too-small", markup=False)
         with Horizontal(id="main"):
             yield Sidebar(id="sidebar")
             with Vertical(id="centre"):
@@ -121,8 +150,12 @@ class ChatScreen(Navigation):
         field.completer = self._complete
         field.cursor_blink = getattr(self.app, "cursor_blink", True)
         field.focus()
-        self.query_one(MessagePane).lookup = self.lookup
+        pane = self.query_one(MessagePane)
+        pane.lookup = self.lookup
+        pane.time_format = self.preferences.time_format
+        pane.extras = self.pane_extras
         self.set_connection(f"{self.state.me} @ {self.address}", online=True)
+        self.lay_out()
         self.redraw_sidebar()
         targets = self.state.openable()
         general = Target.room("Général")
@@ -139,6 +172,7 @@ class ChatScreen(Navigation):
         """Show the state of the connection in the status bar."""
         status = self.query_one(StatusBar)
         status.connection, status.online = text, online
+        self.query_one(UserList).stale = not online
 
     def redraw_sidebar(self) -> None:
         """Redraw the sidebar from the state."""
@@ -149,6 +183,54 @@ class ChatScreen(Navigation):
             if state.away_text(conv.target.name) is not None
         ]
         self.query_one(Sidebar).show(state.sidebar(), state.current, away)
+        self.query_one(RoomBar).show(state.sidebar(), state.current, away)
+
+    def lay_out(self) -> None:
+        """Fit the columns to the terminal: under `USERS_WIDTH` no user list, under
+        `SIDEBAR_WIDTH` the room bar for the sidebar (unless the user chose otherwise
+        with F7 and F8); under `MIN_SIZE`, a notice."""
+        width, height = self.app.size
+        users = self.users_shown if self.users_shown is not None else width >= USERS_WIDTH
+        sidebar = self.sidebar_shown if self.sidebar_shown is not None else width >= SIDEBAR_WIDTH
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(not users, "-no-users")
+        self.set_class(not sidebar, "-room-bar")
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is too small ({width}×{height}): "
+                f"chat-tui needs {MIN_SIZE[0]}×{MIN_SIZE[1]} at least."
+            )
+        focused = self.focused
+        hidden = (not users and focused is self.query_one(UserList)) or (
+            not sidebar and focused is self.query_one(Sidebar)
+        )
+        if hidden:
+            self.query_one(ChatInput).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The terminal changed size: fit the columns to it."""
+        self.lay_out()
+
+    def on_screen_resume(self) -> None:
+        """Back from a modal (the terminal may have changed size meanwhile)."""
+        self.lay_out()
+
+    def watch_users_shown(self) -> None:
+        """F8: show or hide the user list."""
+        self.lay_out()
+
+    def watch_sidebar_shown(self) -> None:
+        """F7: show the sidebar or fold it."""
+        self.lay_out()
+
+    def action_toggle_users(self) -> None:
+        """Show the user list if hidden, else hide it (whatever the width)."""
+        self.users_shown = self.has_class("-no-users")
+
+    def action_toggle_sidebar(self) -> None:
+        """Show the sidebar if folded into the room bar, else fold it."""
+        self.sidebar_shown = self.has_class("-room-bar")
 
     def redraw_status(self) -> None:
         """Someone's away status changed: the sidebar, the users, the status bar."""
@@ -175,15 +257,11 @@ class ChatScreen(Navigation):
         if current is not None and current.kind == "room" and users:
             title += f"  ({sum(user.online for user in users)} online)"
         elif current is not None and (away := state.away_text(current.name)) is not None:
-            title += f"  (away{': ' + plain(away) if away else ''})"
+            title += f"  (away{': ' + away if away else ''})"  # the bar escapes it
         bar = self.query_one(StatusBar)
         bar.title = title
         bar.topic = conv.topic or "" if conv is not None else ""
         bar.away = state.away_text(state.me)
-
-    async def note(self, text: str) -> None:
-        """A line from the client in the message pane."""
-        await self.query_one(MessagePane).note(text)
 
     def pane_width(self) -> int | None:
         """The columns the message pane shows text in (for the console's tables)."""
@@ -215,10 +293,12 @@ class ChatScreen(Navigation):
         if change.topic is not None and change.topic == current:
             self.redraw_users()
             await self.note(plain(change.topic_note))
+        if change.note is not None:
+            await self.noted(*change.note)
         if change.alert is not None:
             self.attention(change.target, change.alert_title, change.alert)
         if change.info is not None:
-            self.notify(plain(change.info), title=change.info_title, markup=False)
+            self.notify(plain(change.info), title=plain(change.info_title), markup=False)
         if current is None and self._showing is not None:  # the room went away
             self._showing = None
             targets = self.state.openable()
@@ -257,6 +337,13 @@ class ChatScreen(Navigation):
             self.cancel_composing()
         self.query_one(MessagePane).select(None)
         field.focus()
+
+    def open_target(self, target: Target, around: int | None = None) -> None:
+        """Open a room or conversation as `Navigation` does, the keys going to the input
+        line (from the sidebar or the user list too); a message jumped to takes them
+        once found, to act on it."""
+        super().open_target(target, around)
+        self.query_one(ChatInput).focus()
 
     @on(Sidebar.Opened)
     def _sidebar_opened(self, event: Sidebar.Opened) -> None:

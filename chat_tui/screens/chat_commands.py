@@ -1,8 +1,12 @@
-"""The chat screen's `/commands`, run against the session.
+"""The chat screen's `/commands`, run against the session, and the client's own lines.
 
 A base of `ChatScreen`, kept apart so each module stays small: the screen
-supplies the drawing (`note`, `open_target`, `redraw_sidebar`) and the rest; the
-replies and reactions come from `MessageActions` below it.
+supplies the drawing (`open_target`, `redraw_sidebar`) and the rest; the
+replies and reactions come from `MessageActions` below it. What a command says
+(`note`) is a line in the message pane kept with the room or conversation it was
+written in, so it is there again when the user comes back to it; so are notices
+and (unless the settings hide them) who joined and left. A message sent while
+offline shows at once, dimmed and waiting, until the server has it.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_tui.commands import Command
-from chat_tui.conversation import Target
+from chat_tui.config import Preferences
+from chat_tui.conversation import Note, Target
 from chat_tui.screens.message_actions import MessageActions
 from chat_tui.session import ChatSession
 from chat_tui.state import ChatState
+from chat_tui.widgets.message_pane import Extras, MessagePane
 
 
 class ChatCommands(MessageActions):
@@ -25,10 +31,29 @@ class ChatCommands(MessageActions):
     session: ChatSession
     state: ChatState
     tz: tzinfo | None
+    preferences: Preferences
 
     async def note(self, text: str) -> None:
-        """A line from the client in the message pane (the screen's)."""
-        raise NotImplementedError
+        """A line from the client in the message pane, kept with the conversation."""
+        kept = self.state.note(self.state.current, text) if self.state.current else None
+        await self.query_one(MessagePane).note(kept[1] if kept is not None else text)
+
+    async def noted(self, target: Target, note: Note) -> None:
+        """A line kept in `target` by an event: shown if `target` is on screen."""
+        if target == self.state.current and self._shown(note):
+            await self.query_one(MessagePane).note(note)
+
+    def _shown(self, note: Note) -> bool:
+        return note.kind != "join" or self.preferences.show_joins
+
+    def pane_extras(self) -> Extras:
+        """What the message pane shows beside the messages of the conversation on screen."""
+        current = self.state.current
+        conv = self.state.conversation(current) if current is not None else None
+        if conv is None:
+            return Extras()
+        notes = [note for note in conv.notes if self._shown(note)]
+        return Extras(notes, self.session.waiting(current), conv.marker, conv.cleared)
 
     def open_target(self, target: Target, around: int | None = None) -> None:
         """Show a room or a conversation (around a message of it) (the screen's)."""
@@ -56,18 +81,14 @@ class ChatCommands(MessageActions):
             await self.react_to_newest(command.args[0])
         elif command.name == "/join":
             await self.join(command.args[0])
-        elif command.name == "/leave":
+        elif command.name in ("/leave", "/part"):
             await self._leave(command.args[0] if command.args else None)
-        elif command.name == "/msg":
-            target = Target.dm(command.args[0])
-            if target.key == name_key(self.state.me):
-                await self.note("A direct message goes to someone else.")
-                return
-            self.open_target(target)
-            if command.text:
-                await self._send(target, command.text)
-        elif command.name == "/who":
+        elif command.name in ("/msg", "/query"):
+            await self._message(command)
+        elif command.name in ("/who", "/names"):
             await self._who()
+        elif command.name == "/clear":
+            await self._clear()
         elif command.name == "/rooms":
             self.browse_rooms()
         elif command.name == "/mod":
@@ -85,14 +106,39 @@ class ChatCommands(MessageActions):
         elif command.name == "/quit":
             await self.app_action("quit")
 
+    async def _message(self, command: Command) -> None:
+        """`/msg USER [TEXT]` (or `/query`, whose words come split)."""
+        if not command.args:
+            await self.note("usage: /query USER")
+            return
+        target = Target.dm(command.args[0])
+        text = command.text or " ".join(command.args[1:])
+        if target.key == name_key(self.state.me):
+            await self.note("A direct message goes to someone else.")
+            return
+        self.open_target(target)
+        if text:
+            await self._send(target, text)
+
+    async def _clear(self) -> None:
+        """Empty the pane of the conversation on screen, for this client only."""
+        current = self.state.current
+        conv = self.state.conversation(current) if current is not None else None
+        if conv is not None:
+            conv.clear()
+        pane = self.query_one(MessagePane)
+        await pane.show(conv.messages if conv is not None else [])
+        pane.more_before = False  # what was cleared does not come back by scrolling up
+
     async def _send(self, target: Target, text: str, *, action: bool = False) -> None:
         conv = self.state.conversation(target)
         if conv is not None and conv.more_after:  # what one says goes at the bottom: go there
             conv.forget()
             self.open_target(conv.target)
         reply_to = self.take_reply(target)
-        if not await self.session.send(target, text, reply_to=reply_to, action=action):
-            await self.note("Not connected: the message will be sent once reconnected.")
+        await self.session.send(target, text, reply_to=reply_to, action=action)
+        if target == self.state.current:  # offline: waiting, dimmed, until the server has it
+            await self.query_one(MessagePane).show_waiting()
 
     async def join(self, room: str) -> None:
         try:
@@ -112,7 +158,7 @@ class ChatCommands(MessageActions):
     async def _leave(self, room: str | None) -> None:
         current = self.state.current
         if room is None and (current is None or current.kind != "room"):
-            await self.note("/leave leaves the current room; this is not a room.")
+            await self.note("This is not a room: /leave ROOM leaves ROOM.")
             return
         name = room if room is not None else current.name if current is not None else ""
         await self.session.leave(name)

@@ -24,13 +24,14 @@ KEYS = (
     ("Alt+Right / Alt+Left", "the same (so do F6 / F5)"),
     ("Alt+1 … Alt+9", "jump to the n-th room or conversation (or Ctrl+X, then 1 … 9)"),
     ("Alt+A", "the next one with unread messages, DMs and mentions first (or Ctrl+X, a)"),
-    ("Ctrl+K", "quick switcher: type part of a name"),
+    ("Ctrl+K", "go to a room, conversation or user: type part of the name"),
     ("Ctrl+O", "browse every room and join one"),
     ("Ctrl+F", "search the messages (Enter on a result goes to it)"),
     ("PageUp / PageDown", "scroll the messages (PageUp at the top loads older ones)"),
     ("Escape, Ctrl+L", "back to the input line; there, give up an edit or a reply"),
     ("Tab / Shift+Tab", "move between the sidebar, messages, input and users"),
     ("F1", "this help"),
+    ("F7 / F8", "show or fold the sidebar / show or hide the user list"),
     ("Ctrl+Q", "quit"),
 )
 SELECTED_KEYS = (

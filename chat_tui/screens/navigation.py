@@ -30,7 +30,7 @@ from chat_tui.screens.message_actions import OFFLINE
 from chat_tui.screens.noticing import Noticing
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.search import SearchView
-from chat_tui.screens.switcher import QuickSwitcher
+from chat_tui.screens.switcher import QuickSwitcher, destinations
 from chat_tui.widgets.chat_input import ALT_DIGITS, ChatInput
 from chat_tui.widgets.message_pane import MessagePane
 
@@ -268,14 +268,28 @@ class Navigation(Noticing):
 
         self.app.push_screen(ChordScreen(), chosen)
 
-    def action_switch(self) -> None:
-        """The quick switcher."""
-
-        def chosen(target: Target | None) -> None:
-            if target is not None:
-                self.open_target(target)
-
-        self.app.push_screen(QuickSwitcher(self.state.openable()), chosen)
+    @work(exclusive=True, group="switch", exit_on_error=False)
+    async def action_switch(self) -> None:
+        """The quick switcher: the sidebar's entries, the rooms not joined (as the
+        server lists them, when it can), every user known; go to the one chosen."""
+        try:
+            rooms = await self.session.list_rooms()
+        except (ProtocolError, *OFFLINE):
+            rooms = list(self.state.directory.values())
+        state = self.state
+        choices = destinations(state.openable(), rooms, state.user_names(), state.me)
+        chosen = await self.app.push_screen_wait(QuickSwitcher(choices))
+        if chosen is None:
+            return
+        if not chosen.join:
+            self.open_target(chosen.target)
+            return
+        try:
+            await self.join(chosen.target.name)
+        except ProtocolError as error:
+            await self.note(describe_error(error, self.tz))
+        except OFFLINE:
+            await self.note("Not connected: try again once reconnected.")
 
     @work(exclusive=True, group="rooms", exit_on_error=False)
     async def action_rooms(self) -> None:

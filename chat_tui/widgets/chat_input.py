@@ -127,6 +127,12 @@ class ChatInput(TextArea):
             return False
         return super().check_consume_key(key, character)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """F6 and F7 (TextArea's: select the row, select all) are left to the screen."""
+        if action in ("select_line", "select_all"):
+            return False
+        return super().check_action(action, parameters)
+
     async def _on_key(self, event: events.Key) -> None:
         """Enter is the `submit` binding's, not a new line (TextArea's own handler,
         which would insert one, runs after this one unless the default is prevented)."""

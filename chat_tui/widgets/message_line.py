@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from chat_core import messages as m
 from chat_core.names import name_key
+from chat_tui.config import TIME_FORMAT
 from chat_tui.conversation import mentions
 from chat_tui.render import day_label, local_time, message_text, plain
 
@@ -23,6 +24,7 @@ class MessageLine(Static):
         me: The user's name (their messages and mentions of them look different).
         tz: The time zone of times.
         parent: The message it replies to, when it is one and that is at hand.
+        time_format: How its time is written (`strftime`).
     """
 
     def __init__(
@@ -32,10 +34,12 @@ class MessageLine(Static):
         me: str,
         tz: tzinfo | None,
         parent: m.Message | None = None,
+        time_format: str = TIME_FORMAT,
     ) -> None:
         super().__init__(markup=False)
         self.me = me
         self.tz = tz
+        self.time_format = time_format
         self.message = message
         self.quoted = parent
         """The message this one replies to, when it is one and that is at hand."""
@@ -56,7 +60,12 @@ class MessageLine(Static):
     def _draw(self) -> None:
         self._width = self.content_size.width or None
         text = message_text(
-            self.message, me=self.me, tz=self.tz, parent=self.quoted, width=self._width
+            self.message,
+            me=self.me,
+            tz=self.tz,
+            parent=self.quoted,
+            width=self._width,
+            time_format=self.time_format,
         )
         self.update(self._indented(text))
 

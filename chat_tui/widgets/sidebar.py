@@ -1,7 +1,8 @@
 """The sidebar: joined rooms, rooms waiting for approval, and conversations.
 
 It shows what the screen gives it (`show()`) and posts `Sidebar.Opened` when the
-user picks an entry; it never asks the server anything itself. Each entry has its
+user picks an entry; it never asks the server anything itself. In a narrow terminal
+the `RoomBar` stands for it: the same entries on one line. Each entry has its
 unread count, and after it, apart, how many of those mention the user (`12 @2`);
 a peer who is away is dimmed.
 """
@@ -14,14 +15,16 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from chat_core import messages as m
 from chat_tui.conversation import Conversation, Target
+from chat_tui.render import safe
 
 UNREAD_STYLE = "bold reverse"
 MENTIONS_STYLE = "bold reverse #e5c07b"  # apart from the unread count, even without colour
+CURRENT_STYLE = "reverse"  # the room bar's current entry
 
 
 def entry_id(target: Target) -> str:
@@ -35,7 +38,7 @@ def entry(conv: Conversation, away: bool = False) -> Table:
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(justify="right", no_wrap=True)
-    name = Text(conv.target.label)
+    name = safe(conv.target.label)
     badges = [Text()]
     if conv.state == m.PENDING:
         name.stylize("dim italic")
@@ -104,3 +107,59 @@ class Sidebar(OptionList):
         target = self._targets.get(event.option_id or "")
         if target is not None:
             self.post_message(self.Opened(target))
+
+
+def bar_entry(conv: Conversation, away: bool = False, current: bool = False) -> Text:
+    """One entry of the room bar: ` #Blabla  12  @2 `, the current one's name
+    highlighted, a room waiting for approval dimmed, a peer who is away dimmed."""
+    shown = Text(" ").append_text(safe(conv.target.label)).append(" ")
+    if current:
+        shown.stylize(CURRENT_STYLE)
+    if conv.state == m.PENDING:
+        shown.stylize("dim italic")
+    elif conv.unread or conv.mentions:
+        shown.stylize("bold")
+        shown.append(f" {conv.unread} ", style=UNREAD_STYLE)
+        if conv.mentions:
+            shown.append(f" @{conv.mentions} ", style=MENTIONS_STYLE)
+    if away:
+        shown.stylize("dim")
+    return shown.append(" ")
+
+
+class RoomBar(Static):
+    """The sidebar folded into one line, for a narrow terminal (or when the user hides
+    the sidebar): each room and conversation with its unread count, the current one
+    highlighted and always in view."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(markup=False, id=id)
+        self._entries: list[Text] = []
+        self._current = 0  # the index of the current entry
+
+    def show(
+        self,
+        conversations: list[Conversation],
+        current: Target | None,
+        away: Collection[Target] = (),
+    ) -> None:
+        """Redraw from `conversations` (in order), `current` highlighted; the peers of
+        the conversations in `away` are away."""
+        self._entries, self._current = [], 0
+        for index, conv in enumerate(conversations):
+            here = conv.target == current
+            self._entries.append(bar_entry(conv, conv.target in away, here))
+            self._current = index if here else self._current
+        self.refresh()
+
+    def render(self) -> Text:
+        """The entries side by side; when they do not fit, the first ones give way
+        (shown by `‹`) until the current one does."""
+        width, entries, current = self.content_size.width, self._entries, self._current
+        start = 0
+        while start < current and sum(e.cell_len for e in entries[start : current + 1]) >= width:
+            start += 1
+        line = Text("‹" if start else "", style="dim", no_wrap=True, overflow="ellipsis", end="")
+        line.append_text(Text("").join(self._entries[start:]))
+        line.truncate(width, overflow="ellipsis")
+        return line

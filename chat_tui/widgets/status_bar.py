@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from chat_tui.render import first_line, plain
+from chat_tui.render import first_line, safe
 
 AWAY_CELLS = 24  # at most, of the user's own away message in the bar
 
@@ -34,10 +34,13 @@ class StatusBar(Static):
         """The title and the topic, then the connection state flush right."""
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", no_wrap=True, overflow="ellipsis")
-        left = Text(self.title, style="bold")
+        # In a narrow terminal the connection gives way to the title at half the width.
+        half = max(self.content_size.width // 2, 12)
+        grid.add_column(justify="right", no_wrap=True, overflow="ellipsis", max_width=half)
+        left = safe(self.title, "bold")
         if self.topic:
-            left.append("  " + plain(self.topic), style="not bold italic")
+            left.append("  ", style="not bold italic")
+            left.append_text(safe(self.topic, "not bold italic"))
         right = Text("  ")
         if self.away is not None:
             away = first_line(self.away, AWAY_CELLS) if self.away else ""

@@ -1,5 +1,6 @@
 """The user list: the members of the current room, online first; those away dimmed,
-with their away message.
+with their away message. While the connection is down it is dimmed and says
+`(offline)`: who is online is not known then.
 
 Picking a name posts `UserList.Chosen`, which the screen turns into a direct
 conversation with that user.
@@ -17,17 +18,17 @@ from textual.widgets.option_list import Option
 
 from chat_core import messages as m
 from chat_core.names import name_key
-from chat_tui.render import name_colour, plain
+from chat_tui.render import name_colour, plain, safe
 
 
 def user_entry(user: m.UserInfo) -> Text:
     """`● name` in the user's colour when online, `◐ name text` dimmed when away,
     `○ name` dimmed when offline."""
     if not user.online:
-        return Text.assemble(("○ ", "dim"), (user.name, "dim"))
+        return Text.assemble(("○ ", "dim"), safe(user.name, "dim"))
     if not user.away:
-        return Text.assemble(("● ", "green"), (user.name, name_colour(user.name)))
-    line = Text.assemble(("◐ ", "dim yellow"), (user.name, f"dim {name_colour(user.name)}"))
+        return Text.assemble(("● ", "green"), safe(user.name, name_colour(user.name)))
+    line = Text.assemble(("◐ ", "dim yellow"), safe(user.name, f"dim {name_colour(user.name)}"))
     if user.text:
         line.append(" " + plain(user.text), style="dim italic")
     return line
@@ -35,6 +36,13 @@ def user_entry(user: m.UserInfo) -> Text:
 
 class UserList(OptionList):
     """Who is in the current room."""
+
+    DEFAULT_CSS = """
+    UserList.-stale {
+        text-style: dim;
+        color: $text-muted;
+    }
+    """
 
     @dataclass
     class Chosen(Message):
@@ -46,14 +54,34 @@ class UserList(OptionList):
         super().__init__(id=id, markup=False)
         self.border_title = "Users"
         self._names: dict[str, str] = {}
+        self._users: list[m.UserInfo] = []
+        self._stale = False
+
+    @property
+    def stale(self) -> bool:
+        """Whether the list may be out of date (the connection is down): dimmed, under
+        an `(offline)` line."""
+        return self._stale
+
+    @stale.setter
+    def stale(self, stale: bool) -> None:
+        if stale != self._stale:
+            self._stale = stale
+            self.set_class(stale, "-stale")
+            self.show(self._users)
 
     def show(self, users: Iterable[m.UserInfo]) -> None:
         """Redraw with `users`: online first, then by name."""
         ordered = sorted(users, key=lambda user: (not user.online, name_key(user.name)))
-        self.set_options([Option(user_entry(user), id=name_key(user.name)) for user in ordered])
+        self._users = ordered
+        options = [Option(user_entry(user), id=name_key(user.name)) for user in ordered]
+        if self._stale:
+            options.insert(0, Option(Text("(offline)", style="italic"), disabled=True))
+        self.set_options(options)
         self._names = {name_key(user.name): user.name for user in ordered}
         online = sum(user.online for user in ordered)
-        self.border_title = f"Users {online}/{len(ordered)}" if ordered else "Users"
+        title = f"Users {online}/{len(ordered)}" if ordered else "Users"
+        self.border_title = title + (" (offline)" if self._stale else "")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Tell the screen which user was picked."""

@@ -7,7 +7,16 @@ import re
 import pytest
 
 from chat_srv.store.base import SearchScope, SearchTerm
-from chat_srv.store.search import boolean_match, fts5_match, parse_query, scope_sql
+from chat_srv.store.search import (
+    KEY_CHARS,
+    fold,
+    fts5_match,
+    index_keys,
+    index_rows,
+    matches,
+    parse_query,
+    scope_sql,
+)
 
 W = SearchTerm  # a word, or a phrase of words
 
@@ -104,10 +113,12 @@ def test_hostile_queries_reach_the_databases_as_quoted_words(query: str) -> None
     # Outside the double quotes only the expression's own syntax remains.
     outside = re.sub(r'"[^"]*"', "", match)
     assert re.fullmatch(r"[\sa-z:()*ANDOR]*", outside), match
-    against = boolean_match(terms, 3, 84)
-    if against is not None:
-        for part in against.split(" +"):
-            assert re.fullmatch(r'\+?(\w+\*?|"[\w ]+")', part), against
+    # MySQL's index is looked up by keys passed as parameters: only word characters
+    # and the `*` of a short prefix's key.
+    for term in terms:
+        for word in term.words:
+            for key in index_keys(word):
+                assert re.fullmatch(r"\*?\w+|( \w+){2}", key), key
 
 
 def test_fts5_expression() -> None:
@@ -122,13 +133,57 @@ def test_fts5_expression() -> None:
     )
 
 
-def test_boolean_mode_expression() -> None:
-    terms = [W(("build",)), W(("mot", "de", "passe")), prefix("dé"), W(("ok",)), W(("à", "la"))]
-    assert boolean_match(terms, 3, 84) == '+build +"mot de passe" +dé*'
-    assert boolean_match(terms, 1, 84) == '+build +"mot de passe" +dé* +ok +"à la"'
-    assert boolean_match([W(("ok",)), W(("à", "la"))], 3, 84) is None
-    assert boolean_match([W(("x" * 85,))], 3, 84) is None
-    assert boolean_match([prefix("x" * 85)], 3, 84) is None
+def test_words_are_folded_as_both_indexes_compare_them() -> None:
+    assert fold("Général") == fold("GÉNÉRAL") == fold("general") == "general"
+    assert fold("Straße") == "strasse"
+    assert fold("œuvre") == fold("Œuvre") == "oeuvre"
+    assert fold("naïve") == "naive"
+    assert fold("Ångström") == "angstrom"
+    assert fold("ﬁle") == "file"  # a compatibility ligature
+    assert fold("日本語") == "日本語"
+    assert fold("foo_bar") == "foo_bar"
+
+
+def test_index_keys_are_words_prefixes_and_pairs() -> None:
+    assert index_keys("Déployé le build, build à l'heure") == {
+        "deploye", "le", "build", "a", "l", "heure",
+        "*de", "*le", "*bu", "*a", "*l", "*he",
+        " deploye le", " le build", " build build", " build a", " a l", " l heure",
+    }  # fmt: skip
+    assert index_keys("") == set()
+    assert index_keys("!!! 👍") == set()
+    long = "x" * (KEY_CHARS + 10)
+    assert index_keys(f"{long} y") == {"x" * KEY_CHARS, "*xx", "y", "*y", " " + "x" * 63}
+    # A space and `*` sort before every word character: the words a prefix starts
+    # are a range of keys of their own.
+    assert all(c > "*" for c in "0_aé日")
+
+
+def test_index_rows_name_each_place() -> None:
+    keys = sorted(index_keys("ok"))
+    assert keys == ["*ok", "ok"]
+    assert sorted(index_rows(7, "ok", 3, None, None)) == [(k, 3, 7) for k in keys]
+    rows = sorted(index_rows(8, "ok", None, 2, 5))
+    assert rows == sorted((k, p, 8) for k in keys for p in (-2, -5))
+    # A conversation with oneself: one place.
+    assert sorted(index_rows(9, "ok", None, 4, 4)) == [(k, -4, 9) for k in keys]
+
+
+def test_matches_is_the_rule_for_words_phrases_and_prefixes() -> None:
+    body = "Le déploiement du serveur est prévu demain, mot de passe changé."
+    assert matches([W(("deploiement",))], body)
+    assert matches([W(("SERVEUR",)), W(("demain",))], body)
+    assert not matches([W(("serveurs",))], body)
+    assert matches([W(("mot", "de", "passe"))], body)
+    assert not matches([W(("passe", "mot"))], body)
+    assert not matches([W(("mot", "passe"))], body)
+    assert matches([prefix("dépl")], body)
+    assert matches([prefix("PRÉ")], body)
+    assert not matches([prefix("prevus")], body)
+    assert not matches([W(("deploiement",)), W(("absent",))], body)
+    # A phrase whose first word comes twice, the second time followed as asked.
+    assert matches([W(("a", "b"))], "a c a b")
+    assert matches([], body)
 
 
 def test_scope_condition() -> None:

@@ -86,8 +86,9 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
             (
                 0,
                 [
-                    *("/away", "/back", "/help", "/join", "/leave", "/logout"),
-                    *("/me", "/msg", "/quit", "/react", "/rooms", "/search", "/who"),
+                    *("/away", "/back", "/clear", "/help", "/join", "/leave", "/logout"),
+                    *("/me", "/msg", "/names", "/part", "/query", "/quit", "/react"),
+                    *("/rooms", "/search", "/who"),
                 ],
             ),
         ),
@@ -166,7 +167,7 @@ def test_membership_presence_and_members() -> None:
     assert Target.room("Marketing") in state.openable()
     state.current = Target.room("Marketing")
     removed = state.apply(m.Membership(room="Marketing", state=m.NONE))
-    assert removed.info == "Your membership of Marketing was ended."
+    assert removed.info == "You were removed from Marketing."
     assert state.current is None
     state.apply(m.Member(room="Général", user="alice", joined=False))
     assert state.conversation(Target.room("Général")) is None
@@ -215,7 +216,7 @@ def test_mentions_are_highlighted_and_names_coloured() -> None:
 def test_errors_and_goodbyes_in_plain_words() -> None:
     until = TS + 3_600_000
     kicked = ProtocolError(ErrorCode.KICKED, "kicked", until=until, reason="spam")
-    assert describe_error(kicked, UTC) == "You were kicked until 10:05 on 3 June 2025: spam."
+    assert describe_error(kicked, UTC) == "You were kicked until 10:05 on 3 June 2025. Reason: spam"
     banned = ProtocolError(ErrorCode.BANNED, "banned", reason="[b]x[/b]")
     assert describe_error(banned, UTC) == "This account is banned: [b]x[/b]."
     busy = ProtocolError(ErrorCode.RATE_LIMITED, "too many login attempts", retry_after_ms=1500)
@@ -228,7 +229,7 @@ def test_errors_and_goodbyes_in_plain_words() -> None:
     goodbye = m.Disconnect(reason=DisconnectReason.KICKED, text="you are kicked: spam", until=until)
     assert describe_disconnect(goodbye, UTC) == (
         "You were kicked",
-        "You are kicked: spam\nUntil 10:05 on 3 June 2025 (local time).",
+        "Reason: spam\nUntil 10:05 on 3 June 2025 (local time).",
     )
 
 

@@ -32,12 +32,12 @@ async def test_a_kick_shows_why_and_until_then_the_login_screen(
         modal = ui.app.screen
         assert modal.query_one("#disconnect-box").border_title == "You were kicked"
         text = str(modal.query_one("#disconnect-text", Static).content)
-        assert "You are kicked: spam" in text
+        assert "Reason: spam" in text
         assert f"Until {until_label(kicked.until, ui.app.tz)} (local time)." in text
         await ui.pilot.press("enter")
         await ui.wait(lambda: isinstance(ui.app.screen, LoginScreen), "the login screen")
         error = str(ui.app.screen.query_one("#login-error", Static).content)
-        assert error.startswith("You were kicked. You are kicked: spam")
+        assert error.startswith("You were kicked. Reason: spam")
         assert ui.app.session is None
 
 

@@ -1,6 +1,7 @@
 """Snapshots of the login screen, the chat screen and the kick modal, at two sizes; of
 messages that changed, a selected message and a reply being written; of topics,
-mention counts, away users and typing; of the search view.
+mention counts, away users and typing; of the search view and the quick switcher;
+of the chat screen in small terminals; of links in messages.
 
 The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
 the cursor not blinking, so each picture is the same on every run.
@@ -21,6 +22,7 @@ from chat_core import messages as m
 from chat_tui.app import ChatApp
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.search import SearchView
+from chat_tui.screens.switcher import QuickSwitcher
 from tests.helpers import PASSWORD, TIMEOUT
 from tests.tui.fakes import (
     KICK,
@@ -28,10 +30,16 @@ from tests.tui.fakes import (
     NoticingReplayClient,
     ReplayClient,
     SearchReplayClient,
+    at,
 )
 from tests.tui.helpers import make_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+SMALL = [
+    pytest.param((60, 20), id="60x20"),
+    pytest.param((40, 12), id="40x12"),
+    pytest.param((28, 9), id="28x9"),
+]
 SnapCompare = Callable[..., bool]
 
 
@@ -151,3 +159,43 @@ def test_search_view(snap_compare: SnapCompare, config_dir: Path, size: tuple[in
     words found highlighted, and the row that asks for older ones."""
     app = replay_app(config_dir, SearchReplayClient)
     assert snap_compare(app, terminal_size=size, run_before=searched)
+
+
+async def switching(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    await pilot.press("ctrl+k")
+    await until(pilot, lambda: isinstance(app.screen, QuickSwitcher))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_switcher(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """The sidebar's entries, then the rooms to join (or ask to), then the users with
+    no conversation yet."""
+    assert snap_compare(replay_app(config_dir), terminal_size=size, run_before=switching)
+
+
+@pytest.mark.parametrize("size", SMALL)
+def test_small_terminal(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """Under 70 columns the user list hides; under 50 the sidebar folds into the room
+    bar (unread and mention counts, the current room highlighted); under 30×10, a
+    notice."""
+    app = replay_app(config_dir, NoticingReplayClient)
+    assert snap_compare(app, terminal_size=size, run_before=logged_in)
+
+
+class LinkReplayClient(ReplayClient):
+    """The same, with web addresses in the last message of Général."""
+
+    def page(self) -> list[m.Message]:
+        """The history of Général, and a message with two links."""
+        body = "notes: https://wiki.example.org/Release_(2.0), build at http://ci.example.org/42."
+        link = m.Message(msg_id=10, ts=at(3, 9, 18), sender="bob", body=body, room="Général")
+        return [*super().page(), link]
+
+
+def test_links(snap_compare: SnapCompare, config_dir: Path) -> None:
+    """Web addresses underlined (and links, in the terminals that have them)."""
+    app = replay_app(config_dir, LinkReplayClient)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=logged_in)

@@ -16,6 +16,7 @@ from tests import helpers
 from tests.cluster.conftest import RedisServer, cluster
 from tests.console import run
 from tests.helpers import PASSWORD, Client, login, register, running_server
+from tests.mysql_proxy import running_proxy, through
 
 pytestmark = pytest.mark.mysql
 
@@ -116,6 +117,35 @@ async def test_killed_subscriptions_and_a_paused_broker_lose_and_repeat_nothing(
         batches.append(await asyncio.gather(*(send_all(s, "after") for s in senders)))
         ids = sorted(i for batch in batches for sent in batch for i in sent)
         assert ids == list(range(ids[0], ids[0] + len(ids)))
+        for watcher in watchers:
+            await watcher.collect(m.Message, len(ids))
+            assert received(watcher) == ids, watcher.name
+
+
+async def test_a_database_restart_loses_and_repeats_nothing(
+    mysql_db: str, redis_server: RedisServer
+) -> None:
+    """MySQL goes away (every connection cut, new ones refused) and comes back on the
+    same port: what was refused meanwhile is said to the sender, and every watcher
+    gets every acknowledged message once, in order."""
+    async with (
+        running_proxy(mysql_db) as proxy,
+        cluster(through(proxy, mysql_db), redis_server.url, 2, request_rate=0, db_timeout=1.0) as (
+            one,
+            two,
+        ),
+    ):
+        watchers = [await register(one.port, "w1"), await register(two.port, "w2")]
+        senders = [await register(one.port, "s1"), await register(two.port, "s2")]
+        before = await asyncio.gather(*(send_all(s, "before") for s in senders))
+        await proxy.stop()
+        for sender in senders:
+            refused = await sender.fails(m.Send, room="Général", body="while down")
+            assert refused.code is ErrorCode.UNAVAILABLE
+        await proxy.start()
+        after = await asyncio.gather(*(send_all(s, "after") for s in senders))
+        ids = sorted(i for batch in (*before, *after) for i in batch)
+        assert ids == list(range(ids[0], ids[0] + len(ids)))  # nothing refused got an id
         for watcher in watchers:
             await watcher.collect(m.Message, len(ids))
             assert received(watcher) == ids, watcher.name

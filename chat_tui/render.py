@@ -273,6 +273,8 @@ def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
         return f"Not allowed: {plain(error.message)}."
     if code == ErrorCode.NO_SUCH_MESSAGE:
         return "That message is gone (or was never one you can see)."
+    if code == ErrorCode.INTERNAL:
+        return "The server failed to do that (an error on its side); try again later."
     return plain(error.message[:1].upper() + error.message[1:]) + "."
 
 

@@ -8,7 +8,7 @@ recipients to `chat_deliveries` once, not once per recipient.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Protocol
 
 from chat_srv.metrics import Metrics
@@ -39,6 +39,9 @@ class Hub:
         # The same for the connections that speak version 1 only: each of them gets
         # presence one user at a time (`chat_srv.presence` merges it for the others).
         self._legacy_by_room: dict[int, set[Peer]] = {}
+        # The users those connections belong to: a room's online count without a
+        # walk over its members (each login's room info asks for it).
+        self._users_by_room: dict[int, set[int]] = {}
 
     # -- registry -------------------------------------------------------------
 
@@ -50,11 +53,12 @@ class Hub:
         legacy = peer.protocol < 2
         for room_id in room_ids:
             self._by_room.setdefault(room_id, set()).add(peer)
+            self._users_by_room.setdefault(room_id, set()).add(user_id)
             if legacy:
                 self._legacy_by_room.setdefault(room_id, set()).add(peer)
         return first
 
-    def detach(self, peer: Peer, user_id: int, room_ids: Iterable[int]) -> bool:
+    def detach(self, peer: Peer, user_id: int, room_ids: Collection[int]) -> bool:
         """Forget a logged-in connection; True if it was the user's last."""
         for room_id in room_ids:
             for index in (self._by_room, self._legacy_by_room):
@@ -68,6 +72,8 @@ class Hub:
         if conns:
             return False
         del self._by_user[user_id]
+        for room_id in room_ids:
+            self._users_by_room.get(room_id, set()).discard(user_id)
         return True
 
     def enter_room(self, user_id: int, room_id: int) -> None:
@@ -75,6 +81,7 @@ class Hub:
         conns = self._by_user.get(user_id)
         if conns:
             self._by_room.setdefault(room_id, set()).update(conns)
+            self._users_by_room.setdefault(room_id, set()).add(user_id)
             legacy = [peer for peer in conns if peer.protocol < 2]
             if legacy:
                 self._legacy_by_room.setdefault(room_id, set()).update(legacy)
@@ -86,6 +93,7 @@ class Hub:
             room = index.get(room_id)
             if room:
                 room.difference_update(conns)
+        self._users_by_room.get(room_id, set()).discard(user_id)
 
     # -- queries --------------------------------------------------------------
 
@@ -104,6 +112,10 @@ class Hub:
     def room_connections(self, room_id: int) -> set[Peer]:
         """The connections of the room's online members."""
         return self._by_room.get(room_id, set())
+
+    def room_users(self, room_id: int) -> set[int]:
+        """The room's members with a connection here."""
+        return self._users_by_room.get(room_id, set())
 
     def legacy_room_connections(self, room_id: int) -> set[Peer]:
         """Those of them that speak version 1 only."""

@@ -234,11 +234,13 @@ class Picture:
 
     def online_members(self, room: Room) -> int:
         """How many members of the room are online now."""
-        return sum(
+        here = self.hub.room_users(room.id)
+        elsewhere = sum(
             1
-            for user_id, state in room.members.items()
-            if state is MembershipState.MEMBER and self.is_online(user_id)
+            for user_id in self.online_elsewhere
+            if user_id not in here and room.members.get(user_id) is MembershipState.MEMBER
         )
+        return len(here) + elsewhere
 
     def mention_names(self, body: str) -> list[str] | None:
         """The names of the users `body` mentions, as registered (None: nobody)."""

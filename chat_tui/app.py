@@ -113,8 +113,9 @@ class ChatApp(App[None]):
         self._reconnecting = False
 
     def on_mount(self) -> None:
-        """Start at the login screen, in the user's theme."""
+        """Start at the login screen, in the user's theme, with the user's keys."""
         self.theme = self.preferences.theme
+        self.set_keymap(self.preferences.keys)
         address = format_address(self.host, self.port)
         self.push_screen(LoginScreen(address=address, user=self.user))
         self.set_interval(self.heartbeat, self.check_connection)

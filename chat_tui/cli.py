@@ -71,13 +71,14 @@ def run(
 ) -> None:
     """Log in to a chat server and chat."""
     from chat_tui.app import ChatApp  # Textual loads only when the app runs
+    from chat_tui.keys import binding_ids
 
     if insecure:
         typer.secho(INSECURE_WARNING, fg=typer.colors.RED, bold=True, err=True)
     settings = Settings()
     last = settings.load()
     try:
-        preferences = settings.preferences()
+        preferences = settings.preferences(actions=binding_ids())
     except ValueError as error:
         typer.secho(f"{error}; using the default settings", fg=typer.colors.YELLOW, err=True)
         preferences = Preferences()

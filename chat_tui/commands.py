@@ -1,7 +1,9 @@
 """The input line's `/commands`: parsing, help text and tab completion.
 
-Pure functions over strings, so the rules can be tested without a screen. A line
-that does not start with `/` is a message; `//text` sends `/text` as a message.
+Pure functions over strings, so the rules can be tested without a screen. A text
+(of one line or several) is a command when its first line starts with a single
+`/`: the command's name is that line's first word. Anything else is a message;
+`//text` sends `/text` as a message.
 """
 
 from __future__ import annotations
@@ -97,7 +99,9 @@ def parse(line: str) -> Command | Invalid | None:
         return Command("say", text=line[1:])
     if not line.startswith("/"):
         return Command("say", text=line)
-    word, _, rest = line.partition(" ")
+    first, newline, more = line.partition("\n")
+    word, _, rest = first.partition(" ")
+    rest += newline + more
     name = word.lower()
     if name == "/topic":
         return _line(name, rest.strip(), m.TOPIC_MAX, "a topic")
@@ -161,16 +165,16 @@ def completions(
 
     Commands complete at the start of the line (a moderator's too, for one), rooms
     after `/join` and `/leave`, user names anywhere else (an `@` before the name is
-    kept).
+    kept). A user name that starts a message is addressed to them: `bob:`.
 
     Returns:
         Where the word starts, and the candidates (sorted, case-insensitively).
     """
     head = line[:cursor]
-    start = max(head.rfind(" "), head.rfind("\t")) + 1
+    start = max(head.rfind(" "), head.rfind("\t"), head.rfind("\n")) + 1
     word = head[start:]
     before = head[:start].split()
-    at_user = False
+    at_user = address = False
     if not before and word.startswith("/"):
         pool: list[str] = [*COMMANDS, *(MODERATION if moderator else ())]
     elif len(before) == 1 and before[0].lower() in ("/join", "/leave", "/part"):
@@ -179,8 +183,10 @@ def completions(
         return start, []
     else:
         pool, at_user = list(users), word.startswith("@")
+        address = not before and not at_user
     prefix = "@" if at_user else ""
+    suffix = ":" if address else ""
     word = word.removeprefix(prefix)
     key = name_key(word)
     found = sorted({c for c in pool if name_key(c).startswith(key)}, key=name_key)
-    return start, [prefix + c for c in found]
+    return start, [prefix + c + suffix for c in found]

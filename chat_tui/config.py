@@ -10,6 +10,7 @@ client never does): a mistake in it is reported, and the defaults apply.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -51,6 +52,9 @@ class Preferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Show seconds in the times of messages (when no `timestamp_format` is given)."""
     show_joins: bool = True
     """Show who joins and leaves a room as lines in its messages."""
+    keys: dict[str, str] = msgspec.field(default_factory=dict)
+    """Other keys for actions: the binding's id, then its keys (`"chat.jump_3" = "f3"`;
+    several: `"f3,alt+3"`), for Textual's `App.set_keymap`."""
 
     def __post_init__(self) -> None:
         """Refuse a theme that does not exist and a time format that cannot be shown."""
@@ -98,8 +102,11 @@ class Settings:
         self.preferences_path = self.path.with_name("settings.toml")
         """Where the user writes their preferences."""
 
-    def preferences(self) -> Preferences:
+    def preferences(self, actions: Collection[str] | None = None) -> Preferences:
         """The user's preferences (the defaults if there is no file).
+
+        Args:
+            actions: The ids of the bindings `[keys]` may name (None: not checked).
 
         Raises:
             ValueError: the file cannot be read or holds a mistake (said in words).
@@ -111,9 +118,14 @@ class Settings:
         except OSError as error:
             raise ValueError(f"cannot read {self.preferences_path}: {error}") from None
         try:
-            return msgspec.toml.decode(data, type=Preferences)
+            preferences = msgspec.toml.decode(data, type=Preferences)
         except msgspec.DecodeError as error:
             raise ValueError(f"{self.preferences_path}: {error}") from None
+        unknown = sorted(set(preferences.keys) - set(actions)) if actions is not None else []
+        if unknown:
+            names = ", ".join(f"`{action}`" for action in unknown)
+            raise ValueError(f"{self.preferences_path}: no action called {names} in `[keys]`")
+        return preferences
 
     def load(self) -> LastUsed:
         """What was saved, or the defaults."""

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from chat_core import messages as m
@@ -104,11 +104,7 @@ class ChatScreen(Navigation):
             id="chat.toggle_users",
             tooltip="Show or hide the user list",
         ),
-        *[
-            Binding(f"alt+{n}", f"jump({n})", show=False, id=f"chat.jump_{n}", priority=True)
-            for n in range(1, 10)
-        ],
-    ]
+    ]  # Alt+digit and the other weechat keys: Navigation's
 
     users_shown: reactive[bool | None] = reactive(None, init=False)
     """Whether the user list shows, as the user chose with F8 (None: by the width)."""
@@ -366,25 +362,28 @@ class ChatScreen(Navigation):
             line, cursor, state.user_names(), state.room_names(), moderator=state.moderator
         )
 
-    @on(Input.Submitted, "#input")
-    async def _submitted(self, event: Input.Submitted) -> None:
+    @on(ChatInput.Submitted, "#input")
+    async def _submitted(self, event: ChatInput.Submitted) -> None:
         event.stop()
-        event.input.value = ""
         editing = self.take_edit()
         if editing is not None:
+            event.input.value = ""
             self.edit_submitted(editing, event.value)
             return
         command = parse(event.value)
-        if isinstance(command, Invalid):
+        if isinstance(command, Invalid):  # the text stays, to be put right
             await self.note(command.problem)
         elif command is not None:
-            self._run(command)
+            event.input.value = ""
+            self._run(command, event.value)
 
     @work(group="commands", exit_on_error=False)
-    async def _run(self, command: Command) -> None:
+    async def _run(self, command: Command, line: str) -> None:
         try:
             await self.dispatch(command)
         except ProtocolError as error:
+            self.query_one(ChatInput).give_back(line)  # refused: back to be put right
             await self.note(describe_error(error, self.tz))
         except OFFLINE:
+            self.query_one(ChatInput).give_back(line)
             await self.note("Not connected: try again once reconnected.")

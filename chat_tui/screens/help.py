@@ -16,11 +16,14 @@ from chat_tui.commands import help_lines
 
 KEYS = (
     ("Enter", "send the line (or run the /command; while editing, save)"),
-    ("Up", "on an empty line: select the newest message"),
+    ("Ctrl+J, Alt+Enter", "a new line (Alt+Enter: where the terminal tells it from Enter)"),
+    ("Up", "on an empty line: select the newest message; in several lines: the row above"),
     ("Ctrl+Up / Ctrl+Down", "walk through the lines already sent"),
-    ("Tab", "complete a command, room or user name"),
+    ("Tab", "complete a command, room or user name (first in the line: `bob: `)"),
     ("Ctrl+N / Ctrl+P", "next / previous room or conversation"),
-    ("Alt+1 … Alt+9", "jump to the n-th room or conversation"),
+    ("Alt+Right / Alt+Left", "the same (so do F6 / F5)"),
+    ("Alt+1 … Alt+9", "jump to the n-th room or conversation (or Ctrl+X, then 1 … 9)"),
+    ("Alt+A", "the next one with unread messages, DMs and mentions first (or Ctrl+X, a)"),
     ("Ctrl+K", "go to a room, conversation or user: type part of the name"),
     ("Ctrl+O", "browse every room and join one"),
     ("Ctrl+F", "search the messages (Enter on a result goes to it)"),

@@ -144,7 +144,7 @@ class MessageActions(Screen[None]):
     def edit_submitted(self, composing: Composing, body: str) -> None:
         """The line submitted while editing: the new body (unchanged or empty: no edit)."""
         if body.strip() and body != composing.message.text:
-            self._edit(composing.message.msg_id, body)
+            self._edit(composing, body)
 
     def cancel_composing(self) -> bool:
         """Escape on the input: end an edit or a reply; whether there was one."""
@@ -196,17 +196,27 @@ class MessageActions(Screen[None]):
         await self.toggle_reaction(shown[-1], emoji)
 
     @work(group="message_actions", exit_on_error=False)
-    async def _edit(self, msg_id: int, body: str) -> None:
-        await self._request(self.session.edit(msg_id, body))
+    async def _edit(self, composing: Composing, body: str) -> None:
+        if await self._request(self.session.edit(composing.message.msg_id, body)):
+            return
+        field = self.query_one(ChatInput)  # refused: the new text back, to be put right
+        if self.composing is None and not field.value.strip():
+            self.compose_with(composing)
+            field.value = body
+        else:
+            field.give_back(body)
 
-    async def _request(self, request: Awaitable[None]) -> None:
-        """Run a change request; a refusal or a lost connection is a toast."""
+    async def _request(self, request: Awaitable[None]) -> bool:
+        """Run a change request; a refusal or a lost connection is a toast (False)."""
         try:
             await request
         except ProtocolError as error:
             self.notify(describe_error(error, self.tz), severity="warning", markup=False)
         except OFFLINE:
             self.notify("Not connected: try again once reconnected.", severity="warning")
+        else:
+            return True
+        return False
 
     # -- quotes of replies -------------------------------------------------------------
 

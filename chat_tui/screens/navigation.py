@@ -4,33 +4,102 @@ and previous ones, the quick switcher, the room browser and the search view.
 
 A base of `ChatScreen`, kept apart so each module stays small: the screen supplies
 the drawing (`redraw_sidebar`, `redraw_users`, `note`).
+
+The keys are weechat's: Alt+1…9 the n-th room or conversation, Alt+A the next one
+with activity, Alt+Left/Right (and F5/F6) the previous and next. A terminal sends
+Alt+digit as ESC and the digit (xterm, tmux, screen), which Textual reads as the
+character macOS types for Option+digit (`¡™£¢∞§¶•ª`), so both mean Alt+digit here;
+Ctrl+X then a digit (or `a`) works in every terminal.
 """
 
 from __future__ import annotations
 
-from textual import on, work
+from typing import ClassVar
+
+from textual import events, on, work
+from textual.binding import Binding, BindingType
+from textual.keys import key_to_character
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
 from chat_core.names import name_key
 from chat_tui.conversation import Target
 from chat_tui.render import describe_error
+from chat_tui.screens.chord import ChordScreen
 from chat_tui.screens.message_actions import OFFLINE
 from chat_tui.screens.noticing import Noticing
 from chat_tui.screens.room_browser import RoomBrowser
 from chat_tui.screens.search import SearchView
 from chat_tui.screens.switcher import QuickSwitcher, destinations
+from chat_tui.widgets.chat_input import ALT_DIGITS, ChatInput
 from chat_tui.widgets.message_pane import MessagePane
 
 
 class Navigation(Noticing):
     """Opening, paging, switching, browsing and searching."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *[
+            Binding(
+                f"alt+{n},{ALT_DIGITS[n - 1]}",
+                f"jump({n})",
+                show=False,
+                id=f"chat.jump_{n}",
+                tooltip=f"Room or conversation number {n}",
+                priority=True,
+            )
+            for n in range(1, 10)
+        ],
+        Binding(
+            "alt+a",
+            "activity",
+            show=False,
+            id="chat.activity",
+            tooltip="The next room or conversation with unread messages",
+            priority=True,
+        ),
+        Binding(
+            "alt+right,f6",
+            "cycle(1)",
+            show=False,
+            id="chat.next_alt",
+            tooltip="Next room",
+            priority=True,
+        ),
+        Binding(
+            "alt+left,f5",
+            "cycle(-1)",
+            show=False,
+            id="chat.prev_alt",
+            tooltip="Previous room",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+x",
+            "chord",
+            show=False,
+            id="chat.chord",
+            tooltip="Then 1…9: that room; a: the next with activity",
+            priority=True,
+        ),
+    ]
+
     _showing: Target | None  # what the message pane holds (the screen's)
 
     def redraw_users(self) -> None:
         """Redraw the user list and the status bar (the screen's)."""
         raise NotImplementedError
+
+    @on(events.Mount)
+    def _alt_digits(self) -> None:
+        """The input line leaves Alt+digit's characters to the jumps that still have
+        them (a `[keys]` setting may give a jump other keys, and `£` back to typing)."""
+        bound = set()
+        for number, character in enumerate(ALT_DIGITS, 1):
+            keys = self.preferences.keys.get(f"chat.jump_{number}")
+            if keys is None or character in {key_to_character(k.strip()) for k in keys.split(",")}:
+                bound.add(character)
+        self.query_one(ChatInput).passed_on = frozenset(bound)
 
     # -- opening and paging --------------------------------------------------------
 
@@ -171,6 +240,33 @@ class Navigation(Noticing):
         targets = self.state.openable()
         if 0 < number <= len(targets):
             self.open_target(targets[number - 1])
+
+    def action_activity(self) -> None:
+        """Open the next room or conversation with unread messages: direct messages and
+        mentions first, then the others, each in sidebar order after the current one."""
+        targets = self.state.openable()
+        current = self.state.current
+        start = targets.index(current) + 1 if current in targets else 0
+        busy = []
+        for target in targets[start:] + targets[:start]:
+            conv = self.state.conversation(target)
+            if target != current and conv is not None and conv.unread:
+                busy.append((not (target.kind == "dm" or conv.mentions), target))
+        if not busy:
+            self.notify("Nothing unread elsewhere.")
+            return
+        self.open_target(min(busy, key=lambda pair: pair[0])[1])
+
+    def action_chord(self) -> None:
+        """Ctrl+X: wait for the next key (a digit: that room; `a`: activity)."""
+
+        def chosen(choice: int | str | None) -> None:
+            if isinstance(choice, int):
+                self.action_jump(choice)
+            elif choice == "activity":
+                self.action_activity()
+
+        self.app.push_screen(ChordScreen(), chosen)
 
     @work(exclusive=True, group="switch", exit_on_error=False)
     async def action_switch(self) -> None:

@@ -12,7 +12,6 @@ the terminal has lost the focus), each unless the user's preferences turn it off
 from __future__ import annotations
 
 from textual import on, work
-from textual.widgets import Input
 
 from chat_core.errors import ProtocolError
 from chat_tui.config import Preferences
@@ -31,8 +30,8 @@ class Noticing(ChatCommands):
 
     # -- typing -------------------------------------------------------------------------
 
-    @on(Input.Changed, "#input")
-    def _typed(self, event: Input.Changed) -> None:
+    @on(ChatInput.Changed, "#input")
+    def _typed(self, event: ChatInput.Changed) -> None:
         target = self.state.current
         editing = self.composing is not None and self.composing.kind == "edit"
         if not event.value or event.value.startswith("/") or target is None or editing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, tzinfo
 
+from rich.cells import cell_len
 from rich.rule import Rule
 from rich.text import Text
 from textual.widgets import Static
@@ -12,7 +13,7 @@ from chat_core import messages as m
 from chat_core.names import name_key
 from chat_tui.config import TIME_FORMAT
 from chat_tui.conversation import mentions
-from chat_tui.render import day_label, local_time, message_text
+from chat_tui.render import day_label, local_time, message_text, plain
 
 
 class MessageLine(Static):
@@ -66,7 +67,25 @@ class MessageLine(Static):
             width=self._width,
             time_format=self.time_format,
         )
-        self.update(text)
+        self.update(self._indented(text))
+
+    def _indented(self, text: Text) -> Text:
+        """The body's lines after its first start under the first one's text (past
+        the time and the sender), so a message of several lines reads as one."""
+        body = "" if self.message.deleted else plain(self.message.text)
+        whole = text.plain
+        start = whole.find(body, whole.index("\n") + 1 if self.message.reply_to else 0)
+        if "\n" not in body or start < 0:
+            return text
+        indent = " " * cell_len(whole[whole.rfind("\n", 0, start) + 1 : start])
+        out, done = text.blank_copy(), 0
+        for index in range(start, start + len(body)):
+            if whole[index] == "\n" and whole[index + 1 : index + 2] not in ("\n", ""):
+                out.append_text(text[done : index + 1])
+                out.append(indent)
+                done = index + 1
+        out.append_text(text[done:])
+        return out
 
     def on_resize(self) -> None:
         """Cut a reply's quote to the new width (it stays one line)."""

@@ -63,6 +63,23 @@ class RedisServer:
                         return
                 await asyncio.sleep(0.02)
 
+    async def command(self, *args: str) -> bytes:
+        """Send one command on a connection of its own; the first line of the answer
+        (`+OK`, `:3`, `-ERR …`)."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            words = [a.encode() for a in args]
+            writer.write(
+                b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
+            )
+            await writer.drain()
+            async with asyncio.timeout(STARTUP):
+                return await reader.readline()
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
     async def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.returncode is None:

@@ -97,6 +97,30 @@ async def test_a_broker_restart_loses_and_repeats_nothing(
             assert received(watcher) == ids, watcher.name
 
 
+async def test_killed_subscriptions_and_a_paused_broker_lose_and_repeat_nothing(
+    mysql_db: str, redis_server: RedisServer
+) -> None:
+    """The broker drops every subscriber (`CLIENT KILL TYPE pubsub`), then stops
+    answering for a while (`CLIENT PAUSE`): the nodes subscribe again and catch up
+    from MySQL, and every watcher still gets every message once, in order."""
+    async with cluster(mysql_db, redis_server.url, 2, request_rate=0) as (one, two):
+        watchers = [await register(one.port, "w1"), await register(two.port, "w2")]
+        senders = [await register(one.port, "s1"), await register(two.port, "s2")]
+        batches = [await asyncio.gather(*(send_all(s, "before") for s in senders))]
+        killed = await redis_server.command("CLIENT", "KILL", "TYPE", "pubsub")
+        assert killed.startswith(b":"), killed
+        assert int(killed[1:]) >= 2, killed  # each node's subscription at least
+        batches.append(await asyncio.gather(*(send_all(s, "unsubscribed") for s in senders)))
+        assert (await redis_server.command("CLIENT", "PAUSE", "1500", "ALL")) == b"+OK\r\n"
+        batches.append(await asyncio.gather(*(send_all(s, "paused") for s in senders)))
+        batches.append(await asyncio.gather(*(send_all(s, "after") for s in senders)))
+        ids = sorted(i for batch in batches for sent in batch for i in sent)
+        assert ids == list(range(ids[0], ids[0] + len(ids)))
+        for watcher in watchers:
+            await watcher.collect(m.Message, len(ids))
+            assert received(watcher) == ids, watcher.name
+
+
 async def console(server: ChatServer, line: str) -> str:
     return await run(CommandLine(Admin(server)), line)
 

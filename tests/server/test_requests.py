@@ -113,6 +113,30 @@ async def test_join_open_room_pending_room_and_errors(server: ChatServer) -> Non
     assert rooms["Blabla"].online == 2
 
 
+async def test_online_counts_follow_connections_joins_and_leaves(server: ChatServer) -> None:
+    async def online(client: Client, room: str) -> int:
+        rooms = {r.name: r for r in (await client.call(m.ListRooms)).rooms}
+        return int(rooms[room].online)
+
+    alice = await register(server.port, "alice")
+    bob = await register(server.port, "bob")
+    assert await online(alice, "Général") == 2
+    assert await online(alice, "Blabla") == 0
+    await bob.call(m.Join, room="Blabla")
+    assert await online(alice, "Blabla") == 1
+    second = await login(server.port, "bob")  # a second connection: still one user
+    assert await online(alice, "Blabla") == 1
+    await bob.call(m.Logout)
+    await bob.closed()
+    assert await online(alice, "Blabla") == 1  # the second connection is still there
+    await second.call(m.Leave, room="Blabla")
+    assert await online(alice, "Blabla") == 0
+    assert await online(alice, "Général") == 2
+    await second.call(m.Logout)
+    await second.closed()
+    assert await online(alice, "Général") == 1
+
+
 async def test_leave(server: ChatServer) -> None:
     alice = await register(server.port, "alice")
     bob = await register(server.port, "bob")

@@ -23,6 +23,7 @@ from chat_tui.config import Preferences, Settings
 from chat_tui.noticing import Clock
 from chat_tui.screens.chat import ChatScreen
 from chat_tui.screens.login import LoginScreen
+from chat_tui.widgets.chat_input import ChatInput
 from chat_tui.widgets.message_line import MessageLine
 from tests.helpers import PASSWORD, TIMEOUT, ManualClock
 
@@ -144,7 +145,7 @@ class Driver:
 
     async def type(self, line: str) -> None:
         """Type a line in the input and press Enter."""
-        field = self.chat.query_one("#input", Input)
+        field = self.chat.query_one(ChatInput)
         field.focus()
         field.value = line
         field.cursor_position = len(line)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import events
-from textual.widgets import Input
 
 from chat_core import messages as m
 from chat_srv.admin import Admin
@@ -71,7 +70,10 @@ async def test_a_pasted_block_is_one_message(server: ChatServer, config_dir: Pat
     bob = await register(server.port, "bob")
     async with drive(make_app(server.port, config_dir)) as ui:
         await ui.log_in("alice")
-        ui.chat.query_one(ChatInput).post_message(events.Paste("line one\r\nline two\nline 3\n"))
+        field = ui.chat.query_one(ChatInput)
+        field.post_message(events.Paste("line one\r\nline two\nline 3\n"))
+        await ui.wait(lambda: field.value == "line one\nline two\nline 3", "the pasted block")
+        await ui.pilot.press("enter")  # read, then sent
         got = await bob.event(m.Message, sender="alice")
         assert got.body == "line one\nline two\nline 3"
         await bob.sync()
@@ -230,8 +232,9 @@ async def test_commands_completion_and_input_history(server: ChatServer, config_
         assert notes(ui)[-1] == "unknown command /frobnicate (/help lists them)"
         await ui.type("/join")
         assert notes(ui)[-1] == "usage: /join ROOM"
-        field = ui.chat.query_one("#input", Input)
-        await ui.pilot.press(*"/jo", "tab", *"Bla", "tab")
+        field = ui.chat.query_one(ChatInput)
+        assert field.value == "/join"  # kept, to be put right
+        await ui.pilot.press("ctrl+u", *"/jo", "tab", *"Bla", "tab")
         assert field.value == "/join Blabla "
         await ui.pilot.press("ctrl+u", *"hi b", "tab")
         assert field.value == "hi bob "

@@ -66,6 +66,11 @@ def login_reply() -> m.LoginOk:
         ("/msg", Invalid("usage: /msg USER [TEXT]")),
         ("/rooms now", Invalid("usage: /rooms")),
         ("/dance", Invalid("unknown command /dance (/help lists them)")),
+        ("/who\nis here?", Invalid("usage: /who")),
+        ("/etc/hosts:\n127.0.0.1", Invalid("unknown command /etc/hosts: (/help lists them)")),
+        ("//etc/hosts:\n127.0.0.1", Command("say", text="/etc/hosts:\n127.0.0.1")),
+        ("see:\n/join x", Command("say", text="see:\n/join x")),
+        ("/me waves\nand smiles", Command("/me", text="waves\nand smiles")),
     ],
 )
 def test_parse(line: str, expected: Command | Invalid | None) -> None:
@@ -91,6 +96,10 @@ def test_parse(line: str, expected: Command | Invalid | None) -> None:
         ("/join gé", (6, ["Général"])),
         ("/msg B", (5, ["bob", "Bruno"])),
         ("hello @b", (6, ["@bob", "@Bruno"])),
+        ("b", (0, ["bob:", "Bruno:"])),
+        ("@b", (0, ["@bob", "@Bruno"])),
+        ("hi al", (3, ["alice"])),
+        ("first line\nal", (11, ["alice"])),
         ("/who x", (5, [])),
         ("hi z", (3, [])),
     ],

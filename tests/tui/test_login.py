@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
+from textual import events
 from textual.widgets import Input, Static
 
 from chat_core import messages as m
 from chat_srv.admin import Admin
 from chat_srv.server import ChatServer
 from chat_tui.conversation import Target
+from chat_tui.messages import LoginRequested
 from chat_tui.render import local_time
 from chat_tui.screens.login import LoginScreen
 from tests.helpers import PASSWORD, register, running_server
+from tests.tui.fakes import ReplayClient
 from tests.tui.helpers import drive, make_app, screen_text
 
 
@@ -145,3 +149,36 @@ async def test_a_banned_user_is_told_why(server: ChatServer, config_dir: Path) -
         await ui.login_form("dave", PASSWORD, register=False)
         await ui.settle()
         assert login_error(ui.app.screen) == "This account is banned: insults."
+
+
+BURST = (*"bob", "tab", *"bobpass12", "enter")
+"""A password manager's auto-type: the name, Tab, the password, Enter."""
+
+
+def login_requests(seen: Sequence[object]) -> list[LoginRequested]:
+    found: list[LoginRequested] = []
+    for message in seen:
+        if isinstance(message, LoginRequested) and message not in found:
+            found.append(message)
+    return found
+
+
+async def test_a_burst_typed_as_the_screen_appears_lands_in_its_fields(config_dir: Path) -> None:
+    async with drive(make_app(7878, config_dir, client_factory=ReplayClient)) as ui:
+        await ui.pilot.pause()
+        ui.app.push_screen(LoginScreen(address="127.0.0.1:7878"))
+        await ui.pilot.press(*BURST)
+        await ui.wait(lambda: login_requests(ui.seen), "the login")
+        [request] = login_requests(ui.seen)
+        assert (request.host, request.user, request.password) == ("127.0.0.1", "bob", "bobpass12")
+
+
+async def test_a_burst_faster_than_the_fields_never_shows_the_password(config_dir: Path) -> None:
+    async with drive(make_app(7878, config_dir, client_factory=ReplayClient)) as ui:
+        await ui.pilot.pause()
+        assert isinstance(ui.app.screen, LoginScreen)
+        for key in BURST:  # all at once, as the terminal delivers them
+            ui.app.post_message(events.Key(key, {"tab": "\t", "enter": "\r"}.get(key, key)))
+        await ui.wait(lambda: login_requests(ui.seen), "the login")
+        [request] = login_requests(ui.seen)
+        assert (request.user, request.password) == ("bob", "bobpass12")

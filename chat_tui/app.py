@@ -271,7 +271,7 @@ class ChatApp(App[None]):
         try:
             while self.session is session:
                 attempt += 1
-                self._status(f"connection lost; reconnecting (attempt {attempt})…")
+                self._status(f"reconnecting (attempt {attempt})…")  # the ⚠ says it is lost
                 wait = delay
                 try:
                     client, reply = await self._open_session(

@@ -273,6 +273,8 @@ def describe_error(error: ProtocolError, tz: tzinfo | None) -> str:
         return f"Not allowed: {plain(error.message)}."
     if code == ErrorCode.NO_SUCH_MESSAGE:
         return "That message is gone (or was never one you can see)."
+    if code == ErrorCode.INTERNAL:
+        return "The server failed to do that (an error on its side); try again later."
     return plain(error.message[:1].upper() + error.message[1:]) + "."
 
 
@@ -293,13 +295,46 @@ DISCONNECT_TITLES = {
 }
 
 
-# What the server's words for each reason start with, when they only say it again
-# before the reason: `you are kicked: spam` under the title `You were kicked`.
-_SAID_AGAIN = {
-    DisconnectReason.KICKED: ("you are kicked",),
-    DisconnectReason.BANNED: ("you are banned", "banned"),
-    DisconnectReason.KILLED: ("disconnected by the administrator",),
+# The server's words for some disconnections, said here once, as a title: the whole
+# words (`you were not reading fast enough`), or what comes before `: ` (the reason
+# follows) or `; ` (what to do follows), as in `you are kicked: spam`.
+_SAID_AS = {
+    DisconnectReason.KICKED: {"you are kicked": "You were kicked"},
+    DisconnectReason.BANNED: {
+        "you are banned": "You were banned",
+        "banned": "This address is banned",
+        "this address is banned": "This address is banned",
+    },
+    DisconnectReason.KILLED: {
+        "disconnected by the administrator": "An administrator closed your session"
+    },
+    DisconnectReason.SLOW_CONSUMER: {
+        "you were not reading fast enough": "Disconnected: too slow to read"
+    },
+    DisconnectReason.IDLE: {"no login in time": "Disconnected: no login in time"},
+    DisconnectReason.PROTOCOL_ERROR: {
+        "the server is full": "The server is full",
+        "too many connections from your address": "Too many connections from your address",
+        "too many requests": "Disconnected: too many requests",
+        "too many requests: flooding": "Disconnected: too many requests",
+    },
 }
+
+
+def _said_once(reason: DisconnectReason, said: str) -> tuple[str, str]:
+    """A title for the server's words `said`, and what they add to it."""
+    known = _SAID_AS.get(reason, {})
+    title = DISCONNECT_TITLES.get(reason, "Disconnected")
+    whole = said.rstrip(".").lower()
+    if whole == title.lower():
+        return title, ""
+    if whole in known:
+        return known[whole], ""
+    for separator, lead in ((": ", "Reason: "), ("; ", "")):
+        head, found, rest = said.partition(separator)
+        if found and head.lower() in known and rest.strip():
+            return known[head.lower()], lead + rest.strip()
+    return title, said
 
 
 def describe_disconnect(
@@ -308,13 +343,7 @@ def describe_disconnect(
     """A `disconnect` event as a title and a sentence that does not say the title
     again (`""` when the server's words only do), with a kick's end in local time,
     from `now` (the server's time, in ms; None: this machine's)."""
-    title = DISCONNECT_TITLES.get(event.reason, "Disconnected")
-    said = plain(event.text).strip()
-    head, colon, reason = said.partition(": ")
-    if colon and head.lower() in _SAID_AGAIN.get(event.reason, ()):
-        said = f"Reason: {reason.strip()}"
-    elif said.rstrip(".").lower() == title.lower():
-        said = ""
+    title, said = _said_once(event.reason, plain(event.text).strip())
     text = said[:1].upper() + said[1:]
     if event.until is not None:
         words = until_words(event.until, tz, now)

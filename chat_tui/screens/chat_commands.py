@@ -19,7 +19,8 @@ from chat_core.names import name_key
 from chat_tui.commands import Command
 from chat_tui.config import Preferences
 from chat_tui.conversation import Note, Target
-from chat_tui.screens.message_actions import MessageActions
+from chat_tui.render import describe_error
+from chat_tui.screens.message_actions import OFFLINE, MessageActions
 from chat_tui.session import ChatSession
 from chat_tui.state import ChatState
 from chat_tui.widgets.message_pane import Extras, MessagePane
@@ -141,12 +142,18 @@ class ChatCommands(MessageActions):
             await self.query_one(MessagePane).show_waiting()
 
     async def join(self, room: str) -> None:
+        """Join `room` (or ask to) and open it once a member: from `/join`, the quick
+        switcher or the room browser. A refusal, or no connection, is said in the pane."""
         try:
             state = await self.session.join(room)
         except ProtocolError as error:
             if error.code != ErrorCode.ALREADY_MEMBER:
-                raise
+                await self.note(describe_error(error, self.tz))
+                return
             state = m.MEMBER
+        except OFFLINE:
+            await self.note("Not connected: try again once reconnected.")
+            return
         self.redraw_sidebar()
         target = Target.room(room)
         conv = self.state.conversation(target)

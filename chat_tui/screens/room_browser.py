@@ -16,7 +16,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from chat_core import messages as m
-from chat_tui.render import plain
+from chat_tui.render import plain, safe
 
 STATES = {
     m.MEMBER: ("joined", "green"),
@@ -25,7 +25,8 @@ STATES = {
 
 
 def room_entry(room: m.RoomInfo) -> RenderableType:
-    """`# name   open · 3 online   joined`, and the topic under it (one line) if set."""
+    """`# name   open · 3 online   joined`, and the topic under it (one line) if set; the
+    name and the topic with their invisible characters shown (`<U+202E>`)."""
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(no_wrap=True)
@@ -33,7 +34,7 @@ def room_entry(room: m.RoomInfo) -> RenderableType:
     kind = "needs approval" if room.approval else "open"
     state, style = STATES.get(room.state, ("", ""))
     grid.add_row(
-        Text("# " + room.name),
+        Text.assemble("# ", safe(room.name)),
         Text(kind if room.online is None else f"{kind} · {room.online} online", style="dim"),
         Text(state, style=style),
     )

@@ -100,7 +100,6 @@ class MessagePane(VerticalScroll, can_focus=True):
     MessagePane > MoreBelow {
         dock: bottom;
         width: auto;
-        offset-x: 1;
         padding: 0 1;
         background: $accent;
         color: $text;
@@ -272,6 +271,7 @@ class MessagePane(VerticalScroll, can_focus=True):
             self.scroll_end(animate=False)
 
     def _count_below(self, added: int) -> None:
+        """Count `added` more messages below (0: none are, back at the bottom)."""
         self._below = self._below + added if added else 0
         self._more.update(f"more below ↓ {self._below}")
         self._more.set_class(self._below > 0, "-shown")
@@ -342,7 +342,7 @@ class MessagePane(VerticalScroll, can_focus=True):
                 self._first = self._first or first
                 await self._mount_rows(rows)
                 if below:
-                    self._count_below(self._below + len(new))
+                    self._count_below(len(new))
             await self._sync_waiting(extras.waiting)
 
     async def prepend(self, messages: Sequence[m.Message]) -> None:
@@ -486,8 +486,9 @@ class MessagePane(VerticalScroll, can_focus=True):
 
     @property
     def at_bottom(self) -> bool:
-        """Whether the last row is in view."""
-        return self.scroll_y >= self.max_scroll_y
+        """Whether the last row is in view (always, when every row fits: the offset is
+        then below zero while following the bottom)."""
+        return self.max_scroll_y <= 0 or self.scroll_y >= self.max_scroll_y
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Ask for older messages when the user scrolls to the very top, for newer ones

@@ -1,6 +1,7 @@
 """The user list: the members of the current room, online first; those away dimmed,
-with their away message. While the connection is down it is dimmed and says
-`(offline)`: who is online is not known then.
+with their away message, under a title that counts them (`Users 3/5`: three of five
+online). While the connection is down it is dimmed and says `(offline)`: who is
+online is not known then.
 
 Picking a name posts `UserList.Chosen`, which the screen turns into a direct
 conversation with that user.
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.color import Color
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -57,6 +59,26 @@ class UserList(OptionList):
         self._users: list[m.UserInfo] = []
         self._stale = False
 
+    def on_mount(self) -> None:
+        """Draw the top edge, where the title is, in the colours of the theme."""
+        self._top_edge()
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._top_edge())
+
+    def on_focus(self) -> None:
+        """The top edge lights up with the left one."""
+        self._top_edge()
+
+    def on_blur(self) -> None:
+        """The top edge dims with the left one."""
+        self._top_edge()
+
+    def _top_edge(self) -> None:
+        # The screen's styles give the list a left edge only, and a title shows in a
+        # top edge: one the same as the left, focused or not.
+        colours = self.app.get_css_variables()
+        colour = colours["border" if self.has_focus else "border-blurred"]
+        self.styles.border_top = ("vkey", Color.parse(colour))
+
     @property
     def stale(self) -> bool:
         """Whether the list may be out of date (the connection is down): dimmed, under
@@ -80,8 +102,8 @@ class UserList(OptionList):
         self.set_options(options)
         self._names = {name_key(user.name): user.name for user in ordered}
         online = sum(user.online for user in ordered)
-        title = f"Users {online}/{len(ordered)}" if ordered else "Users"
-        self.border_title = title + (" (offline)" if self._stale else "")
+        known = ordered and not self._stale  # offline: who is online is not known
+        self.border_title = f"Users {online}/{len(ordered)}" if known else "Users"
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Tell the screen which user was picked."""

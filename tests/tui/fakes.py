@@ -178,3 +178,88 @@ class SearchReplayClient(ReplayClient):
         if kind is m.Search:
             return cast(R, m.SearchOk(messages=FOUND, more=True))
         return await super().request(kind, result, **fields)
+
+
+BUSY = [
+    (10, "bob", "who has the key to the server room?"),
+    (11, "carol", "dave had it yesterday"),
+    (12, "dave", "it is on the hook by the door"),
+    (13, "alice", "found it, thanks"),
+    (14, "bob", "the tests pass on the staging box"),
+    (15, "carol", "all of them?"),
+    (16, "bob", "all but the slow one, which times out"),
+    (17, "dave", "that one always does on staging"),
+    (18, "alice", "I will raise its timeout"),
+    (19, "carol", "lunch at noon, anyone?"),
+    (20, "bob", "yes, the usual place"),
+    (21, "dave", "count me in"),
+    (22, "carol", "booked a table for four"),
+    (23, "bob", "the release notes need a line about the search"),
+    (24, "alice", "I am writing it now"),
+    (25, "carol", "and one about the new rooms"),
+    (26, "dave", "Comptabilité asked again about the numbers"),
+    (27, "bob", "they are in the shared folder"),
+    (28, "carol", "I sent them the link"),
+    (29, "dave", "they say thanks"),
+    (30, "bob", "tagging 2.0 in five minutes"),
+    (31, "alice", "go ahead"),
+    (32, "carol", "fingers crossed"),
+    (33, "bob", "tagged"),
+    (34, "dave", "the build is running"),
+    (35, "carol", "green!"),
+    (36, "bob", "packages are up"),
+    (37, "alice", "announcing it in Blabla"),
+    (38, "dave", "well done, everyone"),
+    (39, "carol", "cake on Friday then"),
+    (40, "bob", "I will bring it"),
+    (41, "dave", "back to the tickets"),
+    (42, "alice", "the search is slow on big rooms"),
+    (43, "carol", "how slow?"),
+    (44, "alice", "a second on the oldest ones"),
+    (45, "bob", "the index should help"),
+    (46, "dave", "it is in 2.1"),
+    (47, "carol", "then 2.1 it is"),
+    (48, "alice", "I will open a ticket"),
+    (49, "bob", "meeting at eleven, same room"),
+    (50, "dave", "I will be five minutes late"),
+    (51, "carol", "noted"),
+]
+"""A busy morning in Général after GENERAL, a minute apart from 09:16 to 09:57, for
+`BusyReplayClient`."""
+
+
+class BusyReplayClient(ReplayClient):
+    """The same, with a longer history in Général (more than a screen, even a large one)."""
+
+    def page(self) -> list[m.Message]:
+        """The history of Général, and the busy morning after it."""
+        busy = [
+            m.Message(msg_id=i, ts=at(3, 9, 6 + i), sender=who, body=body, room="Général")
+            for i, who, body in BUSY
+        ]
+        return [*super().page(), *busy]
+
+
+class UnreadReplayClient(BusyReplayClient):
+    """The same, with the newest 20 messages of the others in Général unread."""
+
+    async def request(self, kind: type[m.Request], result: type[R], **fields: Any) -> R:
+        """The fixed answers, with Général's unread count."""
+        answer: m.Ok = await super().request(kind, result, **fields)
+        if isinstance(answer, m.LoginOk):
+            rooms = [
+                msgspec.structs.replace(room, unread=20, last_msg_id=51)
+                if room.name == "Général"
+                else room
+                for room in answer.rooms
+            ]
+            answer = msgspec.structs.replace(answer, rooms=rooms)
+        return cast(R, answer)
+
+
+class StuckClient(ReplayClient):
+    """A client that never connects: the server stays out of reach."""
+
+    async def connect(self) -> None:
+        """Wait for ever (until the app ends)."""
+        await asyncio.Event().wait()

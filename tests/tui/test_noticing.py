@@ -156,7 +156,7 @@ async def test_away_and_back_are_seen_by_the_others(server: ChatServer, config_d
         await bob.call(m.SetStatus, away=True, text="[bold]in a meeting[/]")
         users = ui.chat.query_one(UserList)
         await ui.wait(lambda: "◐ bob" in rendered(users), "bob away in the list")
-        assert rendered(users).split("\n")[1] == "◐ bob [bold]in"  # one line, not markup
+        assert rendered(users).split("\n")[2] == "◐ bob [bold]in"  # one line, not markup
         await ui.type("/msg bob")
         await ui.wait(lambda: bar.title.startswith("@bob"), "the conversation")
         assert bar.title == "@bob  (away: [bold]in a meeting[/])"

@@ -9,13 +9,15 @@ import functools
 from datetime import UTC, timedelta
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason
 from chat_srv.admin import Admin
 from chat_srv.server import ChatServer
-from chat_tui.render import describe_disconnect, local_time, until_words
+from chat_srv.session import Connection
+from chat_tui.render import describe_disconnect, disconnect_summary, local_time, until_words
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.login import LoginScreen
 from chat_tui.widgets.message_pane import WaitingLine
@@ -47,6 +49,59 @@ def test_goodbyes_do_not_say_their_title_twice() -> None:
         reason=DisconnectReason.KILLED, text="disconnected by the administrator: go home"
     )
     assert describe_disconnect(killed, UTC)[1] == "Reason: go home"
+
+
+R = DisconnectReason
+
+
+@pytest.mark.parametrize(
+    ("reason", "said", "summary"),
+    [
+        (R.SLOW_CONSUMER, "you were not reading fast enough", "Disconnected: too slow to read."),
+        (R.IDLE, "no login in time", "Disconnected: no login in time."),
+        (R.SHUTDOWN, "the server is shutting down", "The server is shutting down."),
+        (
+            R.KILLED,
+            "disconnected by the administrator: bye",
+            "An administrator closed your session. Reason: bye",
+        ),
+        (R.BANNED, "you are banned: spam", "You were banned. Reason: spam"),
+        (R.BANNED, "banned: spam", "This address is banned. Reason: spam"),
+        (R.BANNED, "this address is banned: spam", "This address is banned. Reason: spam"),
+        (
+            R.PROTOCOL_ERROR,
+            "the server is full; try again later",
+            "The server is full. Try again later",
+        ),
+        (
+            R.PROTOCOL_ERROR,
+            "too many connections from your address",
+            "Too many connections from your address.",
+        ),
+        (R.PROTOCOL_ERROR, "too many requests: flooding", "Disconnected: too many requests."),
+        (
+            R.PROTOCOL_ERROR,
+            "a frame took too long to arrive",
+            "Disconnected: protocol error. A frame took too long to arrive",
+        ),
+    ],
+)
+def test_each_goodbye_of_the_server_says_its_thing_once(
+    reason: DisconnectReason, said: str, summary: str
+) -> None:
+    goodbye = m.Disconnect(reason=reason, text=said)
+    assert disconnect_summary(*describe_disconnect(goodbye, UTC)) == summary
+
+
+async def test_too_slow_to_read_is_said_once(server: ChatServer, config_dir: Path) -> None:
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        (mine,) = [c for c in server.hub.connections if getattr(c, "user", None)]
+        assert isinstance(mine, Connection)
+        mine._drop_slow()  # the server gives up on a client that does not keep up
+        await ui.wait(lambda: ui.toasts(), "the goodbye")
+        assert [t.message for t in ui.toasts()] == ["Disconnected: too slow to read."]
+        await ui.wait(lambda: ui.chat.query_one(StatusBar).online, "the reconnection")
 
 
 async def test_a_kick_says_why_and_for_how_long_to_the_second(
@@ -116,7 +171,7 @@ async def test_an_outage_shows_what_waits_and_that_the_users_are_not_known(
             await later.aclose()
             status = ui.chat.query_one(StatusBar)
             await ui.wait(lambda: not status.online, "the lost connection")
-            assert rendered(users).startswith("(offline)")
+            assert rendered(users).startswith("Users\n(offline)")  # no count: not known
             assert users.has_class("-stale")
             await ui.type("typed while offline")
             waiting = ui.chat.query(WaitingLine)

@@ -210,3 +210,25 @@ async def test_names_query_part_and_clear(server: ChatServer, config_dir: Path) 
         assert "blabla" not in ui.app.session.state.rooms
         await go(ui, "Général")
         assert [line.split(" ", 2)[2] for line in ui.lines()] == ["after the clear"]
+
+
+async def test_more_below_counts_each_message_once(server: ChatServer, config_dir: Path) -> None:
+    bob = await register(server.port, "bob")
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        pane = ui.chat.query_one(MessagePane)
+        more = pane.query_one(MoreBelow)
+        for n in range(30):  # at the bottom, from an empty room to more than a screen
+            await bob.call(m.Send, room="Général", body=f"filler {n}")
+        await ui.wait(lambda: len(ui.lines()) == 30, "a screenful and more")
+        await ui.settle()
+        assert pane.at_bottom
+        assert not more.display  # followed: nothing is below
+        await ui.pilot.press("pageup")
+        await ui.wait(lambda: not pane.at_bottom, "scrolled up")
+        for n in range(3):  # one at a time
+            await bob.call(m.Send, room="Général", body=f"below {n}")
+            await ui.wait(lambda: len(ui.lines()) == 31 + n, "the message")  # noqa: B023
+        await ui.settle()
+        assert str(more.content) == "more below ↓ 3"
+        assert more.region.x == pane.content_region.x  # over the start of the line, not in it

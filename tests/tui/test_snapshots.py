@@ -1,7 +1,9 @@
 """Snapshots of the login screen, the chat screen and the kick modal, at two sizes; of
 messages that changed, a selected message and a reply being written; of topics,
 mention counts, away users and typing; of the search view and the quick switcher;
-of the chat screen in small terminals; of links in messages.
+of the chat screen in small terminals; of links in messages; of a room opened at its
+first unread message, of messages counted below while scrolled up, of an outage (a
+message waiting to be sent, the users not known), and of who joins and leaves.
 
 The app runs against `ReplayClient` (fixed names, times and messages, UTC), with
 the cursor not blinking, so each picture is the same on every run.
@@ -14,22 +16,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from chat_core import messages as m
 from chat_tui.app import ChatApp
+from chat_tui.client import ChatClient
 from chat_tui.screens.disconnect import DisconnectScreen
 from chat_tui.screens.search import SearchView
 from chat_tui.screens.switcher import QuickSwitcher
+from chat_tui.widgets.message_line import SystemLine
+from chat_tui.widgets.message_pane import MessagePane, MoreBelow, NewMarker, WaitingLine
+from chat_tui.widgets.status_bar import StatusBar
+from chat_tui.widgets.user_list import UserList
 from tests.helpers import PASSWORD, TIMEOUT
 from tests.tui.fakes import (
     KICK,
+    BusyReplayClient,
     ChangedReplayClient,
     NoticingReplayClient,
     ReplayClient,
     SearchReplayClient,
+    StuckClient,
+    UnreadReplayClient,
     at,
 )
 from tests.tui.helpers import make_app
@@ -199,3 +210,113 @@ def test_links(snap_compare: SnapCompare, config_dir: Path) -> None:
     """Web addresses underlined (and links, in the terminals that have them)."""
     app = replay_app(config_dir, LinkReplayClient)
     assert snap_compare(app, terminal_size=(80, 24), run_before=logged_in)
+
+
+# -- the pane as an IRC user reads it ---------------------------------------------------------
+
+
+async def at_the_marker(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    pane = pilot.app.screen.query_one(MessagePane)
+    await until(pilot, lambda: bool(pane.query(NewMarker)))
+    marker = pane.query_one(NewMarker)
+    await until(pilot, lambda: marker.region.y == pane.content_region.y or pane.at_bottom)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_new_messages_marker(
+    snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]
+) -> None:
+    """Général opened with 20 messages unread: a red `new messages` line above the first
+    of them, at the top of the pane when they do not all fit below it."""
+    app = replay_app(config_dir, UnreadReplayClient)
+    assert snap_compare(app, terminal_size=size, run_before=at_the_marker)
+
+
+async def more_below(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    assert isinstance(app.client, ReplayClient)
+    pane = app.screen.query_one(MessagePane)
+    await until(pilot, lambda: pane.at_bottom and pane.max_scroll_y > 0)
+    await pilot.press("pageup")
+    await until(pilot, lambda: not pane.at_bottom)
+    await pilot.pause()
+    for msg_id, (hour, minute), who, body in [
+        (52, (9, 58), "carol", "the release notes are up"),
+        (53, (9, 59), "bob", "thanks, reading them"),
+        (54, (10, 0), "dave", "one typo in the title"),
+    ]:
+        message = m.Message(msg_id=msg_id, ts=at(3, hour, minute), sender=who, body=body)
+        app.client.push(msgspec.structs.replace(message, room="Général"))
+    more = pane.query_one(MoreBelow)
+    await until(pilot, lambda: str(more.content) == "more below ↓ 3" and more.display)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_more_below(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """Scrolled up while three messages arrive: `more below ↓ 3` at the bottom."""
+    app = replay_app(config_dir, BusyReplayClient)
+    assert snap_compare(app, terminal_size=size, run_before=more_below)
+
+
+def outage_app(config_dir: Path) -> ChatApp:
+    """The replayed session, whose connection, once closed, never comes back."""
+    made: list[ChatClient] = []
+
+    def factory(host: str, port: int) -> ChatClient:
+        made.append(StuckClient(host, port) if made else ReplayClient(host, port))
+        return made[-1]
+
+    return make_app(7878, config_dir, user="alice", client_factory=factory)
+
+
+async def offline(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    assert app.client is not None
+    await app.client.close()  # the connection drops; every reconnection hangs
+    status = app.screen.query_one(StatusBar)
+    await until(pilot, lambda: not status.online)
+    await pilot.press(*"anyone seen the release notes?", "enter")
+    screen = app.screen
+    await until(pilot, lambda: bool(screen.query(WaitingLine)))
+    await until(pilot, lambda: screen.query_one(UserList).stale)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_offline(snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]) -> None:
+    """The connection lost: the top bar says so, a message typed meanwhile waits at the
+    bottom, dimmed, and the user list is dimmed under `(offline)`."""
+    assert snap_compare(outage_app(config_dir), terminal_size=size, run_before=offline)
+
+
+async def joins(pilot: Pilot[Any]) -> None:
+    await logged_in(pilot)
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    assert isinstance(app.client, ReplayClient)
+    for event in [
+        m.Member(room="Général", user="frank", joined=True),
+        m.Presence(user="frank", online=True),
+        m.Message(msg_id=10, ts=at(3, 9, 16), sender="frank", body="hello!", room="Général"),
+        m.Member(room="Général", user="eve", joined=False),
+    ]:
+        app.client.push(event)
+    screen = app.screen
+    await until(pilot, lambda: len(screen.query(SystemLine)) == 2)
+    await until(pilot, lambda: "frank" in str(screen.query_one(UserList).get_option_at_index(3)))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_joins_and_leaves(
+    snap_compare: SnapCompare, config_dir: Path, size: tuple[int, int]
+) -> None:
+    """frank joins Général (and is in its users) and says hello; eve leaves it."""
+    assert snap_compare(replay_app(config_dir), terminal_size=size, run_before=joins)

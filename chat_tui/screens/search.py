@@ -28,7 +28,7 @@ from textual.widgets.option_list import Option
 from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.names import name_key
-from chat_tui.render import describe_error, first_line, local_time, name_colour
+from chat_tui.render import describe_error, first_line, local_time, name_colour, safe
 
 Searcher = Callable[[str, int | None], Awaitable[tuple[list[m.Message], bool]]]
 """(query, before) -> a page of matches, newest first, and whether older ones match."""
@@ -96,9 +96,9 @@ def result_entry(
     highlighted."""
     when = local_time(message.ts, tz)
     head = Text.assemble(
-        (where(message, me), "bold"),
+        safe(where(message, me), "bold"),
         (f"  {when.day} {when:%b %Y %H:%M}  ", "dim"),
-        (message.sender, f"bold {name_colour(message.sender)}"),
+        safe(message.sender, f"bold {name_colour(message.sender)}"),
     )
     body = highlighted(first_line(message.text, 500), terms)
     if message.action:

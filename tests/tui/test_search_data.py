@@ -44,3 +44,11 @@ def test_a_result_says_where_when_and_who() -> None:
     assert where(m.Message(msg_id=6, ts=TS, sender="bob", body="psst", to="alice"), "alice") == (
         "@bob"
     )
+
+
+def test_names_in_a_result_show_their_invisible_characters() -> None:
+    """A name from before the server checked names may hold a bidi override."""
+    message = m.Message(msg_id=7, ts=TS, sender="bo\u202eb", body="x\u200by", room="R\u200eoom")
+    head, body = result_entry(message, me="alice", tz=UTC, terms=[]).renderables
+    assert str(head) == "#R<U+200E>oom  3 Jun 2025 09:05  bo<U+202E>b"
+    assert str(body) == "  x<U+200B>y"

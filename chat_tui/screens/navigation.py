@@ -296,7 +296,11 @@ class Navigation(Noticing):
         """Browse every room; join (or open) the one chosen."""
         try:
             rooms = await self.session.list_rooms()
-        except (ProtocolError, *OFFLINE):
+        except ProtocolError as error:
+            await self.note(f"No room list: {describe_error(error, self.tz)}")
+            return
+        except OFFLINE:
+            await self.note("Not connected: try again once reconnected.")
             return
         chosen = await self.app.push_screen_wait(RoomBrowser(rooms))
         if chosen is not None:

@@ -106,6 +106,16 @@ async def test_a_join_from_the_browser_while_offline_says_so(
         await ui.wait(lambda: "Not connected: try again once reconnected." in notes(ui), "the note")
 
 
+async def test_the_room_browser_offline_says_so(server: ChatServer, config_dir: Path) -> None:
+    async with drive(make_app(server.port, config_dir)) as ui:
+        await ui.log_in("alice")
+        assert ui.app.client is not None
+        await ui.app.client.close()
+        await ui.pilot.press("ctrl+o")
+        await ui.wait(lambda: "Not connected: try again once reconnected." in notes(ui), "the note")
+        assert not isinstance(ui.app.screen, RoomBrowser)
+
+
 async def test_room_names_in_the_browser_show_their_invisible_characters(
     server: ChatServer, config_dir: Path
 ) -> None:

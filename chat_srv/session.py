@@ -82,7 +82,9 @@ class Connection(asyncio.Protocol):
         self._raw: asyncio.Transport | None = None  # the TCP transport, from accept
         self._transport: asyncio.Transport | None = None  # frames: TCP, or TLS over it
         # Requests in order, refusals to answer in their place, and a last goodbye.
-        self._inbox: deque[m.Request | ProtocolError | m.Disconnect] = deque()
+        # A list, not a deque: an empty deque takes 760 bytes, a list 56, and this one
+        # holds at most _MAX_QUEUED_REQUESTS items (popping the first moves fewer than 1 KiB).
+        self._inbox: list[m.Request | ProtocolError | m.Disconnect] = []
         self._worker: asyncio.Task[None] | None = None
         self._out: list[bytes] = []  # frames queued in this loop iteration
         # Whole frames the socket would not take yet; made only for a reader that lags.
@@ -320,7 +322,7 @@ class Connection(asyncio.Protocol):
         inbox = self._inbox
         try:
             while inbox and not self._closing:
-                item = inbox.popleft()
+                item = inbox.pop(0)
                 if isinstance(item, ProtocolError):
                     self.deliver(m.encode(m.ErrorReply.from_exception(item)))
                 elif isinstance(item, m.Disconnect):
@@ -328,7 +330,7 @@ class Connection(asyncio.Protocol):
                 elif isinstance(item, m.Send | m.Dm):
                     pending: list[Awaitable[m.Reply]] = [service.submit(self, item)]
                     while inbox and isinstance(nxt := inbox[0], m.Send | m.Dm):
-                        inbox.popleft()
+                        del inbox[0]
                         pending.append(service.submit(self, nxt))
                     for awaitable in pending:
                         self._reply(await awaitable)

@@ -173,6 +173,7 @@ class ChatScreen(Navigation):
         status = self.query_one(StatusBar)
         status.connection, status.online = text, online
         self.query_one(UserList).stale = not online
+        self.redraw_users()  # who is online is not known while offline
 
     def redraw_sidebar(self) -> None:
         """Redraw the sidebar from the state."""
@@ -254,7 +255,8 @@ class ChatScreen(Navigation):
         self.query_one(UserList).show(users)
         title = current.label if current is not None else "no room open"
         conv = state.conversation(current) if current is not None else None
-        if current is not None and current.kind == "room" and users:
+        known = self.query_one(StatusBar).online
+        if current is not None and current.kind == "room" and users and known:
             title += f"  ({sum(user.online for user in users)} online)"
         elif current is not None and (away := state.away_text(current.name)) is not None:
             title += f"  (away{': ' + away if away else ''})"  # the bar escapes it

@@ -167,11 +167,13 @@ async def test_an_outage_shows_what_waits_and_that_the_users_are_not_known(
             await ui.log_in("alice", register=False)
             users = ui.chat.query_one(UserList)
             assert "(offline)" not in rendered(users)
+            status = ui.chat.query_one(StatusBar)
+            assert status.title == "#Général  (2 online)"
             gate.clear()
             await later.aclose()
-            status = ui.chat.query_one(StatusBar)
             await ui.wait(lambda: not status.online, "the lost connection")
             assert rendered(users).startswith("Users\n(offline)")  # no count: not known
+            assert status.title == "#Général"  # nor in the bar
             assert users.has_class("-stale")
             await ui.type("typed while offline")
             waiting = ui.chat.query(WaitingLine)
@@ -188,6 +190,7 @@ async def test_an_outage_shows_what_waits_and_that_the_users_are_not_known(
             gate.set()
             await ui.wait(lambda: status.online, "the reconnection")
             await ui.wait(lambda: ui.lines(), "the conversation's history")
+            assert status.title == "@bob"
             assert [line.split(" ", 2)[2] for line in ui.lines()] == ["from before"]
             assert not users.has_class("-stale")
             assert "(offline)" not in rendered(users)

@@ -29,13 +29,6 @@ async def timed(db_path: str, clock: ManualClock) -> AsyncIterator[ChatServer]:
         yield running
 
 
-@pytest.fixture
-async def both(any_db: str) -> AsyncIterator[ChatServer]:
-    """A server on each backend."""
-    async with running_server(any_db, request_rate=0) as running:
-        yield running
-
-
 async def console(server: ChatServer, line: str) -> str:
     return await run(CommandLine(Admin(server)), line)
 

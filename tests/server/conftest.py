@@ -1,5 +1,5 @@
-"""The end-to-end servers: each test given `server`, `unlimited_server` or `both` also
-runs against a cluster, unless it is marked `single_node`; `cluster_bug(reason)`
+"""The end-to-end servers: each test given `server`, `unlimited_server`, `both` or
+`timed` also runs against a cluster, unless it is marked `single_node`; `cluster_bug(reason)`
 says its `[cluster]` variant fails for a known reason (a strict xfail).
 
 `[cluster]` is three nodes on a fresh MariaDB database and a private Redis, behind a
@@ -21,17 +21,16 @@ from chat_srv.server import ChatServer
 from tests.cluster.conftest import RedisServer, cluster
 from tests.databases import mysql_database, mysql_server_url
 from tests.front import FrontedNode, running_front
-from tests.helpers import running_server
+from tests.helpers import ManualClock, running_server
 
 NODES = 3
 CLUSTER = pytest.param("cluster", marks=pytest.mark.mysql)
-SERVERS = ("server", "unlimited_server", "both")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`backend` for the tests given a server: SQLite (MySQL too for `both`), then the
     cluster, which a test marked `single_node` does without."""
-    if not any(name in metafunc.fixturenames for name in SERVERS):
+    if "backend" not in metafunc.fixturenames:  # through the fixtures below
         return
     backends: list[Any] = ["sqlite"]
     if "both" in metafunc.fixturenames:
@@ -101,4 +100,19 @@ async def unlimited_server(backend: str, db_path: str, tmp_path: Path) -> AsyncI
 async def both(backend: str, db_path: str, tmp_path: Path) -> AsyncIterator[ChatServer]:
     """A server on each backend (SQLite, MySQL), and a cluster; no request rate limit."""
     async with serving(backend, db_path, tmp_path, request_rate=0) as running:
+        yield running
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves when the test says; a cluster's nodes share it."""
+    return ManualClock()
+
+
+@pytest.fixture
+async def timed(
+    backend: str, db_path: str, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[ChatServer]:
+    """A server (SQLite, or a cluster) whose clock moves only when the test says."""
+    async with serving(backend, db_path, tmp_path, clock=clock, request_rate=0) as running:
         yield running

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from chat_srv.console.commands import CommandLine
 from chat_srv.server import ChatServer
 from tests.console import run
 from tests.helpers import PASSWORD, Client, ManualClock, register, running_server
+from tests.server.conftest import serving
 
 
 async def console(server: ChatServer, line: str) -> str:
@@ -149,9 +151,12 @@ async def test_tokens_expire_unused(db_path: str) -> None:
 
 
 @pytest.fixture
-async def held(db_path: str) -> AsyncIterator[ChatServer]:
-    """A server whose presence window never ends by itself: the test flushes it."""
-    async with running_server(db_path, presence_window=3600.0, request_rate=0) as running:
+async def held(backend: str, db_path: str, tmp_path: Path) -> AsyncIterator[ChatServer]:
+    """A server whose presence window never ends by itself: the test flushes it (the
+    window of one process: the tests given it are `single_node`)."""
+    async with serving(
+        backend, db_path, tmp_path, presence_window=3600.0, request_rate=0
+    ) as running:
         yield running
 
 
@@ -165,6 +170,7 @@ def presences(client: Client) -> list[m.Presence]:
     return [e for e in client.events if isinstance(e, m.Presence)]
 
 
+@pytest.mark.single_node
 async def test_version_2_gets_one_merged_presence_for_a_crowd(held: ChatServer) -> None:
     old = await watcher(held.port, "old")
     new = await watcher(held.port, "new", protocol=2)
@@ -197,6 +203,7 @@ async def test_version_2_gets_one_merged_presence_for_a_crowd(held: ChatServer) 
     ]
 
 
+@pytest.mark.single_node
 async def test_merged_presence_names_each_user_once_over_rooms(held: ChatServer) -> None:
     new = await watcher(held.port, "new", protocol=2)
     await new.call(m.Join, room="Blabla")

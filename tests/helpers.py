@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from chat_core import messages as m
 from chat_core.errors import ProtocolError
 from chat_core.streams import read_server_frame
+from chat_srv.admin import Admin
 from chat_srv.clock import Clock
 from chat_srv.config import Argon2Params, ServerConfig
 from chat_srv.server import ChatServer
@@ -81,10 +82,14 @@ class ManualClock(Clock):
 
 @contextlib.asynccontextmanager
 async def running_server(
-    db: str, *, clock: Clock | None = None, **overrides: Any
+    db: str,
+    *,
+    clock: Clock | None = None,
+    server_type: type[ChatServer] = ChatServer,
+    **overrides: Any,
 ) -> AsyncIterator[ChatServer]:
     """Start a server on `db` (reading the time from `clock`) and stop it on exit."""
-    server = ChatServer(test_config(db, **overrides), clock=clock)
+    server = server_type(test_config(db, **overrides), clock=clock)
     await server.start()
     try:
         yield server
@@ -220,6 +225,39 @@ class Client:
     async def sync(self) -> None:
         """Round-trip a ping: every event sent before its reply has now been read."""
         await self.call(m.Ping)
+
+
+async def console_heard(server: ChatServer, *clients: Client) -> None:
+    """Wait until what `server`'s console has done so far has reached `clients`.
+
+    On a cluster the console's work (a role, a membership) reaches the other nodes
+    through the broker, a little later, and a role change has no event of its own to
+    wait for: a notice sent after it travels the same way, in order, so a client that
+    has the notice is served by a node that has the rest.
+    """
+    marker = f"marker {next(_markers)}"
+    await Admin(server).notice(marker)
+    for client in clients:
+        await client.event(m.Notice, text=marker)
+
+
+_markers = itertools.count(1)
+
+
+async def caught_up(sender: Client, *watchers: Client) -> None:
+    """Wait until every message stored so far has reached `watchers`, or never will.
+
+    `sync` proves it for one server only: on a cluster a message stored on another
+    node arrives through the broker, later. `sender` sends each watcher a direct
+    message; message ids follow commit order and each node delivers in id order, so
+    a watcher that has it has had whatever came before. The markers are taken out of
+    the events of both sides.
+    """
+    for watcher in watchers:
+        assert watcher.name is not None, "a watcher is logged in"
+        sent = await sender.call(m.Dm, to=watcher.name, body=f"marker {next(_markers)}")
+        await watcher.event(m.Message, msg_id=sent.msg_id)
+        await sender.event(m.Message, msg_id=sent.msg_id)
 
 
 async def register(port: int, name: str, password: str = PASSWORD, *, source: str = "") -> Client:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -17,6 +18,10 @@ from tests.databases import mysql_database, mysql_server_url
 from tests.helpers import running_server
 
 STARTUP = 10.0  # seconds redis-server may take to accept connections
+
+SERVER_ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+"""redis-server's environment: not the test's id, which a long parameter makes too
+long for a variable (E2BIG at exec)."""
 
 
 def free_port() -> int:
@@ -51,6 +56,7 @@ class RedisServer:
             "--dir", str(self._directory),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            env=SERVER_ENVIRONMENT,
         )  # fmt: skip
         async with asyncio.timeout(STARTUP):
             while True:  # ready when it answers PING

@@ -8,7 +8,7 @@ from chat_core import messages as m
 from chat_core.errors import ErrorCode
 from chat_core.framing import frame
 from chat_srv.server import ChatServer
-from tests.helpers import Client, register
+from tests.helpers import Client, caught_up, register
 
 
 async def test_no_room_history_without_membership(server: ChatServer) -> None:
@@ -21,7 +21,7 @@ async def test_no_room_history_without_membership(server: ChatServer) -> None:
         assert (await mallory.fails(m.History, room=room)).code == ErrorCode.NOT_MEMBER
         assert (await mallory.fails(m.Who, room=room)).code == ErrorCode.NOT_MEMBER
         assert (await mallory.fails(m.Send, room=room, body="x")).code == ErrorCode.NOT_MEMBER
-    await mallory.sync()
+    await caught_up(alice, mallory)
     assert not [e for e in mallory.events if isinstance(e, m.Message)]
 
 
@@ -33,7 +33,7 @@ async def test_no_one_reads_a_conversation_between_two_others(server: ChatServer
     for peer in ("alice", "bob"):
         page = await mallory.call(m.History, peer=peer)
         assert page.messages == []
-    await mallory.sync()
+    await caught_up(alice, mallory)
     assert not [e for e in mallory.events if isinstance(e, m.Message)]
 
 

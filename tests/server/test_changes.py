@@ -4,7 +4,6 @@ replies, `/me` lines, and `changes` for a client that was away."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,14 +13,7 @@ from chat_srv.admin import Admin
 from chat_srv.console.commands import CommandLine
 from chat_srv.server import ChatServer
 from tests.console import run
-from tests.helpers import PASSWORD, Client, register, running_server
-
-
-@pytest.fixture
-async def both(any_db: str) -> AsyncIterator[ChatServer]:
-    """A server on each backend."""
-    async with running_server(any_db, request_rate=0) as running:
-        yield running
+from tests.helpers import PASSWORD, Client, console_heard, register
 
 
 async def console(server: ChatServer, line: str) -> str:
@@ -116,6 +108,7 @@ async def test_moderators_delete_room_messages_not_dms(both: ChatServer) -> None
     alice = await register(both.port, "alice")
     mia = await register(both.port, "mia")
     await console(both, "op mia moderator")
+    await console_heard(both, mia)
     await alice.call(m.Join, room="Blabla")
     loud = await alice.call(m.Send, room="Blabla", body="spam spam")  # mia is not in Blabla
     private = await alice.call(m.Dm, to="mia", body="psst")
@@ -294,6 +287,7 @@ async def test_redact_on_the_console_is_logged(
     # The operator may redact a DM; a moderator may not.
     mia = await register(both.port, "mia")
     await console(both, "op mia moderator")
+    await console_heard(both, mia)
     refused = await mia.fails(m.Moderate, command=f"redact {private.msg_id} harassment")
     assert refused.code is ErrorCode.BAD_REQUEST
     assert "not direct messages" in refused.message

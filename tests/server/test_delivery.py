@@ -7,7 +7,7 @@ import asyncio
 from chat_core import messages as m
 from chat_core.errors import DisconnectReason
 from chat_srv.server import ChatServer
-from tests.helpers import Client, login, register, running_server
+from tests.helpers import Client, caught_up, login, register, running_server
 
 
 async def test_every_member_gets_every_message_once_in_order(server: ChatServer) -> None:
@@ -29,7 +29,7 @@ async def test_every_member_gets_every_message_once_in_order(server: ChatServer)
     for member in members:
         received = await member.collect(m.Message, len(sent))
         assert [event.msg_id for event in received] == sent
-    await outsider.sync()
+    await caught_up(members[0], outsider)
     assert not [e for e in outsider.events if isinstance(e, m.Message)]
 
 

@@ -13,6 +13,7 @@ from chat_srv.admin import Admin
 from chat_srv.config import Registration
 from chat_srv.console.commands import CommandLine
 from chat_srv.lookalikes import has_invisible, lookalike_keys
+from chat_srv.server import ChatServer
 from chat_srv.store import open_store
 from tests.console import run
 from tests.helpers import PASSWORD, Client, ManualClock, login, register, running_server
@@ -72,16 +73,16 @@ async def test_names_that_look_like_a_taken_one_or_hide_characters_are_refused(
         assert error.message == "аlice looks too much like alice, which is taken"
 
 
-async def test_look_alikes_registering_at_once_give_one_account(db_path: str) -> None:
-    async with running_server(db_path) as server:
-        clients = [await Client.connect(server.port) for _ in LOOK_ALIKES]
-        ids = [
-            await c.send_request(m.Register, user=name, password=PASSWORD)
-            for c, name in zip(clients, LOOK_ALIKES, strict=True)
-        ]
-        replies = [await c.read_reply(i) for c, i in zip(clients, ids, strict=True)]
-        assert sum(r.ok for r in replies) == 1
-        assert len(server.service.users) == 1
+@pytest.mark.cluster_bug("look-alikes are refused by each node's picture, not by the store")
+async def test_look_alikes_registering_at_once_give_one_account(server: ChatServer) -> None:
+    clients = [await Client.connect(server.port) for _ in LOOK_ALIKES]
+    ids = [
+        await c.send_request(m.Register, user=name, password=PASSWORD)
+        for c, name in zip(clients, LOOK_ALIKES, strict=True)
+    ]
+    replies = [await c.read_reply(i) for c, i in zip(clients, ids, strict=True)]
+    assert sum(r.ok for r in replies) == 1
+    assert len(server.service.users) == 1
 
 
 async def test_accounts_from_before_the_rules_keep_working(db_path: str) -> None:

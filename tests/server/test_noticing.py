@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from chat_core import messages as m
@@ -14,26 +12,15 @@ from chat_srv.console.commands import CommandLine
 from chat_srv.noticing import TYPING_INTERVAL
 from chat_srv.server import ChatServer
 from tests.console import run
-from tests.helpers import PASSWORD, Client, ManualClock, login, register, running_server
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def timed(db_path: str, clock: ManualClock) -> AsyncIterator[ChatServer]:
-    """A server on SQLite whose clock moves only when the test says."""
-    async with running_server(db_path, clock=clock, request_rate=0) as running:
-        yield running
-
-
-@pytest.fixture
-async def both(any_db: str) -> AsyncIterator[ChatServer]:
-    """A server on each backend."""
-    async with running_server(any_db, request_rate=0) as running:
-        yield running
+from tests.helpers import (
+    PASSWORD,
+    Client,
+    ManualClock,
+    caught_up,
+    login,
+    register,
+    running_server,
+)
 
 
 async def console(server: ChatServer, line: str) -> str:
@@ -59,7 +46,8 @@ async def test_typing_is_relayed_to_the_others_and_throttled(
         await alice.call(m.Typing, room="Général")
     await alice.call(m.Typing, peer="carol")
     await alice.call(m.Typing, peer="carol")
-    for client in (alice, alice_too, bob, carol):
+    await caught_up(alice, bob, carol)  # what alice's node relayed has reached them
+    for client in (alice, alice_too):
         await client.sync()
     assert typists(bob) == [("alice", "Général", None)]
     assert typists(carol) == [("alice", None, "carol")]
@@ -68,11 +56,12 @@ async def test_typing_is_relayed_to_the_others_and_throttled(
     await alice_too.call(m.Typing, room="Général")
     clock.advance(TYPING_INTERVAL - 0.1)
     await alice.call(m.Typing, room="Général")
-    await bob.sync()
+    await caught_up(alice_too, bob)
+    await caught_up(alice, bob)
     assert len(typists(bob)) == 2
     clock.advance(0.1)
     await alice.call(m.Typing, room="Général")
-    await bob.sync()
+    await caught_up(alice, bob)
     assert len(typists(bob)) == 3
 
 
@@ -88,6 +77,7 @@ async def test_typing_errors(timed: ChatServer) -> None:
 # -- status ------------------------------------------------------------------------------
 
 
+@pytest.mark.cluster_bug("away status is kept by the node it was set on (docs/cluster.md)")
 async def test_status_goes_to_rooms_and_conversations_and_ends_with_the_last_connection(
     timed: ChatServer,
 ) -> None:

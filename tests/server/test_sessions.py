@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from chat_srv.console.commands import CommandLine
 from chat_srv.server import ChatServer
 from tests.console import run
 from tests.helpers import PASSWORD, Client, ManualClock, register, running_server
+from tests.server.conftest import serving
 
 
 async def console(server: ChatServer, line: str) -> str:
@@ -71,66 +73,64 @@ async def test_the_store_keeps_only_a_digest(db_path: str) -> None:
     assert token not in dump
 
 
-async def test_wrong_tokens_are_auth_failed(any_db: str) -> None:
-    async with running_server(any_db) as server:
-        await register(server.port, "alice")
-        await register(server.port, "bob")
-        token = await new_token(server.port, "alice")
-        for user, bad in (
-            ("alice", token[:-1] + ("A" if token[-1] != "A" else "B")),
-            ("alice", "x"),
-            ("bob", token),  # someone else's
-            ("nobody", token),
-        ):
-            assert await refused(server.port, user, bad) is ErrorCode.AUTH_FAILED
-        client = await Client.connect(server.port)
-        both = await client.fails(m.Login, user="alice", password=PASSWORD, token=token)
-        neither = await client.fails(m.Login, user="alice")
-        assert both.code is neither.code is ErrorCode.BAD_REQUEST
-        assert (await client.fails(m.Login, user="alice", token="t" * 129)).code is (
-            ErrorCode.BAD_REQUEST
-        )
+async def test_wrong_tokens_are_auth_failed(both: ChatServer) -> None:
+    server = both
+    await register(server.port, "alice")
+    await register(server.port, "bob")
+    token = await new_token(server.port, "alice")
+    for user, bad in (
+        ("alice", token[:-1] + ("A" if token[-1] != "A" else "B")),
+        ("alice", "x"),
+        ("bob", token),  # someone else's
+        ("nobody", token),
+    ):
+        assert await refused(server.port, user, bad) is ErrorCode.AUTH_FAILED
+    client = await Client.connect(server.port)
+    password_and_token = await client.fails(m.Login, user="alice", password=PASSWORD, token=token)
+    neither = await client.fails(m.Login, user="alice")
+    assert password_and_token.code is neither.code is ErrorCode.BAD_REQUEST
+    assert (await client.fails(m.Login, user="alice", token="t" * 129)).code is (
+        ErrorCode.BAD_REQUEST
+    )
 
 
-async def test_logout_revokes_its_token_or_all_of_them(any_db: str) -> None:
-    async with running_server(any_db) as server:
-        await register(server.port, "alice")
-        first, second, third = [await new_token(server.port, "alice") for _ in range(3)]
-        client = await Client.connect(server.port)
-        await client.call(m.Login, user="alice", token=first)
-        await client.call(m.Logout)
-        assert await refused(server.port, "alice", first) is ErrorCode.AUTH_FAILED
-        assert (await with_token(server.port, "alice", second)).token == second
-        client = await Client.connect(server.port)
-        await client.call(m.Login, user="alice", token=second)
-        await client.call(m.Logout, all=True)
-        for token in (second, third):
-            assert await refused(server.port, "alice", token) is ErrorCode.AUTH_FAILED
-        assert (await new_token(server.port, "alice")) not in (first, second, third)
-
-
-async def test_ban_and_kill_revoke_tokens_and_kick_refuses_them(any_db: str) -> None:
-    async with running_server(any_db) as server:
-        await register(server.port, "alice")
-        token = await new_token(server.port, "alice")
-        await console(server, "kick alice 10m calm down")
-        assert await refused(server.port, "alice", token) is ErrorCode.KICKED
-        await console(server, "unkick alice")
-        assert (await with_token(server.port, "alice", token)).token == token
-        await console(server, "ban alice spam")
+async def test_logout_revokes_its_token_or_all_of_them(both: ChatServer) -> None:
+    server = both
+    await register(server.port, "alice")
+    first, second, third = [await new_token(server.port, "alice") for _ in range(3)]
+    client = await Client.connect(server.port)
+    await client.call(m.Login, user="alice", token=first)
+    await client.call(m.Logout)
+    assert await refused(server.port, "alice", first) is ErrorCode.AUTH_FAILED
+    assert (await with_token(server.port, "alice", second)).token == second
+    client = await Client.connect(server.port)
+    await client.call(m.Login, user="alice", token=second)
+    await client.call(m.Logout, all=True)
+    for token in (second, third):
         assert await refused(server.port, "alice", token) is ErrorCode.AUTH_FAILED
-        client = await Client.connect(server.port)
-        assert (await client.fails(m.Login, user="alice", password=PASSWORD)).code is (
-            ErrorCode.BANNED
-        )
-        await console(server, "unban alice")
-        assert await refused(server.port, "alice", token) is ErrorCode.AUTH_FAILED
-        token = await new_token(server.port, "alice")
-        online = await Client.connect(server.port)
-        await online.call(m.Login, user="alice", token=token)
-        await console(server, "kill alice stuck")
-        assert await refused(server.port, "alice", token) is ErrorCode.AUTH_FAILED
-        assert await new_token(server.port, "alice")  # the password, at once
+    assert (await new_token(server.port, "alice")) not in (first, second, third)
+
+
+async def test_ban_and_kill_revoke_tokens_and_kick_refuses_them(both: ChatServer) -> None:
+    server = both
+    await register(server.port, "alice")
+    token = await new_token(server.port, "alice")
+    await console(server, "kick alice 10m calm down")
+    assert await refused(server.port, "alice", token) is ErrorCode.KICKED
+    await console(server, "unkick alice")
+    assert (await with_token(server.port, "alice", token)).token == token
+    await console(server, "ban alice spam")
+    assert await refused(server.port, "alice", token) is ErrorCode.AUTH_FAILED
+    client = await Client.connect(server.port)
+    assert (await client.fails(m.Login, user="alice", password=PASSWORD)).code is (ErrorCode.BANNED)
+    await console(server, "unban alice")
+    assert await refused(server.port, "alice", token) is ErrorCode.AUTH_FAILED
+    token = await new_token(server.port, "alice")
+    online = await Client.connect(server.port)
+    await online.call(m.Login, user="alice", token=token)
+    await console(server, "kill alice stuck")
+    assert await refused(server.port, "alice", token) is ErrorCode.AUTH_FAILED
+    assert await new_token(server.port, "alice")  # the password, at once
 
 
 async def test_tokens_expire_unused(db_path: str) -> None:
@@ -151,9 +151,12 @@ async def test_tokens_expire_unused(db_path: str) -> None:
 
 
 @pytest.fixture
-async def held(db_path: str) -> AsyncIterator[ChatServer]:
-    """A server whose presence window never ends by itself: the test flushes it."""
-    async with running_server(db_path, presence_window=3600.0, request_rate=0) as running:
+async def held(backend: str, db_path: str, tmp_path: Path) -> AsyncIterator[ChatServer]:
+    """A server whose presence window never ends by itself: the test flushes it (the
+    window of one process: the tests given it are `single_node`)."""
+    async with serving(
+        backend, db_path, tmp_path, presence_window=3600.0, request_rate=0
+    ) as running:
         yield running
 
 
@@ -167,6 +170,7 @@ def presences(client: Client) -> list[m.Presence]:
     return [e for e in client.events if isinstance(e, m.Presence)]
 
 
+@pytest.mark.single_node
 async def test_version_2_gets_one_merged_presence_for_a_crowd(held: ChatServer) -> None:
     old = await watcher(held.port, "old")
     new = await watcher(held.port, "new", protocol=2)
@@ -199,6 +203,7 @@ async def test_version_2_gets_one_merged_presence_for_a_crowd(held: ChatServer) 
     ]
 
 
+@pytest.mark.single_node
 async def test_merged_presence_names_each_user_once_over_rooms(held: ChatServer) -> None:
     new = await watcher(held.port, "new", protocol=2)
     await new.call(m.Join, room="Blabla")

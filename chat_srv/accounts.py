@@ -229,6 +229,12 @@ class Accounts(Picture):
         now = self.clock.now_ms()
         user_id = await self.store.session_user(token_digest(token), now, self._token_lifetime)
         user = self.users_by_id.get(user_id) if user_id is not None else None
+        if user is None and user_id is not None:
+            # Registered on another node a moment ago, its news not here yet: the
+            # store is the rule, as for a password login.
+            record = await self.store.get_user(request.user)
+            if record is not None and record.id == user_id:
+                user = self._remember_user(record.id, record.name, record.role)
         if user is None or name_key(user.name) != name_key(request.user):
             log.info("failed token login for %r from %s", request.user, client.ip)
             self.metrics.login_failures.inc()

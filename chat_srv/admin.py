@@ -266,7 +266,7 @@ class Admin:
             )
             # The user hears of their own membership before the room hears of them.
             event = m.Membership(room=room.name, state=m.MEMBER)
-            self._hub.to_user(target.id, m.encode(event))
+            self._service.send_event(m.encode(event), Audience(user_ids=(target.id,)))
             self._service.set_membership(target.id, room, MembershipState.MEMBER)
             log.info("%s: accepted %s into %s", self._actor.label, target.name, room.name)
         return [room.name for room in chosen]
@@ -277,7 +277,8 @@ class Admin:
         for room in chosen:
             await self._store.delete_membership(target.id, room.id)
             self._service.set_membership(target.id, room, None)
-            self._hub.to_user(target.id, m.encode(m.Membership(room=room.name, state=m.NONE)))
+            event = m.Membership(room=room.name, state=m.NONE)
+            self._service.send_event(m.encode(event), Audience(user_ids=(target.id,)))
             log.info("%s: rejected %s from %s", self._actor.label, target.name, room.name)
         return [room.name for room in chosen]
 

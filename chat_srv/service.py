@@ -27,7 +27,7 @@ from chat_srv.elsewhere import Elsewhere
 from chat_srv.hub import Hub
 from chat_srv.noticing import Noticing
 from chat_srv.passwords import HasherBusy, PasswordHasher
-from chat_srv.picture import Client, User, logged
+from chat_srv.picture import Audience, Client, User, logged
 from chat_srv.search import MessageSearch
 from chat_srv.store.base import (
     LoggedMessage,
@@ -338,7 +338,10 @@ class Service(Elsewhere):
             moved = await self.store.mark_dm_read(user.id, peer.id, msg_id)
             event = m.Read(peer=peer.name, msg_id=msg_id)
         if moved:
-            self.hub.to_user(user.id, m.encode(event), skip=client)
+            frame = m.encode(event)
+            self.hub.to_user(user.id, frame, skip=client)
+            if self.cluster is not None:  # the user's connections on the other nodes
+                self.cluster.relayed(frame, Audience(user_ids=(user.id,)))
         return m.Ok(id=request.id)
 
     async def _who(self, client: Client, request: m.Who) -> m.Reply:

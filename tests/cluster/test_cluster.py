@@ -282,3 +282,10 @@ async def test_a_token_from_one_node_logs_in_on_another(
         result = await again.call(m.Login, user="alice", token=token, protocol=2)
         assert (result.user, result.token) == ("alice", token)
         assert [r.name for r in result.rooms if r.state == "member"] == ["Général"]
+        # A node that has not heard of the account yet finds it in the store.
+        assert two.cluster is not None
+        await two.cluster.close()  # deaf from now on
+        newer = await Client.connect(one.port)
+        token = (await newer.call(m.Register, user="bob", password=PASSWORD)).token
+        late = await Client.connect(two.port)
+        assert (await late.call(m.Login, user="bob", token=token)).user == "bob"

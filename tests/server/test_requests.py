@@ -247,7 +247,6 @@ async def test_who(server: ChatServer) -> None:
     assert (await alice.fails(m.Who, room="Nowhere")).code == ErrorCode.NO_SUCH_ROOM
 
 
-@pytest.mark.cluster_bug("a `read` event reaches the user's connections on its node only")
 async def test_read_markers_and_unread_counts(server: ChatServer) -> None:
     alice = await register(server.port, "alice")
     bob = await register(server.port, "bob")
@@ -321,7 +320,6 @@ async def test_replies_come_in_request_order(
     assert msg_ids == sorted(msg_ids)
 
 
-@pytest.mark.cluster_bug("`membership` after accept or reject reaches the console's node only")
 async def test_accept_and_reject_are_told_to_the_requester(server: ChatServer) -> None:
     await register(server.port, "first")  # on a cluster, alice lands on another node
     alice = await register(server.port, "alice")

@@ -35,6 +35,15 @@ def received(client: Client) -> list[int]:
     return [e.msg_id for e in client.events if isinstance(e, m.Message) and e.room == "Général"]
 
 
+async def all_heard(watchers: list[Client], sent: list[list[int]]) -> None:
+    """The ids acknowledged are dense, and every watcher received each once, in order."""
+    ids = sorted(i for batch in sent for i in batch)
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # dense across nodes
+    for watcher in watchers:
+        await watcher.collect(m.Message, len(ids))
+        assert received(watcher) == ids, watcher.name
+
+
 def test_a_cluster_needs_mysql(tmp_path: object) -> None:
     with pytest.raises(ValueError, match="--cluster needs a MySQL database"):
         ChatServer(helpers.test_config(f"{tmp_path}/chat.db", cluster="redis://127.0.0.1:1/0"))
@@ -50,12 +59,9 @@ async def test_every_node_delivers_every_message_once_in_order(
             for n, node in enumerate(nodes)
             for i in range(SENDERS)
         ]
-        sent = await asyncio.gather(*(send_all(s, str(s.name)) for s in senders))
-        ids = sorted(i for batch in sent for i in batch)
-        assert ids == list(range(ids[0], ids[0] + len(ids)))  # dense across nodes
-        for watcher in watchers:
-            await watcher.collect(m.Message, len(ids))
-            assert received(watcher) == ids, watcher.name
+        await all_heard(
+            watchers, await asyncio.gather(*(send_all(s, str(s.name)) for s in senders))
+        )
 
 
 async def test_accounts_and_memberships_reach_the_other_nodes(
@@ -92,10 +98,7 @@ async def test_a_broker_restart_loses_and_repeats_nothing(
             await watcher.collect(m.Message, 4 * MESSAGES)
         await redis_server.start()
         after = await asyncio.gather(*(send_all(s, "after") for s in senders))
-        ids = sorted(i for batch in (*first, *during, *after) for i in batch)
-        for watcher in watchers:
-            await watcher.collect(m.Message, len(ids))
-            assert received(watcher) == ids, watcher.name
+        await all_heard(watchers, [*first, *during, *after])
 
 
 async def test_killed_subscriptions_and_a_paused_broker_lose_and_repeat_nothing(
@@ -115,11 +118,7 @@ async def test_killed_subscriptions_and_a_paused_broker_lose_and_repeat_nothing(
         assert (await redis_server.command("CLIENT", "PAUSE", "1500", "ALL")) == b"+OK\r\n"
         batches.append(await asyncio.gather(*(send_all(s, "paused") for s in senders)))
         batches.append(await asyncio.gather(*(send_all(s, "after") for s in senders)))
-        ids = sorted(i for batch in batches for sent in batch for i in sent)
-        assert ids == list(range(ids[0], ids[0] + len(ids)))
-        for watcher in watchers:
-            await watcher.collect(m.Message, len(ids))
-            assert received(watcher) == ids, watcher.name
+        await all_heard(watchers, [sent for batch in batches for sent in batch])
 
 
 async def test_a_database_restart_loses_and_repeats_nothing(
@@ -144,11 +143,7 @@ async def test_a_database_restart_loses_and_repeats_nothing(
             assert refused.code is ErrorCode.UNAVAILABLE
         await proxy.start()
         after = await asyncio.gather(*(send_all(s, "after") for s in senders))
-        ids = sorted(i for batch in (*before, *after) for i in batch)
-        assert ids == list(range(ids[0], ids[0] + len(ids)))  # nothing refused got an id
-        for watcher in watchers:
-            await watcher.collect(m.Message, len(ids))
-            assert received(watcher) == ids, watcher.name
+        await all_heard(watchers, [*before, *after])  # nothing refused got an id
 
 
 async def console(server: ChatServer, line: str) -> str:

@@ -266,6 +266,8 @@ class MysqlStore(Store):
         # past a time below the store's timeout, so that searches never hold the pool
         # nor run on unseen.
         self._searches = asyncio.Semaphore(max(1, pool_size // 4))
+        # Made again at `open`, once the server says whether it is MariaDB or MySQL
+        # (they bound a statement's time differently).
         seconds = round(min(search_seconds, timeout * 0.6), 3)
         self._search = MysqlSearch(
             _MESSAGE_SELECT.format(hint=""), lambda sql: _time_bound(sql, True, seconds), seconds
@@ -827,9 +829,8 @@ class MysqlStore(Store):
             return []
 
         async def op(cur: Cursor) -> list[StoredChange | None]:
-            steps = changes.apply_changes(
-                batch, counter=True, word_index=True
-            )  # afresh on each attempt
+            # Afresh on each attempt.
+            steps = changes.apply_changes(batch, counter=True, word_index=True)
             try:
                 statement = next(steps)
                 while True:

@@ -104,11 +104,11 @@ async def test_joins_and_leaves_can_be_hidden(server: ChatServer, config_dir: Pa
 
 
 async def test_a_room_opens_at_its_first_unread_under_a_marker(
-    server: ChatServer, config_dir: Path
+    unlimited_server: ChatServer, config_dir: Path
 ) -> None:
-    bob = await register(server.port, "bob")
+    bob = await register(unlimited_server.port, "bob")
     await bob.call(m.Join, room="Blabla")
-    async with drive(make_app(server.port, config_dir)) as ui:
+    async with drive(make_app(unlimited_server.port, config_dir)) as ui:
         await ui.log_in("alice")
         await go(ui, "Blabla")
         await bob.call(m.Send, room="Blabla", body="read already")

@@ -9,7 +9,7 @@
     python -m benchmarks.run login [--params cheap|default|both]
     python -m benchmarks.run storm --users 5000 --protocol 1|2|both [--auth token|password]
     python -m benchmarks.run connections --connections 1000,2000,5000,10000,20000
-    python -m benchmarks.run cluster --nodes plain,1,2,3 --rates max,2000,8000 --runs 3
+    python -m benchmarks.run cluster --nodes plain,1,2,3 --rates max,1000,3000 --runs 3
     python -m benchmarks.run counter --writers 1,3 --batches 1,10,100 --runs 3
     python -m benchmarks.run all [--quick]
 
@@ -662,7 +662,7 @@ def cluster_parsers(sub: Any) -> None:
         default="plain,1,2,3",
         help="setups: 'plain' (one node without --cluster) or a number of nodes",
     )
-    p.add_argument("--rates", default="max,2000,8000", help="'max' or offered msgs/s (total)")
+    p.add_argument("--rates", default="max,1000,3000", help="'max' or offered msgs/s (total)")
     p.add_argument("--members", type=int, default=100)
     p.add_argument("--senders", type=int, default=10)
     p.add_argument("--seconds", type=float, default=10.0)

@@ -126,6 +126,23 @@ def mysql_server_pid() -> int | None:
     return None
 
 
+STATUS = ("Com_commit", "Innodb_data_fsyncs", "Threads_connected")
+"""MariaDB's counters read around the measuring window: other work on the same
+database server shows in its commits and fsyncs, which its CPU time hides."""
+
+
+def mysql_status(url: str) -> dict[str, int]:
+    """The STATUS counters of the server of `url` (global, everyone's)."""
+    conn = pf.mysql_connect(url)
+    try:
+        with conn.cursor() as cur:
+            marks = ", ".join(["%s"] * len(STATUS))
+            cur.execute(f"SHOW GLOBAL STATUS WHERE Variable_name IN ({marks})", STATUS)
+            return {str(name): int(value) for name, value in cur.fetchall()}
+    finally:
+        conn.close()
+
+
 def _cpu(pid: int | None) -> float:
     if pid is None:
         return float("nan")
@@ -234,6 +251,7 @@ def cluster_fanout(
         )
         time.sleep(1.0)  # let join/presence traffic settle
         db_pid = mysql_server_pid()
+        status0 = mysql_status(url)
         node_cpu0 = [proc_cpu_seconds(h.pid) for h in handles]
         redis_cpu0 = redis.cpu_seconds() if redis else 0.0
         db_cpu0 = _cpu(db_pid)
@@ -261,6 +279,7 @@ def cluster_fanout(
         db_cpu = _cpu(db_pid) - db_cpu0
         gen_cpu = sum(d["cpu_seconds"] for d in drains) + self_cpu_seconds() - gen_cpu0
         busy1, wall1 = machine_busy_seconds(), time.monotonic()
+        status1 = mysql_status(url)
         record["node_exits"] = [h.stop() for h in handles]
     last_ns = max(d["last_ns"] for d in drains)
     elapsed = (last_ns - t0) / 1e9 if last_ns > t0 else float("nan")
@@ -294,6 +313,12 @@ def cluster_fanout(
             "other_cpu_pct": 100
             * (busy1 - busy0 - sum(node_cpu) - redis_cpu - known_db_cpu - gen_cpu)
             / (wall1 - wall0),
+            # Everyone's, ours included; the connections include the nodes' pools.
+            "mysql_commits_per_s": (status1["Com_commit"] - status0["Com_commit"])
+            / (wall1 - wall0),
+            "mysql_fsyncs_per_s": (status1["Innodb_data_fsyncs"] - status0["Innodb_data_fsyncs"])
+            / (wall1 - wall0),
+            "mysql_connections": status0["Threads_connected"],
             "closed": closed or None,
             "short_conns": sum(len(d["short"]) for d in drains),
         }
@@ -301,4 +326,4 @@ def cluster_fanout(
     return record
 
 
-__all__ = ["cluster_fanout", "database_url", "mysql_server_pid", "private_redis"]
+__all__ = ["cluster_fanout", "database_url", "mysql_server_pid", "mysql_status", "private_redis"]

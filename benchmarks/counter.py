@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import aiomysql
 
 from benchmarks import prefill as pf
-from benchmarks.cluster import database_url, mysql_server_pid
+from benchmarks.cluster import database_url, mysql_server_pid, mysql_status
 from benchmarks.common import latency_summary, log, proc_cpu_seconds
 from benchmarks.loadgen import plain_body
 from benchmarks.scenarios import run_async
@@ -157,12 +157,14 @@ def counter_cost(
         filled = pf.prefill(url, users=SENDERS, params=CHEAP_ARGON2, room_members=True)
         db_pid = mysql_server_pid()
         db_cpu0 = proc_cpu_seconds(db_pid) if db_pid else float("nan")
+        status0 = mysql_status(url)
         result = run_async(
             _writers(
                 variant, url, filled.room_id, filled.user_ids, writers, batch, seconds, max_batches
             )
         )
         db_cpu = (proc_cpu_seconds(db_pid) if db_pid else float("nan")) - db_cpu0
+        status1 = mysql_status(url)
         conn = pf.mysql_connect(url)
         try:
             with conn.cursor() as cur:
@@ -174,6 +176,14 @@ def counter_cost(
         pf.mysql_drop_database(url)
     record.update(result)
     record["mysql_cpu_pct"] = 100 * db_cpu / result["elapsed_s"]
+    # Everyone's (ours: about one commit per batch); more means other work on MariaDB.
+    elapsed = result["elapsed_s"]
+    record["mysql_commits_per_s"] = (status1["Com_commit"] - status0["Com_commit"]) / elapsed
+    record["mysql_fsyncs_per_s"] = (
+        status1["Innodb_data_fsyncs"] - status0["Innodb_data_fsyncs"]
+    ) / elapsed
+    record["batches_per_s"] = result["batches"] / elapsed
+    record["mysql_connections"] = status0["Threads_connected"]
     # Every batch stored, and (but for `auto`, whose ids may have gaps) densely.
     record["rows"] = int(count)
     record["dense"] = bool(count) and int(high) - int(low) + 1 == int(count)

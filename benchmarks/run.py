@@ -567,6 +567,7 @@ CLUSTER_COLUMNS = [
     "redis_cpu_pct",
     "gen_cpu_pct",
     "other_cpu_pct",
+    "mysql_commits_per_s",
 ]
 
 
@@ -615,6 +616,8 @@ COUNTER_COLUMNS = [
     "tx_p50_ms",
     "tx_p99_ms",
     "mysql_cpu_pct",
+    "batches_per_s",
+    "mysql_commits_per_s",
     "rows",
     "dense",
 ]
@@ -650,7 +653,7 @@ def cmd_counter(
                     records.append(record)
     print(table(records, COUNTER_COLUMNS))
     print()
-    print(_by_variant(records, "case", COUNTER_COLUMNS[2:7]))
+    print(_by_variant(records, "case", COUNTER_COLUMNS[2:9]))
     return records
 
 

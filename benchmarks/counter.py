@@ -31,7 +31,13 @@ import aiomysql
 
 from benchmarks import prefill as pf
 from benchmarks.cluster import database_url, mysql_server_pid, mysql_status
-from benchmarks.common import latency_summary, log, proc_cpu_seconds
+from benchmarks.common import (
+    latency_summary,
+    log,
+    machine_busy_seconds,
+    proc_cpu_seconds,
+    self_cpu_seconds,
+)
 from benchmarks.loadgen import plain_body
 from benchmarks.scenarios import run_async
 from benchmarks.servers import CHEAP_ARGON2
@@ -158,12 +164,14 @@ def counter_cost(
         db_pid = mysql_server_pid()
         db_cpu0 = proc_cpu_seconds(db_pid) if db_pid else float("nan")
         status0 = mysql_status(url)
+        busy0, own0 = machine_busy_seconds(), self_cpu_seconds()
         result = run_async(
             _writers(
                 variant, url, filled.room_id, filled.user_ids, writers, batch, seconds, max_batches
             )
         )
         db_cpu = (proc_cpu_seconds(db_pid) if db_pid else float("nan")) - db_cpu0
+        busy, own = machine_busy_seconds() - busy0, self_cpu_seconds() - own0
         status1 = mysql_status(url)
         conn = pf.mysql_connect(url)
         try:
@@ -184,6 +192,10 @@ def counter_cost(
     ) / elapsed
     record["batches_per_s"] = result["batches"] / elapsed
     record["mysql_connections"] = status0["Threads_connected"]
+    record["own_cpu_pct"] = 100 * own / elapsed
+    # The machine's busy time that neither MariaDB nor this process used: other work
+    # (tick-sampled; it also covers opening the writers' connections, so a little > 0).
+    record["other_cpu_pct"] = 100 * (busy - own - (db_cpu if db_cpu == db_cpu else 0)) / elapsed
     # Every batch stored, and (but for `auto`, whose ids may have gaps) densely.
     record["rows"] = int(count)
     record["dense"] = bool(count) and int(high) - int(low) + 1 == int(count)

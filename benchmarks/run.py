@@ -618,6 +618,7 @@ COUNTER_COLUMNS = [
     "mysql_cpu_pct",
     "batches_per_s",
     "mysql_commits_per_s",
+    "other_cpu_pct",
     "rows",
     "dense",
 ]
@@ -653,7 +654,7 @@ def cmd_counter(
                     records.append(record)
     print(table(records, COUNTER_COLUMNS))
     print()
-    print(_by_variant(records, "case", COUNTER_COLUMNS[2:9]))
+    print(_by_variant(records, "case", COUNTER_COLUMNS[2:10]))
     return records
 
 

@@ -29,7 +29,7 @@ from chat_srv.hub import Hub, Peer
 from chat_srv.limits import AttemptLimit, SlidingWindow, TokenBucket
 from chat_srv.lookalikes import LookalikeIndex, has_invisible
 from chat_srv.passwords import PasswordHasher
-from chat_srv.picture import DEFAULT_ROOM, Client, Picture, User, logged
+from chat_srv.picture import DEFAULT_ROOM, NO_PEERS, Client, Picture, User, logged
 from chat_srv.presence import PresenceBatcher
 from chat_srv.store.base import Conflict, DmUnread, MembershipState, Store
 
@@ -262,10 +262,11 @@ class Accounts(Picture):
         if client.user is not None:  # a second login raced this one on the same connection
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
         if user.dm_peers is None:  # from now on, new conversations are added to it
-            user.dm_peers = set()
+            user.dm_peers = NO_PEERS
         positions = await self.store.room_unread(user.id)
         conversations = await self.store.dm_unread(user.id)
-        user.dm_peers.update(d.peer_id for d in conversations)
+        for conversation in conversations:
+            user.add_dm_peer(conversation.peer_id)
         dms = [self._dm_info(d) for d in conversations]
         # A kick or ban may have landed while this login waited on the store.
         self.sanctions.check_login(name_key(user.name), self.clock.now_ms())

@@ -416,7 +416,5 @@ async def _ready(reply: m.Reply) -> m.Reply:
 
 def _converse(sender: User, recipient: User) -> None:
     """Note a conversation in the parties' peers, for whoever is online (their status)."""
-    if sender.dm_peers is not None:
-        sender.dm_peers.add(recipient.id)
-    if recipient.dm_peers is not None:
-        recipient.dm_peers.add(sender.id)
+    sender.add_dm_peer(recipient.id)
+    recipient.add_dm_peer(sender.id)

@@ -146,8 +146,14 @@ class Accounts(Picture):
         try:
             password_hash = await self.hasher.hash(password)
             record = await self.store.create_user(name, password_hash, self.clock.now_ms(), ip)
-        except Conflict:
+        except Conflict as conflict:
+            # Taken meanwhile, on another node of a cluster (its store refused it).
             self.user_lookalikes.remove(name)
+            holder = conflict.lookalike_of
+            if holder is not None:
+                raise ProtocolError(
+                    ErrorCode.USER_EXISTS, f"{name} looks too much like {holder}, which is taken"
+                ) from None
             raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is taken") from None
         except BaseException:
             self.user_lookalikes.remove(name)

@@ -335,7 +335,12 @@ class Accounts(Picture):
             if self.cluster is not None:
                 self.cluster.presence(user.id, False)
             if user.id not in self.online_elsewhere:
-                self._announce_presence(user, online=False)
+                self.went_offline(user)
+
+    def went_offline(self, user: User) -> None:
+        """The user's last connection closed: here, and on every other node as far as
+        this one knows (called once per going, on each node)."""
+        self._announce_presence(user, online=False)
 
     def _announce_presence(self, user: User, *, online: bool) -> None:
         """Tell those who share a room with the user: version 1 now, one event per

@@ -44,7 +44,8 @@ class User:
     rooms: set[int] = field(default_factory=set)  # ids of rooms the user is a member of
     bucket: TokenBucket | None = None  # requests over all the user's connections, while online
     role: Role = Role.USER
-    away: bool = False  # status, until changed or the last connection closes
+    # Status, until changed or the last connection closes (in a cluster: anywhere).
+    away: bool = False
     away_text: str | None = None
     # Ids of the users they have a conversation with, while online (status goes there).
     dm_peers: set[int] | None = None
@@ -115,6 +116,9 @@ class ClusterLink(Protocol):
 
     def relayed(self, frame: bytes, audience: Audience) -> None:
         """An event sent here: send it to its audience's connections on the other nodes."""
+
+    def status_set(self, user_id: int, away: bool, text: str | None, peers: list[int]) -> None:
+        """A user set their status here; `peers`: those they have a conversation with."""
 
     def topic_set(self, room_id: int, topic: str | None) -> None:
         """A room's topic was stored here."""

@@ -14,7 +14,9 @@ Rooms, accounts, roles, memberships, sanctions and topics travel too, as control
 records sent once stored: a node applies them to its picture and to its own clients
 (`member` events; a kick, ban or kill closes the target's connections on every
 node). A node that may have missed some (the broker was away) reloads them from
-MySQL. Changes to messages, topics and notices are relayed as the events they are.
+MySQL. Away statuses travel as records too (each node keeps them, and ends one when
+the user's last connection anywhere closes). Changes to messages, topics and notices
+are relayed as the events they are.
 """
 
 from __future__ import annotations
@@ -126,6 +128,16 @@ class TopicSet(NamedTuple):
     topic: str
 
 
+class StatusSet(NamedTuple):
+    """A user's away status set on another node, and the users they have a
+    conversation with (who hear of it)."""
+
+    user_id: int
+    away: bool
+    text: str
+    peers: list[int]
+
+
 class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     """What a node publishes: its newest committed id, and what it stored."""
 
@@ -144,6 +156,7 @@ class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     topics: list[TopicSet] = []
     rooms: list[NewRoom] = []
     roles: list[RoleGiven] = []
+    statuses: list[StatusSet] = []
     relayed: list[Relayed] = []  # after everything above
 
 
@@ -258,12 +271,18 @@ class ClusterNode:
             self._send(Publication(self.node_id, self._last, offline=[user_id]))
 
     def relayed(self, frame: bytes, audience: Audience) -> None:
-        """An event this node sent (a change, a topic, typing, a status, a notice):
+        """An event this node sent (a change, a topic, typing, a notice):
         the others send it to their connections in the audience too.
 
         Unlike messages, such events are not read back from the log when the broker
         loses one: a client catches up on changes with `changes`."""
         self._send(Publication(self.node_id, self._last, relayed=[Relayed(frame, audience)]))
+
+    def status_set(self, user_id: int, away: bool, text: str | None, peers: list[int]) -> None:
+        """A status set on this node: the others keep it too, and tell their clients.
+        Its end (the user's last connection anywhere closed) each node sees itself."""
+        status = StatusSet(user_id, away, text or "", peers)
+        self._send(Publication(self.node_id, self._last, statuses=[status]))
 
     def topic_set(self, room_id: int, topic: str | None) -> None:
         """A room's topic this node stored."""
@@ -383,6 +402,9 @@ class ClusterNode:
             room = service.rooms_by_id.get(topic.room_id)
             if room is not None:
                 room.topic = topic.topic or None
+        for status in publication.statuses:
+            text = status.text or None
+            service.noticing.remote_status(status.user_id, status.away, text, status.peers)
         for relay in publication.relayed:
             service.send_event(relay.frame, relay.audience, remote=True)
         self._newest_heard = max(self._newest_heard, publication.last)

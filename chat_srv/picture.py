@@ -81,13 +81,16 @@ class Client(Peer, Protocol):
 
 class Audience(NamedTuple):
     """Who an event goes to: rooms' members and users' connections (all of them with
-    `everyone`), but `skip_user`'s; `change_id`, the change it announces (if one)."""
+    `everyone`), but `skip_user`'s; `change_id`, the change it announces (if one), and
+    `msg_id`, the message it changes (a cluster's other nodes send it once they have
+    delivered that message)."""
 
     room_ids: tuple[int, ...] = ()
     user_ids: tuple[int, ...] = ()
     everyone: bool = False
     skip_user: int = 0
     change_id: int = 0
+    msg_id: int = 0
 
 
 class ClusterLink(Protocol):

@@ -281,10 +281,7 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
     plan = plan_batch(batch, known, parents)
     ids: list[int] = []
     if plan.fresh:
-        conn.executemany(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [message_row(m) for m in plan.fresh],
-        ).close()
+        _insert_messages(conn, plan.fresh)
         # The write lock is ours and each insert takes the next id
         # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
         last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
@@ -304,6 +301,31 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
                 pairs,
             ).close()
     return plan.results(ids)
+
+
+MESSAGE_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # one per column of MESSAGE_COLUMNS
+ROWS_PER_INSERT = 1000
+
+
+def _insert_messages(conn: sqlite3.Connection, messages: list[NewMessage]) -> None:
+    """Insert `messages` in order, up to ROWS_PER_INSERT rows a statement.
+
+    One multi-row INSERT rather than `executemany`: the sqlite3 module lets go of
+    the GIL around each step of a statement and must take it back after, so
+    `executemany` takes it back once a row, each time waiting for the event loop's
+    thread to let go (up to the 5 ms switch interval while it runs Python). With
+    one statement it is taken back once a batch (benchmarks/RESULTS.md, "Small
+    rooms").
+    """
+    columns = MESSAGE_ROW_MARKS.count("?")
+    per_statement = min(
+        ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // columns
+    )
+    for start in range(0, len(messages), per_statement):
+        chunk = messages[start : start + per_statement]
+        marks = ", ".join([MESSAGE_ROW_MARKS] * len(chunk))
+        values = [value for m in chunk for value in message_row(m)]
+        conn.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {marks}", values).close()
 
 
 def _search(

@@ -146,8 +146,14 @@ class Accounts(Picture):
         try:
             password_hash = await self.hasher.hash(password)
             record = await self.store.create_user(name, password_hash, self.clock.now_ms(), ip)
-        except Conflict:
+        except Conflict as conflict:
+            # Taken meanwhile, on another node of a cluster (its store refused it).
             self.user_lookalikes.remove(name)
+            holder = conflict.lookalike_of
+            if holder is not None:
+                raise ProtocolError(
+                    ErrorCode.USER_EXISTS, f"{name} looks too much like {holder}, which is taken"
+                ) from None
             raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is taken") from None
         except BaseException:
             self.user_lookalikes.remove(name)
@@ -330,7 +336,12 @@ class Accounts(Picture):
             if self.cluster is not None:
                 self.cluster.presence(user.id, False)
             if user.id not in self.online_elsewhere:
-                self._announce_presence(user, online=False)
+                self.went_offline(user)
+
+    def went_offline(self, user: User) -> None:
+        """The user's last connection closed: here, and on every other node as far as
+        this one knows (called once per going, on each node)."""
+        self._announce_presence(user, online=False)
 
     def _announce_presence(self, user: User, *, online: bool) -> None:
         """Tell those who share a room with the user: version 1 now, one event per

@@ -372,8 +372,11 @@ class Service(Elsewhere):
         user = client.user
         super().disconnected(client)
         if user is not None and not self.hub.is_online(user.id):
-            self.noticing.gone(user)
-            user.dm_peers = None
+            user.dm_peers = None  # kept while online here
+
+    def went_offline(self, user: User) -> None:
+        super().went_offline(user)
+        self.noticing.gone(user)
 
     # -- message objects ----------------------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -62,6 +63,8 @@ from chat_srv.store.migrations import (
     NONCE_COLUMNS,
     PLACE_COLUMNS,
     KnownNonces,
+    account_keys,
+    backfill_keys,
     check_recorded,
     conversation_rows,
     dm_pair,
@@ -193,7 +196,14 @@ SELECT r.id, (SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = r.id) AS las
 FROM rooms AS r
 """
 
+_log = logging.getLogger(__name__)
 _SANCTION_COLUMNS = "id, kind, target, until_ts, reason, created_by, created_at"
+# The oldest account holding one of some look-alike keys: the name a new one looks like.
+_LOOKALIKE_HOLDER = (
+    "SELECT u.name FROM user_lookalikes AS k JOIN users AS u ON u.id = k.user_id"
+    " WHERE k.lookalike_key IN ({marks}) ORDER BY u.id LIMIT 1"
+)
+_LOOKALIKES_TAKEN = "SELECT lookalike_key, user_id FROM user_lookalikes"
 _ACTIVE = "lifted_at IS NULL AND (until_ts IS NULL OR until_ts > ?)"
 
 
@@ -465,6 +475,7 @@ class SqliteStore(Store):
                 for statement in migration.statements:
                     conn.execute(statement)
                 check_recorded(migration, _version(conn))
+            _fill_lookalikes(conn)
             for name, approval in DEFAULT_ROOMS:
                 conn.execute(
                     "INSERT OR IGNORE INTO rooms (name, name_key, approval, created_at)"
@@ -506,22 +517,32 @@ class SqliteStore(Store):
         self, name: str, password_hash: str, now: int, ip: str | None
     ) -> UserRecord:
         def work(conn: sqlite3.Connection) -> int:
-            user_id = _inserted(
-                conn,
-                "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (name, name_key(name), password_hash, now, ip),
-            )
+            try:
+                user_id = _inserted(
+                    conn,
+                    "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, name_key(name), password_hash, now, ip),
+                )
+            except sqlite3.IntegrityError as e:
+                raise Conflict(f"the user name {name!r} is taken") from e
+            keys = account_keys(name)
+            try:
+                conn.executemany(
+                    "INSERT INTO user_lookalikes (lookalike_key, user_id) VALUES (?, ?)",
+                    [(key, user_id) for key in keys],
+                )
+            except sqlite3.IntegrityError as e:
+                holder = _one(conn, _LOOKALIKE_HOLDER.format(marks=_marks(keys)), keys)
+                raise Conflict(
+                    f"the user name {name!r} looks like one taken",
+                    lookalike_of=holder[0] if holder is not None else None,
+                ) from e
             if ip is not None:
                 _remember_address(conn, user_id, ip, now)
             return user_id
 
-        try:
-            user_id = await self._write(work)
-        except StoreError as e:
-            if isinstance(e.__cause__, sqlite3.IntegrityError):
-                raise Conflict(f"the user name {name!r} is taken") from e
-            raise
+        user_id = await self._write(work)
         return UserRecord(user_id, name, password_hash, now, ip)
 
     async def get_user(self, name: str) -> UserRecord | None:
@@ -832,6 +853,22 @@ def _backup(conn: sqlite3.Connection, path: str) -> None:
         conn.backup(target, pages=1024)
     finally:
         target.close()
+
+
+def _fill_lookalikes(conn: sqlite3.Connection) -> None:
+    """Add the look-alike keys of the accounts made before schema 10, if not done yet
+    (in the transaction that migrates, before the server serves anyone)."""
+    (up_to,) = _one(conn, "SELECT up_to FROM lookalike_backlog WHERE one = 1")
+    if not up_to:
+        return
+    taken = {str(k): int(u) for k, u in conn.execute(_LOOKALIKES_TAKEN)}
+    users = conn.execute(
+        "SELECT id, name FROM users WHERE id <= ? ORDER BY id", (up_to,)
+    ).fetchall()
+    rows = backfill_keys(((int(i), str(n)) for i, n in users), taken)
+    conn.executemany("INSERT INTO user_lookalikes (lookalike_key, user_id) VALUES (?, ?)", rows)
+    conn.execute("UPDATE lookalike_backlog SET up_to = 0 WHERE one = 1")
+    _log.info("look-alike names: the keys of %d existing accounts added (schema 10)", len(users))
 
 
 def _remember_address(conn: sqlite3.Connection, user_id: int, ip: str, now: int) -> None:

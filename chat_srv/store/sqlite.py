@@ -57,6 +57,7 @@ from chat_srv.store.base import (
     StoreUnavailable,
     UserRecord,
 )
+from chat_srv.store.checkpoint import WRITER_CHECKPOINT_PAGES, Checkpointer
 from chat_srv.store.migrations import (
     DEFAULT_ROOMS,
     MESSAGE_COLUMNS,
@@ -384,6 +385,7 @@ class SqliteStore(Store):
         self._busy_timeout = busy_timeout
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._checkpointer: Checkpointer | None = None
 
     # -- plumbing ----------------------------------------------------------------
 
@@ -412,7 +414,9 @@ class SqliteStore(Store):
                 result: T = await db._execute(  # type: ignore[no-untyped-call]
                     _in_transaction, db._conn, work
                 )
-                return result
+            if self._checkpointer is not None:
+                self._checkpointer.wrote()
+            return result
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -439,10 +443,21 @@ class SqliteStore(Store):
                 await db.execute(f"PRAGMA synchronous = {self._synchronous}")
                 await db.execute("PRAGMA foreign_keys = ON")
             await self._migrate()
+            if self._path != ":memory:":
+                await db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
+                self._checkpointer = Checkpointer(self._path)
+                await self._checkpointer.start()
         except BaseException:
             self._db = None
+            await self._stop_checkpoints()
             await db.close()
             raise
+
+    async def _stop_checkpoints(self) -> None:
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            with _translate():
+                await checkpointer.close()
 
     async def _set_wal(self, db: aiosqlite.Connection) -> Any:
         """Switch to WAL mode. While another connection opens the same new file, SQLite
@@ -499,6 +514,7 @@ class SqliteStore(Store):
             return
         async with self._lock:  # let the operation in progress finish
             self._db = None
+            await self._stop_checkpoints()
             with contextlib.suppress(sqlite3.Error):
                 await db.execute("PRAGMA optimize")
             await db.close()

@@ -125,21 +125,24 @@ def rounds(
     return records
 
 
+def _fanout(args: argparse.Namespace, server: str, **options: Any) -> dict[str, Any]:
+    """One fan-out run with the command line's options, `options` overriding them."""
+    given = {
+        "members": args.members,
+        "senders": args.senders,
+        "seconds": args.seconds,
+        "workers": args.workers,
+        "batch": args.batch,
+        "rcvbuf": args.rcvbuf,
+    }
+    return scenarios.fanout(server, **(given | options))
+
+
 def cmd_fanout(
     args: argparse.Namespace, run_id: str, machine: dict[str, Any]
 ) -> list[dict[str, Any]]:
     def one(server: str) -> dict[str, Any]:
-        return scenarios.fanout(
-            server,
-            members=args.members,
-            senders=args.senders,
-            seconds=args.seconds,
-            rate=args.rate,
-            window=args.window,
-            workers=args.workers,
-            batch=args.batch,
-            rcvbuf=args.rcvbuf,
-        )
+        return _fanout(args, server, rate=args.rate, window=args.window)
 
     records = rounds(_servers(args.server), args.runs, one, run_id, machine)
     print(table(records, FANOUT_COLUMNS))
@@ -172,16 +175,7 @@ def cmd_sweep(
         log(f"sweep: offered {rate:,.0f} msgs/s")
 
         def one(server: str, rate: float = rate) -> dict[str, Any]:
-            return scenarios.fanout(
-                server,
-                members=args.members,
-                senders=args.senders,
-                seconds=args.seconds,
-                rate=rate,
-                workers=args.workers,
-                batch=args.batch,
-                rcvbuf=args.rcvbuf,
-            )
+            return _fanout(args, server, rate=rate)
 
         records.extend(rounds(_servers(args.server), args.runs, one, run_id, machine))
     print(table(records, FANOUT_COLUMNS))
@@ -215,16 +209,7 @@ def cmd_sizes(
         log(f"sizes: {members} members, {senders} senders")
 
         def one(server: str, members: int = members, senders: int = senders) -> dict[str, Any]:
-            return scenarios.fanout(
-                server,
-                members=members,
-                senders=senders,
-                seconds=args.seconds,
-                window=args.window,
-                workers=args.workers,
-                batch=args.batch,
-                rcvbuf=args.rcvbuf,
-            )
+            return _fanout(args, server, members=members, senders=senders, window=args.window)
 
         records.extend(rounds(_servers(args.server), args.runs, one, run_id, machine))
     print(table(records, ["members", *FANOUT_COLUMNS]))

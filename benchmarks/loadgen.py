@@ -396,6 +396,7 @@ class ConnSpec:
     name: str
     sender: bool = False
     probe: bool = False  # measures latency
+    port: int = 0  # the server to connect to, if not the worker's (a cluster's nodes)
 
 
 async def _connect(
@@ -469,7 +470,8 @@ async def open_many(
                 # IRC: a retry takes another nick, the failed one may linger a moment.
                 nick = spec.name if attempt == 0 else f"{spec.name}_{attempt}"
                 try:
-                    return await _open(kind, port, spec, room, password, batch, nick, rcvbuf)
+                    to = spec.port or port
+                    return await _open(kind, to, spec, room, password, batch, nick, rcvbuf)
                 except (OSError, ConnectionError, TimeoutError) as error:
                     if attempt == 2:
                         raise

@@ -10,6 +10,8 @@
     python -m benchmarks.run login [--params cheap|default|both]
     python -m benchmarks.run storm --users 5000 --protocol 1|2|both [--auth token|password]
     python -m benchmarks.run connections --connections 1000,2000,5000,10000,20000
+    python -m benchmarks.run cluster --nodes plain,1,2,3 --rates max,1000,3000 --runs 3
+    python -m benchmarks.run counter --writers 1,3 --batches 1,10,100 --runs 3
     python -m benchmarks.run all [--quick]
 
 Each run appends one JSON line to benchmarks/out/<scenario>.jsonl; a summary table
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks import crowd, scenarios, servers
+from benchmarks import cluster, counter, crowd, scenarios, servers
 from benchmarks.common import log, machine_info, median, table, write_result
 
 FANOUT_COLUMNS = [
@@ -570,6 +572,137 @@ def crowd_steps(
     ]
 
 
+# --------------------------------------- cluster: nodes on MySQL, the counter row
+
+CLUSTER_COLUMNS = [
+    "round",
+    "setup",
+    "mode",
+    "offered_rate",
+    "msgs_per_s",
+    "deliveries_per_s",
+    "lost",
+    "lat_p50_ms",
+    "lat_p99_ms",
+    "server_cpu_pct",
+    "mysql_cpu_pct",
+    "redis_cpu_pct",
+    "gen_cpu_pct",
+    "other_cpu_pct",
+    "mysql_commits_per_s",
+]
+
+
+def cmd_cluster(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One room over 1, 2, 3 nodes of a cluster (and one node without `--cluster`)."""
+    if not _mysql_reachable():
+        log(f"no MySQL/MariaDB at {servers.MYSQL_URL}: the cluster scenario needs one")
+        return []
+    setups = [s.strip() for s in args.nodes.split(",")]
+    for setup in setups:
+        if setup != "plain" and not setup.isdigit():
+            raise SystemExit(f"--nodes: {setup!r} is neither 'plain' nor a number of nodes")
+    rates = [None if r.strip() == "max" else float(r) for r in args.rates.split(",")]
+    records: list[dict[str, Any]] = []
+    for rate in rates:
+        log(f"cluster: {'max rate' if rate is None else f'offered {rate:,.0f} msgs/s'}")
+
+        def one(setup: str, rate: float | None = rate) -> dict[str, Any]:
+            return cluster.cluster_fanout(
+                setup,
+                members=args.members,
+                senders=args.senders,
+                seconds=args.seconds,
+                rate=rate,
+                window=args.window,
+                workers=args.workers,
+                rcvbuf=args.rcvbuf,
+            )
+
+        records.extend(rounds(setups, args.runs, one, run_id, machine))
+    print(table(records, CLUSTER_COLUMNS))
+    metrics = CLUSTER_COLUMNS[4:]
+    for rate in rates:
+        print(f"\n{'max rate' if rate is None else f'offered {rate:,.0f} msgs/s'}")
+        print(_by_variant([r for r in records if r["offered_rate"] == rate], "setup", metrics))
+    return records
+
+
+COUNTER_COLUMNS = [
+    "round",
+    "case",
+    "batches",
+    "msgs_per_s",
+    "tx_p50_ms",
+    "tx_p99_ms",
+    "mysql_cpu_pct",
+    "batches_per_s",
+    "mysql_commits_per_s",
+    "rows",
+    "dense",
+]
+
+
+def cmd_counter(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Batches stored with the counter row, by hand with it, and with AUTO_INCREMENT."""
+    if not _mysql_reachable():
+        log(f"no MySQL/MariaDB at {servers.MYSQL_URL}: the counter scenario needs one")
+        return []
+    variants = [v.strip() for v in args.variants.split(",")]
+    writers = [int(w) for w in args.writers.split(",")]
+    batches = [int(b) for b in args.batches.split(",")]
+    records: list[dict[str, Any]] = []
+    for round_no in range(args.runs):
+        # Each round another variant goes first, so that drift falls on all of them.
+        shift = round_no % len(variants)
+        order = variants[shift:] + variants[:shift]
+        for count in writers:
+            for size in batches:
+                for variant in order:
+                    log(
+                        f"round {round_no + 1}/{args.runs}: {variant},"
+                        f" {count} writer(s), batch {size}"
+                    )
+                    record = counter.counter_cost(
+                        variant, writers=count, batch=size, seconds=args.seconds
+                    )
+                    record["case"] = f"{variant} w{count} b{size}"
+                    _record(record, run_id, round_no, machine)
+                    records.append(record)
+    print(table(records, COUNTER_COLUMNS))
+    print()
+    print(_by_variant(records, "case", COUNTER_COLUMNS[2:9]))
+    return records
+
+
+def cluster_parsers(sub: Any) -> None:
+    """The `cluster` and `counter` subcommands."""
+    p = sub.add_parser("cluster", help="one room over the nodes of a cluster, on MariaDB and Redis")
+    p.add_argument(
+        "--nodes",
+        default="plain,1,2,3",
+        help="setups: 'plain' (one node without --cluster) or a number of nodes",
+    )
+    p.add_argument("--rates", default="max,1000,3000", help="'max' or offered msgs/s (total)")
+    p.add_argument("--members", type=int, default=100)
+    p.add_argument("--senders", type=int, default=10)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--window", type=int, default=128, help="max rate: sends in flight per sender")
+    p.add_argument("--workers", type=int, default=2, help="client processes")
+    p.add_argument("--rcvbuf", type=int, default=None, help="as for fanout")
+    p.add_argument("--runs", type=int, default=1)
+    p = sub.add_parser("counter", help="what the message counter row costs on MySQL")
+    p.add_argument("--variants", default=",".join(counter.VARIANTS))
+    p.add_argument("--writers", default="1,3", help="concurrent writers (nodes)")
+    p.add_argument("--batches", default="1,10,100", help="messages per transaction")
+    p.add_argument("--seconds", type=float, default=5.0, help="per case")
+    p.add_argument("--runs", type=int, default=1)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
@@ -627,6 +760,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--runs", type=int, default=1)
     crowd_parsers(sub)
+    cluster_parsers(sub)
     p = sub.add_parser("all", help="every scenario once")
     p.add_argument("--quick", action="store_true", help="a short version (nox -s bench)")
     return top
@@ -643,6 +777,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, str, dict[str, Any]], list[dic
     "all": cmd_all,
 }
 COMMANDS.update({"storm": cmd_storm, "connections": cmd_connections})
+COMMANDS.update({"cluster": cmd_cluster, "counter": cmd_counter})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -180,13 +180,15 @@ def start_chat(
     port: int = 0,
     command_base: list[str] | None = None,
     env_extra: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
 ) -> ServerHandle:
     """Start the real `chat-server` command on a kernel-chosen port (`--port 0`).
 
     `port`: a fixed port instead (a restart on the same address: the `storm`
     scenario). `command_base` and `env_extra`: another way to run the same command
     line and what to add to its environment (`benchmarks.memprofile` runs it under
-    tracemalloc).
+    tracemalloc). `extra_args`: options added to the command line (a cluster node's
+    `--cluster` and `--node-id`).
 
     `db` defaults to a fresh SQLite file in `workdir`. The port is read from the
     "listening on 127.0.0.1 port N" line the server logs at INFO on stderr (hence
@@ -222,6 +224,7 @@ def start_chat(
         str(argon2[1]),
         "--argon2-parallelism",
         str(argon2[2]),
+        *(extra_args or []),
     ]
     log_path = workdir / f"chat-server-{time.monotonic_ns()}.log"
     log_path.write_bytes(b"$ " + " ".join(command).encode() + b"\n")

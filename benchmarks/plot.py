@@ -2,9 +2,11 @@
 
     python -m benchmarks.plot [--run-id ID[,ID...]] [--out benchmarks/latency.png]
     python -m benchmarks.plot --connections [--run-id ID] [--out benchmarks/connections.png]
+    python -m benchmarks.plot --sizes [--run-id ID] [--out benchmarks/sizes.png]
 
-Uses the fixed-rate fan-out records of one run id (by default the newest run id that
-has fixed-rate records, as written by `python -m benchmarks.run sweep`): the median
+The latency plot uses the fixed-rate fan-out records of one run id (by default the
+newest run id that has fixed-rate records, as written by `python -m benchmarks.run
+sweep`): the median
 over the runs at each offered load of the p50 (min–max as error bars) and the p99.
 """
 
@@ -126,13 +128,13 @@ def load_connections(path: Path, run_id: str | None) -> list[dict[str, Any]]:
 
 
 def _series(
-    records: list[dict[str, Any]], key: str, scale: float = 1.0
+    records: list[dict[str, Any]], key: str, scale: float = 1.0, group: str = "connections"
 ) -> tuple[list[int], list[float], list[list[float]]]:
-    """Median and min–max distances of `key` at each connection count."""
-    counts = sorted({int(r["connections"]) for r in records})
+    """Median and min–max distances of `key` at each value of `group`."""
+    counts = sorted({int(r[group]) for r in records})
     mid, spread_low, spread_high = [], [], []
     for count in counts:
-        values = [float(r[key]) * scale for r in records if int(r["connections"]) == count]
+        values = [float(r[key]) * scale for r in records if int(r[group]) == count]
         mid.append(median(values))
         spread_low.append(mid[-1] - min(values))
         spread_high.append(max(values) - mid[-1])
@@ -228,6 +230,63 @@ def plot_connections(records: list[dict[str, Any]], out: Path) -> None:
     print(f"wrote {out}")
 
 
+# -------------------------------------------------------------------- room sizes
+
+
+def load_sizes(path: Path, run_id: str | None) -> list[dict[str, Any]]:
+    """The maximum-rate fan-out records of one or more run ids of `benchmarks.run
+    sizes` (default: the newest run id with more than one room size)."""
+    with path.open(encoding="utf-8") as f:
+        records = [r for r in map(json.loads, f) if r.get("mode") == "max"]
+    if run_id is None:
+        sizes_by_run: dict[str, set[int]] = {}
+        for r in records:
+            sizes_by_run.setdefault(str(r.get("run_id")), set()).add(int(r["members"]))
+        runs = [run for run, sizes in sizes_by_run.items() if len(sizes) > 1]
+        if not runs:
+            raise SystemExit(f"no run of several room sizes in {path}: run `benchmarks.run sizes`")
+        run_id = max(runs)
+    wanted = set(run_id.split(","))
+    chosen = [r for r in records if str(r.get("run_id")) in wanted]
+    if not chosen:
+        raise SystemExit(f"no maximum-rate records with run id {run_id}")
+    return chosen
+
+
+def plot_sizes(records: list[dict[str, Any]], out: Path) -> None:
+    """Messages/s (and deliveries/s) at maximum rate against room size, both servers."""
+    matplotlib: Any = importlib.import_module("matplotlib")
+    matplotlib.use("Agg")
+    plt: Any = importlib.import_module("matplotlib.pyplot")
+    fig, (messages, deliveries) = plt.subplots(1, 2, figsize=(13, 5.5), dpi=110)
+    sizes = sorted({int(r["members"]) for r in records})
+    for server in sorted({str(r["server"]) for r in records}):
+        label, color = STYLE.get(server, (server, None))
+        mine = [r for r in records if r["server"] == server]
+        for ax, key in ((messages, "msgs_per_s"), (deliveries, "deliveries_per_s")):
+            counts, mid, bars = _series(mine, key, group="members")
+            ax.errorbar(counts, mid, yerr=bars, marker="o", capsize=3, color=color, label=label)
+    messages.set_ylabel("messages/s sent and delivered to every member, log scale")
+    deliveries.set_ylabel("deliveries/s (messages/s × members), log scale")
+    for ax in (messages, deliveries):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("members of the room (senders: min(10, members))")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    runs = len({(r.get("run_id"), r.get("round")) for r in records})
+    fig.suptitle(
+        "One room at maximum rate: median of the rounds (bars min–max;"
+        f" {runs} round{'' if runs == 1 else 's'} in all), loopback,"
+        f" {records[0].get('machine', {}).get('nproc', '?')} cores shared with the clients"
+    )
+    fig.tight_layout()
+    fig.savefig(out)
+    print(f"wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run-id", default=None, help="one or more, comma-separated")
@@ -236,7 +295,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--connections", action="store_true", help="connections.png from the connections scenario"
     )
+    parser.add_argument("--sizes", action="store_true", help="sizes.png from the sizes scenario")
     args = parser.parse_args(argv)
+    if args.sizes:
+        source = args.input or OUT_DIR / "fanout.jsonl"
+        plot_sizes(load_sizes(source, args.run_id), args.out or BENCH_DIR / "sizes.png")
+        return
     if args.connections:
         source = args.input or OUT_DIR / "connections.jsonl"
         plot_connections(

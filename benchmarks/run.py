@@ -3,6 +3,7 @@
     python -m benchmarks.run fanout --server chat|ngircd|both --members 100 --senders 10 \\
         --seconds 10 [--rate R] [--runs 5]
     python -m benchmarks.run sweep --rates 2000,8100,16300 --server both --runs 3
+    python -m benchmarks.run sizes --sizes 2,10,100,500 --server both --runs 3
     python -m benchmarks.run idle --server both --connections 5000
     python -m benchmarks.run history --db sqlite|mysql|both
     python -m benchmarks.run search --db sqlite|mysql|both [--messages N]
@@ -126,21 +127,24 @@ def rounds(
     return records
 
 
+def _fanout(args: argparse.Namespace, server: str, **options: Any) -> dict[str, Any]:
+    """One fan-out run with the command line's options, `options` overriding them."""
+    given = {
+        "members": args.members,
+        "senders": args.senders,
+        "seconds": args.seconds,
+        "workers": args.workers,
+        "batch": args.batch,
+        "rcvbuf": args.rcvbuf,
+    }
+    return scenarios.fanout(server, **(given | options))
+
+
 def cmd_fanout(
     args: argparse.Namespace, run_id: str, machine: dict[str, Any]
 ) -> list[dict[str, Any]]:
     def one(server: str) -> dict[str, Any]:
-        return scenarios.fanout(
-            server,
-            members=args.members,
-            senders=args.senders,
-            seconds=args.seconds,
-            rate=args.rate,
-            window=args.window,
-            workers=args.workers,
-            batch=args.batch,
-            rcvbuf=args.rcvbuf,
-        )
+        return _fanout(args, server, rate=args.rate, window=args.window)
 
     records = rounds(_servers(args.server), args.runs, one, run_id, machine)
     print(table(records, FANOUT_COLUMNS))
@@ -173,16 +177,7 @@ def cmd_sweep(
         log(f"sweep: offered {rate:,.0f} msgs/s")
 
         def one(server: str, rate: float = rate) -> dict[str, Any]:
-            return scenarios.fanout(
-                server,
-                members=args.members,
-                senders=args.senders,
-                seconds=args.seconds,
-                rate=rate,
-                workers=args.workers,
-                batch=args.batch,
-                rcvbuf=args.rcvbuf,
-            )
+            return _fanout(args, server, rate=rate)
 
         records.extend(rounds(_servers(args.server), args.runs, one, run_id, machine))
     print(table(records, FANOUT_COLUMNS))
@@ -200,6 +195,33 @@ def cmd_sweep(
                     "other_cpu_pct",
                 ],
                 ratio="lat_p50_ms",
+            )
+        )
+    return records
+
+
+def cmd_sizes(
+    args: argparse.Namespace, run_id: str, machine: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Maximum rate at several room sizes, for the room-size plot."""
+    sizes = [int(size) for size in args.sizes.split(",")]
+    records: list[dict[str, Any]] = []
+    for members in sizes:
+        senders = min(args.senders, members)
+        log(f"sizes: {members} members, {senders} senders")
+
+        def one(server: str, members: int = members, senders: int = senders) -> dict[str, Any]:
+            return _fanout(args, server, members=members, senders=senders, window=args.window)
+
+        records.extend(rounds(_servers(args.server), args.runs, one, run_id, machine))
+    print(table(records, ["members", *FANOUT_COLUMNS]))
+    for members in sizes:
+        print(f"\n{members} members")
+        print(
+            summarize(
+                [r for r in records if r["members"] == members],
+                ["msgs_per_s", "deliveries_per_s", "lost", "server_cpu_pct", "other_cpu_pct"],
+                ratio="msgs_per_s",
             )
         )
     return records
@@ -713,6 +735,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="fan-out at several fixed offered loads")
     fanout_options(p)
     p.add_argument("--rates", default="2000,4000,8100,12000,16300,24000")
+    p = sub.add_parser("sizes", help="maximum rate at several room sizes (sizes.png)")
+    fanout_options(p)
+    p.add_argument("--sizes", default="2,10,100,500", help="members, comma-separated")
+    p.add_argument("--window", type=int, default=128, help="sends in flight per sender")
     p = sub.add_parser("idle", help="server memory per idle logged-in connection")
     p.add_argument("--server", choices=["chat", "ngircd", "both"], default="chat")
     p.add_argument("--connections", type=int, default=5000)
@@ -744,6 +770,7 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Callable[[argparse.Namespace, str, dict[str, Any]], list[dict[str, Any]]]] = {
     "fanout": cmd_fanout,
     "sweep": cmd_sweep,
+    "sizes": cmd_sizes,
     "idle": cmd_idle,
     "history": cmd_history,
     "search": cmd_search,

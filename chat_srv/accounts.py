@@ -29,7 +29,7 @@ from chat_srv.hub import Hub, Peer
 from chat_srv.limits import AttemptLimit, SlidingWindow, TokenBucket
 from chat_srv.lookalikes import LookalikeIndex, has_invisible
 from chat_srv.passwords import PasswordHasher
-from chat_srv.picture import DEFAULT_ROOM, Client, Picture, User, logged
+from chat_srv.picture import DEFAULT_ROOM, NO_PEERS, Client, Picture, User, logged
 from chat_srv.presence import PresenceBatcher
 from chat_srv.store.base import Conflict, DmUnread, MembershipState, Store
 
@@ -146,8 +146,14 @@ class Accounts(Picture):
         try:
             password_hash = await self.hasher.hash(password)
             record = await self.store.create_user(name, password_hash, self.clock.now_ms(), ip)
-        except Conflict:
+        except Conflict as conflict:
+            # Taken meanwhile, on another node of a cluster (its store refused it).
             self.user_lookalikes.remove(name)
+            holder = conflict.lookalike_of
+            if holder is not None:
+                raise ProtocolError(
+                    ErrorCode.USER_EXISTS, f"{name} looks too much like {holder}, which is taken"
+                ) from None
             raise ProtocolError(ErrorCode.USER_EXISTS, f"{name} is taken") from None
         except BaseException:
             self.user_lookalikes.remove(name)
@@ -262,10 +268,11 @@ class Accounts(Picture):
         if client.user is not None:  # a second login raced this one on the same connection
             raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, "already logged in")
         if user.dm_peers is None:  # from now on, new conversations are added to it
-            user.dm_peers = set()
+            user.dm_peers = NO_PEERS
         positions = await self.store.room_unread(user.id)
         conversations = await self.store.dm_unread(user.id)
-        user.dm_peers.update(d.peer_id for d in conversations)
+        for conversation in conversations:
+            user.add_dm_peer(conversation.peer_id)
         dms = [self._dm_info(d) for d in conversations]
         # A kick or ban may have landed while this login waited on the store.
         self.sanctions.check_login(name_key(user.name), self.clock.now_ms())
@@ -329,7 +336,12 @@ class Accounts(Picture):
             if self.cluster is not None:
                 self.cluster.presence(user.id, False)
             if user.id not in self.online_elsewhere:
-                self._announce_presence(user, online=False)
+                self.went_offline(user)
+
+    def went_offline(self, user: User) -> None:
+        """The user's last connection closed: here, and on every other node as far as
+        this one knows (called once per going, on each node)."""
+        self._announce_presence(user, online=False)
 
     def _announce_presence(self, user: User, *, online: bool) -> None:
         """Tell those who share a room with the user: version 1 now, one event per

@@ -202,10 +202,12 @@ class MessageChanges:
                 mentions=picture.mention_names(change.body or ""),
             )
             if room is not None:
-                audience = Audience(room_ids=(room.id,), change_id=result.change_id)
+                audience = Audience(
+                    room_ids=(room.id,), change_id=result.change_id, msg_id=ref.msg_id
+                )
             else:
                 parties = (sender.id,) if recipient is None else (sender.id, recipient.id)
-                audience = Audience(user_ids=parties, change_id=result.change_id)
+                audience = Audience(user_ids=parties, change_id=result.change_id, msg_id=ref.msg_id)
             picture.send_event(m.encode(event), audience)
 
     def _replayed(self, record: ChangeRecord) -> m.Change:

@@ -449,8 +449,19 @@ async def _stop_on_signal(server: ChatServer, requested: asyncio.Event) -> None:
     await server.stop()
 
 
+GIL_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
+
+
 def _run(main: Coroutine[Any, Any, None]) -> None:
-    """Run with uvloop when it is installed."""
+    """Run with uvloop when it is installed.
+
+    The database thread (SQLite's, through aiosqlite) lets go of the GIL while SQLite
+    works and waits to take it back after each statement; while the event loop runs
+    Python, that wait lasts until the switch interval asks the loop to let go. A
+    shorter interval costs the loop only when that thread is waiting, and makes each
+    batch of messages stored sooner (benchmarks/RESULTS.md, "Small rooms").
+    """
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     try:
         import uvloop

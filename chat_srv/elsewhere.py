@@ -56,8 +56,12 @@ class Elsewhere(Accounts):
             nodes.discard(node)
             if not nodes:
                 del self.online_elsewhere[user_id]
-        if self.is_online(user_id) != was:
-            self._announce_presence(user, online=not was)
+        if self.is_online(user_id) == was:
+            return
+        if was:
+            self.went_offline(user)
+        else:
+            self._announce_presence(user, online=True)
 
     async def reload_picture(self) -> None:
         """Catch up with accounts, memberships and sanctions stored while this node

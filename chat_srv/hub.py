@@ -34,7 +34,9 @@ class Hub:
         self.metrics = metrics if metrics is not None else Metrics()
         self._deliveries = self.metrics.deliveries
         self.connections: set[Peer] = set()  # every open connection, logged in or not
-        self._by_user: dict[int, set[Peer]] = {}
+        # A user's one connection, or a set of them when there are several: most users
+        # have one, and a set of one would take 216 bytes more for each.
+        self._by_user: dict[int, Peer | set[Peer]] = {}
         self._by_room: dict[int, set[Peer]] = {}
         # The same for the connections that speak version 1 only: each of them gets
         # presence one user at a time (`chat_srv.presence` merges it for the others).
@@ -47,9 +49,14 @@ class Hub:
 
     def attach(self, peer: Peer, user_id: int, room_ids: Iterable[int]) -> bool:
         """Register a logged-in connection; True if it is the user's first."""
-        conns = self._by_user.setdefault(user_id, set())
-        first = not conns
-        conns.add(peer)
+        conns = self._by_user.get(user_id)
+        first = conns is None
+        if conns is None:
+            self._by_user[user_id] = peer
+        elif isinstance(conns, set):
+            conns.add(peer)
+        elif conns is not peer:
+            self._by_user[user_id] = {conns, peer}
         legacy = peer.protocol < 2
         for room_id in room_ids:
             self._by_room.setdefault(room_id, set()).add(peer)
@@ -66,10 +73,14 @@ class Hub:
                 if room is not None:
                     room.discard(peer)
         conns = self._by_user.get(user_id)
-        if conns is None:
-            return False
-        conns.discard(peer)
-        if conns:
+        if isinstance(conns, set):
+            conns.discard(peer)
+            if len(conns) > 1:
+                return False
+            if conns:  # one left: kept alone
+                self._by_user[user_id] = next(iter(conns))
+                return False
+        elif conns is not peer:
             return False
         del self._by_user[user_id]
         for room_id in room_ids:
@@ -78,7 +89,7 @@ class Hub:
 
     def enter_room(self, user_id: int, room_id: int) -> None:
         """The user became a member: their connections now receive the room."""
-        conns = self._by_user.get(user_id)
+        conns = self._connections(user_id)
         if conns:
             self._by_room.setdefault(room_id, set()).update(conns)
             self._users_by_room.setdefault(room_id, set()).add(user_id)
@@ -88,7 +99,7 @@ class Hub:
 
     def exit_room(self, user_id: int, room_id: int) -> None:
         """The user left the room: their connections stop receiving it."""
-        conns = self._by_user.get(user_id, ())
+        conns = self._connections(user_id)
         for index in (self._by_room, self._legacy_by_room):
             room = index.get(room_id)
             if room:
@@ -105,9 +116,15 @@ class Hub:
         """Ids of the users with at least one connection."""
         return iter(self._by_user)
 
-    def user_connections(self, user_id: int) -> set[Peer]:
+    def user_connections(self, user_id: int) -> Collection[Peer]:
         """The user's connections (empty if offline)."""
-        return self._by_user.get(user_id, set())
+        return self._connections(user_id)
+
+    def _connections(self, user_id: int) -> Collection[Peer]:
+        conns = self._by_user.get(user_id)
+        if conns is None:
+            return ()
+        return conns if isinstance(conns, set) else (conns,)
 
     def room_connections(self, room_id: int) -> set[Peer]:
         """The connections of the room's online members."""
@@ -134,9 +151,7 @@ class Hub:
 
     def to_user(self, user_id: int, data: bytes, *, skip: Peer | None = None) -> None:
         """Send to every connection of the user (but `skip`)."""
-        conns = self._by_user.get(user_id)
-        if not conns:
-            return
+        conns = self._connections(user_id)
         for peer in conns:
             if peer is not skip:
                 peer.deliver(data)
@@ -154,14 +169,18 @@ class Hub:
         """Send to every logged-in connection."""
         count = 0
         for conns in self._by_user.values():
-            for peer in conns:
-                peer.deliver(data)
-            count += len(conns)
+            if isinstance(conns, set):
+                for peer in conns:
+                    peer.deliver(data)
+                count += len(conns)
+            else:
+                conns.deliver(data)
+                count += 1
         self._deliveries.inc(count)
 
     def close_user(self, user_id: int, data: bytes) -> int:
         """Close every connection of the user with a last frame; how many closed."""
-        conns = list(self._by_user.get(user_id, ()))
+        conns = list(self._connections(user_id))
         for peer in conns:
             peer.close_with(data)
         return len(conns)

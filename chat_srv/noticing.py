@@ -4,12 +4,15 @@
 and target (the rest are dropped without a word: a client sends them while keys are
 pressed). A status is the user's own, in memory, until changed or until their last
 connection closes; it goes to everyone who shares a room or a conversation with them.
+In a cluster every node keeps it (`chat_srv.cluster.node` carries it) and ends it
+when the user's last connection anywhere closes.
 A topic is stored with its room and announced to the room's online members.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from chat_core import messages as m
 from chat_core.errors import ErrorCode, ProtocolError
@@ -80,33 +83,70 @@ class Noticing:
         if (user.away, user.away_text) != (request.away, text):
             user.away, user.away_text = request.away, text
             self.announce_status(user, skip=client)
+            cluster = self._picture.cluster
+            if cluster is not None:
+                peers = sorted(user.dm_peers or ())
+                cluster.status_set(user.id, user.away, user.away_text, peers)
         return m.Ok(id=request.id)
 
+    def remote_status(self, user_id: int, away: bool, text: str | None, peers: list[int]) -> None:
+        """A status set on another node of the cluster: in the picture, and to this
+        node's connections that hear of it (`peers`: the user's conversations).
+
+        Ignored for a user this node does not count online: their status ended when
+        they went offline (a node silent too long counts offline).
+        """
+        picture = self._picture
+        user = picture.users_by_id.get(user_id)
+        if user is None or not picture.is_online(user_id):
+            return
+        if (user.away, user.away_text) != (away, text):
+            user.away, user.away_text = away, text
+            self.announce_status(user, peers=peers)
+
     def gone(self, user: User) -> None:
-        """The user's last connection closed: their status ends."""
+        """The user's last connection closed, in the whole cluster as far as this node
+        knows: their status ends. Every node sees that moment for itself (the last
+        connection was its own, or another node said so, or fell silent), so each
+        tells its own connections, once, and relays nothing."""
         if user.away:
             user.away, user.away_text = False, None
             self.announce_status(user)
 
-    def announce_status(self, user: User, skip: Client | None = None) -> None:
-        """Send the user's status to whoever shares a room or a conversation with them,
-        and to their own other connections (but `skip`), on every node."""
+    def announce_status(
+        self, user: User, skip: Client | None = None, peers: Iterable[int] | None = None
+    ) -> None:
+        """Send the user's status to this node's connections of whoever shares a room
+        or a conversation with them, and to their own (but `skip`).
+
+        The conversations: `peers` if given, else the user's own (known while they
+        are online here), else those of this node's online users that name them.
+        """
         hub = self._hub
-        peers: set[Peer] = set()
+        listeners: set[Peer] = set()
         for room_id in user.rooms:
-            peers.update(hub.room_connections(room_id))
-        for peer_id in user.dm_peers or ():
-            peers.update(hub.user_connections(peer_id))
-        peers.update(hub.user_connections(user.id))
+            listeners.update(hub.room_connections(room_id))
+        if peers is None:
+            peers = user.dm_peers if user.dm_peers is not None else self._conversing(user)
+        for peer_id in peers:
+            listeners.update(hub.user_connections(peer_id))
+        listeners.update(hub.user_connections(user.id))
         if skip is not None:
-            peers.discard(skip)
+            listeners.discard(skip)
         data = m.encode(m.UserStatus(user=user.name, away=user.away, text=user.away_text))
-        hub.to_peers(peers, data)
-        cluster = self._picture.cluster
-        if cluster is not None:
-            parties = (*(user.dm_peers or ()), user.id)
-            audience = Audience(room_ids=tuple(user.rooms), user_ids=parties)
-            cluster.relayed(data, audience)
+        hub.to_peers(listeners, data)
+
+    def _conversing(self, user: User) -> list[int]:
+        """The users online here who have a conversation with `user`, who is not online
+        here: a walk over this node's online users, made only when the status of a
+        user of another node ends."""
+        found: list[int] = []
+        users = self._picture.users_by_id
+        for peer_id in self._hub.online_users():
+            peer = users.get(peer_id)
+            if peer is not None and peer.dm_peers is not None and user.id in peer.dm_peers:
+                found.append(peer_id)
+        return found
 
     # -- topics -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ its own: the store is reached by the rules, the hub is told who is where.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -44,10 +45,23 @@ class User:
     rooms: set[int] = field(default_factory=set)  # ids of rooms the user is a member of
     bucket: TokenBucket | None = None  # requests over all the user's connections, while online
     role: Role = Role.USER
-    away: bool = False  # status, until changed or the last connection closes
+    # Status, until changed or the last connection closes (in a cluster: anywhere).
+    away: bool = False
     away_text: str | None = None
-    # Ids of the users they have a conversation with, while online (status goes there).
-    dm_peers: set[int] | None = None
+    # Ids of the users they have a conversation with, while online (status goes
+    # there): NO_PEERS, shared, for the many with none (a set is 216 bytes more).
+    dm_peers: Set[int] | None = None
+
+    def add_dm_peer(self, peer_id: int) -> None:
+        """Note a conversation with `peer_id`, if the peers are kept (while online)."""
+        peers = self.dm_peers
+        if isinstance(peers, set):
+            peers.add(peer_id)
+        elif peers is not None:
+            self.dm_peers = {peer_id}
+
+
+NO_PEERS: Set[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -80,13 +94,16 @@ class Client(Peer, Protocol):
 
 class Audience(NamedTuple):
     """Who an event goes to: rooms' members and users' connections (all of them with
-    `everyone`), but `skip_user`'s; `change_id`, the change it announces (if one)."""
+    `everyone`), but `skip_user`'s; `change_id`, the change it announces (if one), and
+    `msg_id`, the message it changes (a cluster's other nodes send it once they have
+    delivered that message)."""
 
     room_ids: tuple[int, ...] = ()
     user_ids: tuple[int, ...] = ()
     everyone: bool = False
     skip_user: int = 0
     change_id: int = 0
+    msg_id: int = 0
 
 
 class ClusterLink(Protocol):
@@ -115,6 +132,9 @@ class ClusterLink(Protocol):
 
     def relayed(self, frame: bytes, audience: Audience) -> None:
         """An event sent here: send it to its audience's connections on the other nodes."""
+
+    def status_set(self, user_id: int, away: bool, text: str | None, peers: list[int]) -> None:
+        """A user set their status here; `peers`: those they have a conversation with."""
 
     def topic_set(self, room_id: int, topic: str | None) -> None:
         """A room's topic was stored here."""

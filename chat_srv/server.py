@@ -89,6 +89,11 @@ class ChatServer:
         # Every socket from accept until it is closed: what the connection limits count.
         self._accepted: set[Connection] = set()
         self._per_ip: dict[str, int] = {}
+        # Connections not logged in yet, with when they must be (in order: one
+        # timeout for all), and one timer for the first of them, not one each: a
+        # timer is about 590 bytes a connection, and the memory stays the process's.
+        self._login_deadlines: dict[Connection, float] = {}
+        self._login_timer: asyncio.TimerHandle | None = None
 
     @property
     def port(self) -> int:
@@ -211,6 +216,8 @@ class ChatServer:
         log.info("shutting down")
         if self._listener is not None:
             self._listener.close()
+        if self._login_timer is not None:
+            self._login_timer.cancel()
         if self.control is not None:
             await self.control.close()
         # Store and deliver what is queued first: its senders get their replies
@@ -332,9 +339,28 @@ class ChatServer:
         """A connection may now send requests."""
         log.info("connection from %s", conn.ip)
         self.hub.connections.add(conn)
+        loop = asyncio.get_running_loop()
+        self._login_deadlines[conn] = loop.time() + self.config.login_timeout
+        if self._login_timer is None:
+            self._login_timer = loop.call_later(self.config.login_timeout, self._login_due)
+
+    def _login_due(self) -> None:
+        """Close the connections whose time to log in is up; wait for the next one."""
+        self._login_timer = None
+        deadlines = self._login_deadlines
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while deadlines:
+            conn, deadline = next(iter(deadlines.items()))
+            if deadline > now:
+                self._login_timer = loop.call_at(deadline, self._login_due)
+                return
+            del deadlines[conn]
+            conn.check_logged_in()
 
     def connection_released(self, conn: Connection) -> None:
         """A connection is closing: it is offline for everyone else from now on."""
+        self._login_deadlines.pop(conn, None)
         if conn in self.hub.connections:
             log.info("closed %s (%s)", conn.ip, conn.user and conn.user.name)
             self.hub.connections.discard(conn)

@@ -372,8 +372,11 @@ class Service(Elsewhere):
         user = client.user
         super().disconnected(client)
         if user is not None and not self.hub.is_online(user.id):
-            self.noticing.gone(user)
-            user.dm_peers = None
+            user.dm_peers = None  # kept while online here
+
+    def went_offline(self, user: User) -> None:
+        super().went_offline(user)
+        self.noticing.gone(user)
 
     # -- message objects ----------------------------------------------------------
 
@@ -416,7 +419,5 @@ async def _ready(reply: m.Reply) -> m.Reply:
 
 def _converse(sender: User, recipient: User) -> None:
     """Note a conversation in the parties' peers, for whoever is online (their status)."""
-    if sender.dm_peers is not None:
-        sender.dm_peers.add(recipient.id)
-    if recipient.dm_peers is not None:
-        recipient.dm_peers.add(sender.id)
+    sender.add_dm_peer(recipient.id)
+    recipient.add_dm_peer(sender.id)

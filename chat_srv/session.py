@@ -174,9 +174,9 @@ class Connection(asyncio.Protocol):
             self.close_with(m.encode(m.Disconnect(reason=reason, text=text)))
             return
         self._server.connection_ready(self)
-        self._loop.call_later(self._server.config.login_timeout, self._check_logged_in)
 
-    def _check_logged_in(self) -> None:
+    def check_logged_in(self) -> None:
+        """The time to log in is up (the server keeps it): close unless logged in."""
         if self.user is None and not self._closing:
             log.info("closing %s: no login in time", self.ip)
             text = "no login in time"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -98,6 +98,41 @@ async def schema_versions(db: str) -> list[int]:
         rows = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
     conn.close()
     return [int(r[0]) for r in rows]
+
+
+async def make_old_database(db: str, version: int, statements: Sequence[str] = ()) -> None:
+    """A database as an older server left it: the schema files 1 to `version` of its
+    backend applied to the empty database `db`, then `statements` (its rows)."""
+    if db.startswith("mysql://"):
+        database = parse_mysql_url(db).database
+        async with mysql_admin(db) as cur:
+            await cur.execute(f"USE `{database}`")
+            for migration in load_migrations("mysql")[:version]:
+                for statement in migration.statements:
+                    await cur.execute(statement)
+            for statement in statements:
+                await cur.execute(statement)
+        return
+    with sqlite3.connect(db) as conn:
+        for migration in load_migrations("sqlite")[:version]:
+            for statement in migration.statements:
+                conn.execute(statement)
+        for statement in statements:
+            conn.execute(statement)
+    conn.close()
+
+
+async def fetch(db: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a query (no parameters) on a store's database, read from outside."""
+    if db.startswith("mysql://"):
+        async with mysql_admin(db) as cur:
+            await cur.execute(f"USE `{parse_mysql_url(db).database}`")
+            await cur.execute(sql)
+            return [tuple(r) for r in await cur.fetchall()]
+    with sqlite3.connect(db) as conn:
+        rows = [tuple(r) for r in conn.execute(sql).fetchall()]
+    conn.close()
+    return rows
 
 
 SCHEMA_VERSIONS = [m.version for m in load_migrations("sqlite")]

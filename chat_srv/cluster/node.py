@@ -5,21 +5,25 @@ MySQL is the log: message ids are dense and follow commit order across nodes (th
 store's counter row), so a node knows exactly what comes next. It keeps the next id
 it owes its clients; a message from the broker past it waits in `_held` while the
 gap is filled, from the broker if the missing message arrives within `GAP_WAIT`,
-else from MySQL. Duplicates (an id already delivered) are dropped. Every
-`HEARTBEAT` seconds a node publishes the last id it committed, so the loss of a
-last message is noticed too; while the broker is away, the node reads the log
-instead, and once it is back (subscribed first), catches up, then goes on.
+else from MySQL. Duplicates (an id already delivered) are dropped, and a change
+another node relays to a message still held waits for it. Every `HEARTBEAT`
+seconds a node publishes the last id it committed, so the loss of a last message is
+noticed too; while the broker is away, the node reads the log instead, and once it
+is back (subscribed first), catches up, then goes on.
 
 Rooms, accounts, roles, memberships, sanctions and topics travel too, as control
 records sent once stored: a node applies them to its picture and to its own clients
 (`member` events; a kick, ban or kill closes the target's connections on every
 node). A node that may have missed some (the broker was away) reloads them from
-MySQL. Changes to messages, topics and notices are relayed as the events they are.
+MySQL. Away statuses travel as records too (each node keeps them, and ends one when
+the user's last connection anywhere closes). Changes to messages, topics and notices
+are relayed as the events they are.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from typing import TYPE_CHECKING, NamedTuple
@@ -126,6 +130,16 @@ class TopicSet(NamedTuple):
     topic: str
 
 
+class StatusSet(NamedTuple):
+    """A user's away status set on another node, and the users they have a
+    conversation with (who hear of it)."""
+
+    user_id: int
+    away: bool
+    text: str
+    peers: list[int]
+
+
 class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     """What a node publishes: its newest committed id, and what it stored."""
 
@@ -144,6 +158,7 @@ class Publication(msgspec.Struct, array_like=True, omit_defaults=True):
     topics: list[TopicSet] = []
     rooms: list[NewRoom] = []
     roles: list[RoleGiven] = []
+    statuses: list[StatusSet] = []
     relayed: list[Relayed] = []  # after everything above
 
 
@@ -162,6 +177,8 @@ class ClusterNode:
         self._last = 0  # the newest id this node committed itself
         self._newest_heard = 0  # the newest id any node said it committed
         self._held: dict[int, Delivery] = {}
+        # Changes relayed by other nodes to messages held above, in the order heard.
+        self._changes_held: collections.deque[Relayed] = collections.deque()
         self._broker_up = False
         self._outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._overflowing = False
@@ -258,12 +275,18 @@ class ClusterNode:
             self._send(Publication(self.node_id, self._last, offline=[user_id]))
 
     def relayed(self, frame: bytes, audience: Audience) -> None:
-        """An event this node sent (a change, a topic, typing, a status, a notice):
+        """An event this node sent (a change, a topic, typing, a notice):
         the others send it to their connections in the audience too.
 
         Unlike messages, such events are not read back from the log when the broker
         loses one: a client catches up on changes with `changes`."""
         self._send(Publication(self.node_id, self._last, relayed=[Relayed(frame, audience)]))
+
+    def status_set(self, user_id: int, away: bool, text: str | None, peers: list[int]) -> None:
+        """A status set on this node: the others keep it too, and tell their clients.
+        Its end (the user's last connection anywhere closed) each node sees itself."""
+        status = StatusSet(user_id, away, text or "", peers)
+        self._send(Publication(self.node_id, self._last, statuses=[status]))
 
     def topic_set(self, room_id: int, topic: str | None) -> None:
         """A room's topic this node stored."""
@@ -383,8 +406,11 @@ class ClusterNode:
             room = service.rooms_by_id.get(topic.room_id)
             if room is not None:
                 room.topic = topic.topic or None
+        for status in publication.statuses:
+            text = status.text or None
+            service.noticing.remote_status(status.user_id, status.away, text, status.peers)
         for relay in publication.relayed:
-            service.send_event(relay.frame, relay.audience, remote=True)
+            self._relay(relay)
         self._newest_heard = max(self._newest_heard, publication.last)
         self._accept(publication.messages)
 
@@ -409,8 +435,26 @@ class ClusterNode:
             self._next += 1
         if ready:
             self._service.fan_out(ready)
+            self._release_changes()
         if self._held or self._newest_heard >= self._next:
             self._fill_soon()
+
+    def _relay(self, relay: Relayed) -> None:
+        """Send an event relayed by another node to this node's connections; a change
+        to a message not delivered here yet (it waits for a gap to be filled) waits
+        for it, and the changes after it too, so that they keep their order."""
+        changed = relay.audience.msg_id
+        if changed and (self._changes_held or changed >= self._next):
+            self._changes_held.append(relay)
+        else:
+            self._service.send_event(relay.frame, relay.audience, remote=True)
+
+    def _release_changes(self) -> None:
+        """Send the held changes whose messages are delivered now, in order."""
+        held = self._changes_held
+        while held and held[0].audience.msg_id < self._next:
+            relay = held.popleft()
+            self._service.send_event(relay.frame, relay.audience, remote=True)
 
     def _fill_soon(self, *, at_once: bool = False, reload: bool = False) -> None:
         if reload:

@@ -24,7 +24,12 @@ class StoreUnavailable(StoreError):
 
 
 class Conflict(StoreError):
-    """A uniqueness rule was broken (a user or room name already taken)."""
+    """A uniqueness rule was broken: a user or room name already taken, or a user name
+    that looks like one taken (`lookalike_of`: the name it looks like)."""
+
+    def __init__(self, message: str, *, lookalike_of: str | None = None) -> None:
+        super().__init__(message)
+        self.lookalike_of = lookalike_of
 
 
 class SearchTooBroad(StoreError):
@@ -306,7 +311,8 @@ class Store(abc.ABC):
     async def create_user(
         self, name: str, password_hash: str, now: int, ip: str | None
     ) -> UserRecord:
-        """Create an account; `Conflict` if the name's key is taken."""
+        """Create an account; `Conflict` if the name's key is taken, or one of its
+        look-alike keys (`chat_srv.lookalikes`: the name looks like one taken)."""
 
     @abc.abstractmethod
     async def get_user(self, name: str) -> UserRecord | None:

@@ -1,5 +1,6 @@
 """Helpers shared by the SQLite and MySQL stores: schema migrations, default rooms,
-and the planning of a batch of messages (nonce deduplication).
+the look-alike keys of accounts, and the planning of a batch of messages (nonce
+deduplication).
 
 Migrations are plain SQL files, `NNN_description.sql`, one directory per backend, so
 a database administrator can read them and apply them by hand (`sqlite3 FILE < ...`,
@@ -14,14 +15,18 @@ this module finds, reads and checks them.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import chat_srv
+from chat_srv.lookalikes import lookalike_keys
 from chat_srv.store.base import NewMessage, StoredId, StoreError
+
+log = logging.getLogger(__name__)
 
 # Created in `open()` when no room with the same name key exists. Général is open
 # because every new user joins it at registration; see PROTOCOL.md, "Default rooms".
@@ -116,6 +121,47 @@ def newer_than_code(current: int, migrations: list[Migration]) -> None:
             f"the database has schema version {current}, this server knows only up to "
             f"{len(migrations)}: upgrade the server"
         )
+
+
+# -- look-alike keys of accounts ------------------------------------------------------
+
+
+def account_keys(name: str) -> list[str]:
+    """The rows of `user_lookalikes` an account named `name` holds: its look-alike
+    keys (`chat_srv.lookalikes`), in a fixed order, so that two transactions
+    inserting keys they share take their locks in the same order."""
+    return sorted(lookalike_keys(name))
+
+
+def backfill_keys(users: Iterable[tuple[int, str]], taken: dict[str, int]) -> list[tuple[str, int]]:
+    """The `user_lookalikes` rows (key, user id) for accounts made before schema 10.
+
+    `users` are (id, name), oldest first; `taken` the keys already held, by holder
+    (updated). A key two accounts share stays the older one's: the younger goes
+    without it, and is logged (both accounts stay and log in as before).
+    """
+    rows: list[tuple[str, int]] = []
+    names: dict[int, str] = {}
+    for user_id, name in users:
+        names[user_id] = name
+        for key in account_keys(name):
+            holder = taken.get(key)
+            if holder is None:
+                taken[key] = user_id
+                rows.append((key, user_id))
+                continue
+            if holder == user_id:  # held already
+                continue
+            log.warning(
+                "look-alike names: account %d %r looks like account %d %r, made before it;"
+                " their shared key %r stays the older account's",
+                user_id,
+                name,
+                holder,
+                names.get(holder, "?"),
+                key,
+            )
+    return rows
 
 
 # -- message batches ----------------------------------------------------------------

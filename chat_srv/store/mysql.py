@@ -63,6 +63,8 @@ from chat_srv.store.migrations import (
     NONCE_COLUMNS,
     PLACE_COLUMNS,
     KnownNonces,
+    account_keys,
+    backfill_keys,
     check_recorded,
     conversation_rows,
     dm_pair,
@@ -107,6 +109,11 @@ _ATTEMPTS = 3
 _PING_SECONDS = 2.0  # `ping` is a health check: it need not wait the whole timeout
 
 _USER_COLUMNS = "id, name, password_hash, created_at, last_ip, role"
+# The oldest account holding one of some look-alike keys: the name a new one looks like.
+_LOOKALIKE_HOLDER = (
+    "SELECT u.name FROM user_lookalikes AS k JOIN users AS u ON u.id = k.user_id"
+    " WHERE k.lookalike_key IN ({marks}) ORDER BY u.id LIMIT 1 LOCK IN SHARE MODE"
+)
 # Names through scalar subqueries, not joins: a join may be buffered, which loses
 # the index order and sorts the whole range. FORCE INDEX fixes the plan (a range
 # of the room or conversation index) whatever the optimizer guesses from statistics.
@@ -436,6 +443,7 @@ class MysqlStore(Store):
                 await cur.connection.commit()
                 await cur.execute("SELECT MAX(version) FROM schema_version")
                 check_recorded(migration, int((await cur.fetchone())[0]))
+            await _fill_lookalikes(cur)
             keys = [name_key(name) for name, _ in DEFAULT_ROOMS]
             rows = await _fetchall(
                 cur, f"SELECT name_key FROM rooms WHERE name_key IN ({_marks(keys)})", tuple(keys)
@@ -496,6 +504,23 @@ class MysqlStore(Store):
                     raise Conflict(f"the user name {name!r} is taken") from e
                 raise
             user_id = int(cur.lastrowid)
+            keys = account_keys(name)
+            try:
+                await cur.executemany(
+                    "INSERT INTO user_lookalikes (lookalike_key, user_id) VALUES (%s, %s)",
+                    [(key, user_id) for key in keys],
+                )
+            except pymysql.err.IntegrityError as e:
+                if error_code(e) != 1062:
+                    raise
+                # A locking read: the row that refused this one, committed meanwhile.
+                holder = await _fetchall(
+                    cur, _LOOKALIKE_HOLDER.format(marks=_marks(keys)), tuple(keys)
+                )
+                raise Conflict(
+                    f"the user name {name!r} looks like one taken",
+                    lookalike_of=str(holder[0][0]) if holder else None,
+                ) from e
             if ip is not None:
                 await _remember_address(cur, user_id, ip, now)
             return user_id
@@ -992,6 +1017,26 @@ async def _with_reactions(cur: Cursor, page: list[StoredMessage]) -> list[Stored
     if query is None:
         return page
     return changes.with_reactions(page, await _shared(cur, query))
+
+
+async def _fill_lookalikes(cur: Cursor) -> None:
+    """Add the look-alike keys of the accounts made before schema 10, if not done yet
+    (holding the schema lock, before the server serves anyone), in one transaction."""
+    rows = await _fetchall(cur, "SELECT up_to FROM lookalike_backlog WHERE one = 1 FOR UPDATE")
+    up_to = int(rows[0][0]) if rows else 0
+    if not up_to:
+        return
+    held = await _fetchall(cur, "SELECT lookalike_key, user_id FROM user_lookalikes")
+    taken = {bytes(k).decode(): int(u) for k, u in held}
+    users = await _fetchall(cur, "SELECT id, name FROM users WHERE id <= %s ORDER BY id", (up_to,))
+    keys = backfill_keys(((int(i), str(n)) for i, n in users), taken)
+    if keys:
+        await cur.executemany(
+            "INSERT INTO user_lookalikes (lookalike_key, user_id) VALUES (%s, %s)", keys
+        )
+    await cur.execute("UPDATE lookalike_backlog SET up_to = 0 WHERE one = 1")
+    await cur.connection.commit()
+    _log.info("look-alike names: the keys of %d existing accounts added (schema 10)", len(users))
 
 
 async def _remember_address(cur: Cursor, user_id: int, ip: str, now: int) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -56,12 +57,15 @@ from chat_srv.store.base import (
     StoreUnavailable,
     UserRecord,
 )
+from chat_srv.store.checkpoint import WRITER_CHECKPOINT_PAGES, Checkpointer
 from chat_srv.store.migrations import (
     DEFAULT_ROOMS,
     MESSAGE_COLUMNS,
     NONCE_COLUMNS,
     PLACE_COLUMNS,
     KnownNonces,
+    account_keys,
+    backfill_keys,
     check_recorded,
     conversation_rows,
     dm_pair,
@@ -193,7 +197,14 @@ SELECT r.id, (SELECT MAX(m.id) FROM messages AS m WHERE m.room_id = r.id) AS las
 FROM rooms AS r
 """
 
+_log = logging.getLogger(__name__)
 _SANCTION_COLUMNS = "id, kind, target, until_ts, reason, created_by, created_at"
+# The oldest account holding one of some look-alike keys: the name a new one looks like.
+_LOOKALIKE_HOLDER = (
+    "SELECT u.name FROM user_lookalikes AS k JOIN users AS u ON u.id = k.user_id"
+    " WHERE k.lookalike_key IN ({marks}) ORDER BY u.id LIMIT 1"
+)
+_LOOKALIKES_TAKEN = "SELECT lookalike_key, user_id FROM user_lookalikes"
 _ACTIVE = "lifted_at IS NULL AND (until_ts IS NULL OR until_ts > ?)"
 
 
@@ -271,10 +282,7 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
     plan = plan_batch(batch, known, parents)
     ids: list[int] = []
     if plan.fresh:
-        conn.executemany(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [message_row(m) for m in plan.fresh],
-        ).close()
+        _insert_messages(conn, plan.fresh)
         # The write lock is ours and each insert takes the next id
         # (AUTOINCREMENT: max(ever used) + 1), so the ids are consecutive.
         last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
@@ -294,6 +302,31 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
                 pairs,
             ).close()
     return plan.results(ids)
+
+
+MESSAGE_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # one per column of MESSAGE_COLUMNS
+ROWS_PER_INSERT = 1000
+
+
+def _insert_messages(conn: sqlite3.Connection, messages: list[NewMessage]) -> None:
+    """Insert `messages` in order, up to ROWS_PER_INSERT rows a statement.
+
+    One multi-row INSERT rather than `executemany`: the sqlite3 module lets go of
+    the GIL around each step of a statement and must take it back after, so
+    `executemany` takes it back once a row, each time waiting for the event loop's
+    thread to let go (up to the 5 ms switch interval while it runs Python). With
+    one statement it is taken back once a batch (benchmarks/RESULTS.md, "Small
+    rooms").
+    """
+    columns = MESSAGE_ROW_MARKS.count("?")
+    per_statement = min(
+        ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // columns
+    )
+    for start in range(0, len(messages), per_statement):
+        chunk = messages[start : start + per_statement]
+        marks = ", ".join([MESSAGE_ROW_MARKS] * len(chunk))
+        values = [value for m in chunk for value in message_row(m)]
+        conn.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {marks}", values).close()
 
 
 def _search(
@@ -352,6 +385,7 @@ class SqliteStore(Store):
         self._busy_timeout = busy_timeout
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._checkpointer: Checkpointer | None = None
 
     # -- plumbing ----------------------------------------------------------------
 
@@ -380,7 +414,9 @@ class SqliteStore(Store):
                 result: T = await db._execute(  # type: ignore[no-untyped-call]
                     _in_transaction, db._conn, work
                 )
-                return result
+            if self._checkpointer is not None:
+                self._checkpointer.wrote()
+            return result
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -407,10 +443,21 @@ class SqliteStore(Store):
                 await db.execute(f"PRAGMA synchronous = {self._synchronous}")
                 await db.execute("PRAGMA foreign_keys = ON")
             await self._migrate()
+            if self._path != ":memory:":
+                await db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
+                self._checkpointer = Checkpointer(self._path)
+                await self._checkpointer.start()
         except BaseException:
             self._db = None
+            await self._stop_checkpoints()
             await db.close()
             raise
+
+    async def _stop_checkpoints(self) -> None:
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            with _translate():
+                await checkpointer.close()
 
     async def _set_wal(self, db: aiosqlite.Connection) -> Any:
         """Switch to WAL mode. While another connection opens the same new file, SQLite
@@ -443,6 +490,7 @@ class SqliteStore(Store):
                 for statement in migration.statements:
                     conn.execute(statement)
                 check_recorded(migration, _version(conn))
+            _fill_lookalikes(conn)
             for name, approval in DEFAULT_ROOMS:
                 conn.execute(
                     "INSERT OR IGNORE INTO rooms (name, name_key, approval, created_at)"
@@ -466,6 +514,7 @@ class SqliteStore(Store):
             return
         async with self._lock:  # let the operation in progress finish
             self._db = None
+            await self._stop_checkpoints()
             with contextlib.suppress(sqlite3.Error):
                 await db.execute("PRAGMA optimize")
             await db.close()
@@ -484,22 +533,32 @@ class SqliteStore(Store):
         self, name: str, password_hash: str, now: int, ip: str | None
     ) -> UserRecord:
         def work(conn: sqlite3.Connection) -> int:
-            user_id = _inserted(
-                conn,
-                "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (name, name_key(name), password_hash, now, ip),
-            )
+            try:
+                user_id = _inserted(
+                    conn,
+                    "INSERT INTO users (name, name_key, password_hash, created_at, last_ip)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, name_key(name), password_hash, now, ip),
+                )
+            except sqlite3.IntegrityError as e:
+                raise Conflict(f"the user name {name!r} is taken") from e
+            keys = account_keys(name)
+            try:
+                conn.executemany(
+                    "INSERT INTO user_lookalikes (lookalike_key, user_id) VALUES (?, ?)",
+                    [(key, user_id) for key in keys],
+                )
+            except sqlite3.IntegrityError as e:
+                holder = _one(conn, _LOOKALIKE_HOLDER.format(marks=_marks(keys)), keys)
+                raise Conflict(
+                    f"the user name {name!r} looks like one taken",
+                    lookalike_of=holder[0] if holder is not None else None,
+                ) from e
             if ip is not None:
                 _remember_address(conn, user_id, ip, now)
             return user_id
 
-        try:
-            user_id = await self._write(work)
-        except StoreError as e:
-            if isinstance(e.__cause__, sqlite3.IntegrityError):
-                raise Conflict(f"the user name {name!r} is taken") from e
-            raise
+        user_id = await self._write(work)
         return UserRecord(user_id, name, password_hash, now, ip)
 
     async def get_user(self, name: str) -> UserRecord | None:
@@ -810,6 +869,22 @@ def _backup(conn: sqlite3.Connection, path: str) -> None:
         conn.backup(target, pages=1024)
     finally:
         target.close()
+
+
+def _fill_lookalikes(conn: sqlite3.Connection) -> None:
+    """Add the look-alike keys of the accounts made before schema 10, if not done yet
+    (in the transaction that migrates, before the server serves anyone)."""
+    (up_to,) = _one(conn, "SELECT up_to FROM lookalike_backlog WHERE one = 1")
+    if not up_to:
+        return
+    taken = {str(k): int(u) for k, u in conn.execute(_LOOKALIKES_TAKEN)}
+    users = conn.execute(
+        "SELECT id, name FROM users WHERE id <= ? ORDER BY id", (up_to,)
+    ).fetchall()
+    rows = backfill_keys(((int(i), str(n)) for i, n in users), taken)
+    conn.executemany("INSERT INTO user_lookalikes (lookalike_key, user_id) VALUES (?, ?)", rows)
+    conn.execute("UPDATE lookalike_backlog SET up_to = 0 WHERE one = 1")
+    _log.info("look-alike names: the keys of %d existing accounts added (schema 10)", len(users))
 
 
 def _remember_address(conn: sqlite3.Connection, user_id: int, ip: str, now: int) -> None:

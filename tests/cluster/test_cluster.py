@@ -12,6 +12,8 @@ from chat_core.errors import ErrorCode
 from chat_srv.admin import Admin
 from chat_srv.console.commands import CommandLine
 from chat_srv.server import ChatServer
+from chat_srv.store import NewMessage, open_store
+from chat_srv.store.base import LoggedMessage
 from tests import helpers
 from tests.cluster.conftest import RedisServer, cluster
 from tests.console import run
@@ -284,3 +286,50 @@ async def test_a_token_from_one_node_logs_in_on_another(
         token = (await newer.call(m.Register, user="bob", password=PASSWORD)).token
         late = await Client.connect(two.port)
         assert (await late.call(m.Login, user="bob", token=token)).user == "bob"
+
+
+async def test_a_relayed_change_waits_for_the_message_it_changes(
+    mysql_db: str, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message node 2 holds while it fills a gap from the log, and an edit of it
+    relayed meanwhile: node 2's clients get the edit after the message, not before."""
+    async with cluster(mysql_db, redis_server.url, 2) as (one, two):
+        alice = await register(one.port, "alice")
+        bob = await register(two.port, "bob")
+        # A message stored and never published (as if its node died at once): node 2
+        # fills the gap from the log, which waits until the test says.
+        lost = await _stored_unpublished(mysql_db, "alice", "lost")
+        gate = asyncio.Event()
+        message_log = two.service.store.message_log
+
+        async def slow_log(after: int, limit: int) -> list[LoggedMessage]:
+            await gate.wait()
+            return await message_log(after, limit)
+
+        monkeypatch.setattr(two.service.store, "message_log", slow_log)
+        sent = await alice.call(m.Send, room="Général", body="helo")
+        assert sent.msg_id == lost + 1
+        await alice.event(m.Message, msg_id=sent.msg_id)  # node 1 filled its gap
+        await alice.call(m.Edit, msg_id=sent.msg_id, body="hello")
+        await helpers.console_heard(one, bob)  # what node 1 published has reached node 2
+        assert not [e for e in bob.events if isinstance(e, m.Message | m.Edited)]
+        gate.set()
+        await bob.collect(m.Edited, 1)
+        heard = [
+            (type(e).__name__, e.msg_id) for e in bob.events if isinstance(e, m.Message | m.Edited)
+        ]
+        assert heard == [("Message", lost), ("Message", sent.msg_id), ("Edited", sent.msg_id)]
+
+
+async def _stored_unpublished(db: str, sender: str, body: str) -> int:
+    """Store a message in Général through a store of its own, told to no node."""
+    store = open_store(db)
+    await store.open()
+    try:
+        user = await store.get_user(sender)
+        assert user is not None
+        general = next(r.id for r in await store.get_rooms() if r.name == "Général")
+        (stored,) = await store.add_messages([NewMessage(user.id, body, 1, room_id=general)])
+        return stored.msg_id
+    finally:
+        await store.close()

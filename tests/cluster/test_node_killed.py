@@ -1,6 +1,6 @@
 """A node that dies (SIGKILL, a real process): nothing it acknowledged is lost, its
-users show offline on the other nodes within 10 s, and come back on another node
-with their session tokens."""
+users show offline on the other nodes within 10 s (their away status ended), and come
+back on another node with their session tokens."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ async def test_a_killed_node_loses_nothing_and_its_users_come_back_elsewhere(
         alice = await Client.connect(two.port)
         token = (await alice.call(m.Register, user="alice", password=PASSWORD)).token
         assert (await watcher.event(m.Presence, user="alice")).online
+        await alice.call(m.SetStatus, away=True, text="on node 2")
+        assert (await watcher.event(m.UserStatus, user="alice")).away
         acknowledged = [
             (await alice.call(m.Send, room="Général", body=f"before {n}")).msg_id
             for n in range(SENT)
@@ -38,8 +40,10 @@ async def test_a_killed_node_loses_nothing_and_its_users_come_back_elsewhere(
         await alice.closed()
         # Node 2 says nothing as it dies: node 1 finds it silent and its users gone.
         assert not (await watcher.event(m.Presence, user="alice")).online
+        assert not (await watcher.event(m.UserStatus, user="alice")).away  # her status ends
         members = (await watcher.call(m.Who, room="Général")).users
         assert {u.name: u.online for u in members} == {"watcher": True, "alice": False}
+        assert not any(u.away for u in members)
         assert [u.name for u in (await watcher.call(m.Who)).users] == ["watcher"]
 
         back = await Client.connect(one.port)

@@ -77,7 +77,6 @@ async def test_typing_errors(timed: ChatServer) -> None:
 # -- status ------------------------------------------------------------------------------
 
 
-@pytest.mark.cluster_bug("away status is kept by the node it was set on (docs/cluster.md)")
 async def test_status_goes_to_rooms_and_conversations_and_ends_with_the_last_connection(
     timed: ChatServer,
 ) -> None:

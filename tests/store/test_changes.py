@@ -4,13 +4,10 @@ gap-free change ids, replies, and the upgrade of a database made by schema 3."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 from chat_srv.store import NewMessage, Store, open_store
 from chat_srv.store.base import ChangeKind, NewChange, StoredChange
-from chat_srv.store.migrations import load_migrations
-from chat_srv.store.mysql_connect import parse_mysql_url
-from tests.databases import SCHEMA_VERSIONS, mysql_admin, schema_versions
+from tests.databases import SCHEMA_VERSIONS, make_old_database, schema_versions
 from tests.store.test_contract import NOW, new_user, room_id, to_room, to_user
 
 
@@ -177,23 +174,7 @@ _V3_ROWS = [
 
 async def _make_version_3(db: str) -> None:
     """A database as the previous server left it: schema 1 to 3, with messages."""
-    if db.startswith("mysql://"):
-        database = parse_mysql_url(db).database
-        async with mysql_admin(db) as cur:
-            await cur.execute(f"USE `{database}`")
-            for migration in load_migrations("mysql")[:3]:
-                for statement in migration.statements:
-                    await cur.execute(statement)
-            for statement in _V3_ROWS:
-                await cur.execute(statement)
-        return
-    with sqlite3.connect(db) as conn:
-        for migration in load_migrations("sqlite")[:3]:
-            for statement in migration.statements:
-                conn.execute(statement)
-        for statement in _V3_ROWS:
-            conn.execute(statement)
-    conn.close()
+    await make_old_database(db, 3, _V3_ROWS)
 
 
 async def test_a_version_3_database_upgrades_in_place(store_db: str) -> None:

@@ -248,6 +248,23 @@ async def test_ids_increase_across_rooms_and_dms(store: Store) -> None:
     assert all(s.fresh and s.ts == NOW for s in first + second)
 
 
+async def test_a_batch_larger_than_one_statement(store: Store) -> None:
+    # The SQLite store inserts at most 1,000 rows a statement: 2,345 messages take
+    # three, and still get consecutive ids, in the batch's order.
+    alice, bob = await new_user(store, "alice"), await new_user(store, "bob")
+    general = await room_id(store, "Général")
+    batch = [
+        to_user(alice, bob, f"dm {n}") if n % 7 == 0 else to_room(alice, general, f"room {n}")
+        for n in range(2345)
+    ]
+    ids = [s.msg_id for s in await store.add_messages(batch)]
+    assert ids == list(range(ids[0], ids[0] + len(batch)))
+    page, _ = await store.room_history(general, before=None, after=None, limit=50)
+    assert [(m.msg_id, m.body) for m in page] == [
+        (ids[n], f"room {n}") for n in range(2345) if n % 7 != 0
+    ][-50:]
+
+
 async def test_add_messages_empty_batch(store: Store) -> None:
     assert await store.add_messages([]) == []
 

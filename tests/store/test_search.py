@@ -18,14 +18,13 @@ from chat_srv.store.base import (
     SearchTooBroad,
     StoredMessage,
 )
-from chat_srv.store.migrations import load_migrations
 from chat_srv.store.mysql import MysqlStore
 from chat_srv.store.mysql_connect import parse_mysql_url
 from chat_srv.store.mysql_search import candidates_statement
 from chat_srv.store.search import fts5_match, fts5_words, parse_query, scope_sql
 from chat_srv.store.sqlite import CANDIDATE_MESSAGES_SQL, CANDIDATES_SQL
 from chat_srv.store.sqlite import SEARCH_SQL as SQLITE_SEARCH_SQL
-from tests.databases import SCHEMA_VERSIONS, mysql_admin, schema_versions
+from tests.databases import SCHEMA_VERSIONS, make_old_database, mysql_admin, schema_versions
 from tests.store.test_contract import NOW, new_room, new_user, room_id, to_room, to_user
 from tests.store.test_search_query import HOSTILE
 
@@ -335,23 +334,7 @@ _V4_ROWS = [
 
 async def _make_version_4(db: str) -> None:
     """A database as the previous server left it: schema 1 to 4, with messages."""
-    if db.startswith("mysql://"):
-        database = parse_mysql_url(db).database
-        async with mysql_admin(db) as cur:
-            await cur.execute(f"USE `{database}`")
-            for migration in load_migrations("mysql")[:4]:
-                for statement in migration.statements:
-                    await cur.execute(statement)
-            for statement in _V4_ROWS:
-                await cur.execute(statement)
-        return
-    with sqlite3.connect(db) as conn:
-        for migration in load_migrations("sqlite")[:4]:
-            for statement in migration.statements:
-                conn.execute(statement)
-        for statement in _V4_ROWS:
-            conn.execute(statement)
-    conn.close()
+    await make_old_database(db, 4, _V4_ROWS)
 
 
 async def test_a_version_4_database_is_indexed_on_upgrade(store_db: str) -> None:

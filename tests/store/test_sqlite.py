@@ -101,6 +101,29 @@ async def test_file_settings(tmp_path: Path) -> None:
     conn.close()
 
 
+async def test_the_log_is_copied_into_the_database_beside_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "chat.db"
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        alice = await store.create_user("alice", "hash", 0, None)
+        general = next(r.id for r in await store.get_rooms() if r.name == "Général")
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        checkpointed = asyncio.create_task(checkpointer.checkpointed())
+        batch = [NewMessage(alice.id, f"m{n}", 0, room_id=general) for n in range(100)]
+        await store.add_messages(batch)
+        await asyncio.wait_for(checkpointed, 10)
+        # The database file alone, without its log: the messages are in it, far
+        # below the writer's own checkpoint threshold.
+        with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM messages").fetchone() == (100,)
+        conn.close()
+    finally:
+        await store.close()
+    assert store._checkpointer is None
+
+
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "chat.db"
     store = SqliteStore(path)

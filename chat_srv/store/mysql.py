@@ -581,10 +581,18 @@ class MysqlStore(Store):
 
     async def add_session(self, digest: str, user_id: int, now: int, lifetime: int) -> None:
         async def op(cur: Cursor) -> None:
+            # The expired sessions found by a plain read, deleted by their keys: a
+            # DELETE ... WHERE user_id would lock the index's gap where the user's
+            # rows go (REPEATABLE READ), and new users' first sessions, inserted in
+            # that one gap at the same moment, would deadlock.
             await cur.execute(
-                "DELETE FROM sessions WHERE user_id = %s AND used_at <= %s",
+                "SELECT digest FROM sessions WHERE user_id = %s AND used_at <= %s",
                 (user_id, now - lifetime),
             )
+            expired = [row[0] for row in await cur.fetchall()]
+            if expired:
+                marks = ", ".join(["%s"] * len(expired))
+                await cur.execute(f"DELETE FROM sessions WHERE digest IN ({marks})", expired)
             await cur.execute(
                 "INSERT INTO sessions (digest, user_id, created_at, used_at)"
                 " VALUES (%s, %s, %s, %s)",

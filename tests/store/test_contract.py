@@ -604,6 +604,18 @@ async def test_sanctions(store: Store) -> None:
 # -- concurrency -------------------------------------------------------------------
 
 
+async def test_first_sessions_of_new_users_at_once(store: Store) -> None:
+    """New users logging in at the same moment each get a session (on MySQL, clearing
+    a user's expired sessions once locked the gap the others insert into)."""
+    users = [await new_user(store, f"user{n}") for n in range(20)]
+    hour = 3_600_000
+    async with asyncio.timeout(30):
+        await asyncio.gather(
+            *(store.add_session(f"{n:064x}", user, NOW, hour) for n, user in enumerate(users))
+        )
+    assert [await store.session_user(f"{n:064x}", NOW, hour) for n in range(20)] == users
+
+
 async def test_concurrent_batches(store: Store) -> None:
     """Batches sent at once: ids stay unique, and a nonce is stored once whoever wins."""
     alice, bob = await new_user(store, "alice"), await new_user(store, "bob")

@@ -94,7 +94,7 @@ class _Rows:
         pass
 
 
-def statements(size: int, total: int) -> None:
+def statements(size: int, total: int, autocheckpoint: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "chat.db"
         asyncio.run(_new_database(path))
@@ -102,6 +102,7 @@ def statements(size: int, total: int) -> None:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # the store's default
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")
         for batch in _batches(size, total, "warm-"):  # the same number again first
             _in_transaction(conn, partial(_add_messages, batch))
         timed = _Timed(conn)
@@ -150,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", default="8,32,128,512", help="batch sizes")
     parser.add_argument("--messages", type=int, default=20_000, help="per batch size")
     parser.add_argument("--busy", action="store_true", help="the wall time, idle and busy")
+    parser.add_argument(
+        "--autocheckpoint", type=int, default=1000, help="WAL pages (SQLite's default; 0: never)"
+    )
     args = parser.parse_args(argv)
     for size in (int(s) for s in args.batches.split(",")):
         if args.busy:
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
             busy = asyncio.run(_busy_writes(size, args.messages, busy=True))
             print(f"batches of {size}: {idle:.1f} µs wall a message, {busy:.1f} with a busy thread")
         else:
-            statements(size, args.messages)
+            statements(size, args.messages, args.autocheckpoint)
 
 
 if __name__ == "__main__":

@@ -591,8 +591,8 @@ class MysqlStore(Store):
             )
             expired = [row[0] for row in await cur.fetchall()]
             if expired:
-                marks = ", ".join(["%s"] * len(expired))
-                await cur.execute(f"DELETE FROM sessions WHERE digest IN ({marks})", expired)
+                sql = f"DELETE FROM sessions WHERE digest IN ({_marks(expired)})"
+                await cur.execute(sql, expired)
             await cur.execute(
                 "INSERT INTO sessions (digest, user_id, created_at, used_at)"
                 " VALUES (%s, %s, %s, %s)",

@@ -304,7 +304,8 @@ def _add_messages(batch: list[NewMessage], conn: sqlite3.Connection) -> list[Sto
     return plan.results(ids)
 
 
-MESSAGE_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # one per column of MESSAGE_COLUMNS
+_MESSAGE_COLUMN_COUNT = len(MESSAGE_COLUMNS.split(","))
+MESSAGE_ROW_MARKS = "(" + ", ".join("?" * _MESSAGE_COLUMN_COUNT) + ")"  # one row of values
 ROWS_PER_INSERT = 1000
 
 
@@ -318,10 +319,8 @@ def _insert_messages(conn: sqlite3.Connection, messages: list[NewMessage]) -> No
     one statement it is taken back once a batch (benchmarks/RESULTS.md, "Small
     rooms").
     """
-    columns = MESSAGE_ROW_MARKS.count("?")
-    per_statement = min(
-        ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // columns
-    )
+    variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = min(ROWS_PER_INSERT, variables // _MESSAGE_COLUMN_COUNT)
     for start in range(0, len(messages), per_statement):
         chunk = messages[start : start + per_statement]
         marks = ", ".join([MESSAGE_ROW_MARKS] * len(chunk))
